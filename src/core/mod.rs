@@ -1,0 +1,4 @@
+//! Pure generator logic: no FFI, no Redis, the clock passed in. Unit- and property-tested.
+
+pub mod sequence;
+pub mod snowflake;

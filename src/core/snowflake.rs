@@ -1,0 +1,621 @@
+//! Snowflake generator: 63-bit IDs made of a millisecond timestamp, a worker id and a sequence.
+//!
+//! Pure logic: the wall clock, the node's worker id and the borrow limit are arguments, so every
+//! rule is testable without Redis. Times inside the generator are milliseconds since its epoch.
+//!
+//! Position: `(next_ts, next_seq)` is the smallest (timestamp, sequence) pair not yet used. The
+//! generator never hands out a pair below it, so IDs of one generator strictly increase.
+//!
+//! Reservation: `mark` is an exclusive ceiling on the timestamps of issued IDs. A call that would
+//! issue at or above it first raises it by a block; only then does the call have anything to
+//! replicate. A node that resumes a generator from persisted or replicated state starts at the mark
+//! (plus an optional safety gap), so it can never reissue an ID that the mark covered.
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_EPOCH_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+pub const DEFAULT_TIME_BITS: u8 = 41;
+pub const DEFAULT_WORKER_BITS: u8 = 10;
+pub const DEFAULT_SEQUENCE_BITS: u8 = 12;
+pub const TIME_BITS_RANGE: (u8, u8) = (35, 55);
+pub const WORKER_BITS_RANGE: (u8, u8) = (0, 20);
+pub const SEQUENCE_BITS_RANGE: (u8, u8) = (4, 22);
+/// Largest `COUNT` of one `SNOWFLAKE.NEXT` call.
+pub const MAX_COUNT: u32 = 10_000;
+/// Reservation block bounds (ms of timestamp reserved per mark advance).
+pub const MIN_BLOCK_MS: i64 = 50;
+pub const MAX_BLOCK_MS: i64 = 1_000;
+
+/// Bit layout and epoch of a generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub epoch: i64,
+    pub time_bits: u8,
+    pub worker_bits: u8,
+    pub seq_bits: u8,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            epoch: DEFAULT_EPOCH_MS,
+            time_bits: DEFAULT_TIME_BITS,
+            worker_bits: DEFAULT_WORKER_BITS,
+            seq_bits: DEFAULT_SEQUENCE_BITS,
+        }
+    }
+}
+
+impl Layout {
+    /// Checks the widths and the epoch. `now` is the wall clock in unix ms, or `None` to skip the
+    /// "not in the future" rule (replicated and loaded layouts were checked where they were made).
+    pub fn validate(&self, now: Option<i64>) -> Result<()> {
+        let check = |name, v: u8, (lo, hi): (u8, u8)| {
+            if v < lo || v > hi {
+                Err(Error::OutOfRange(name, lo as i64, hi as i64))
+            } else {
+                Ok(())
+            }
+        };
+        check("TIME-BITS", self.time_bits, TIME_BITS_RANGE)?;
+        check("WORKER-BITS", self.worker_bits, WORKER_BITS_RANGE)?;
+        check("SEQUENCE-BITS", self.seq_bits, SEQUENCE_BITS_RANGE)?;
+        let sum = self.time_bits as u32 + self.worker_bits as u32 + self.seq_bits as u32;
+        if sum != 63 {
+            return Err(Error::BitsSum(sum));
+        }
+        if self.epoch < 0 {
+            return Err(Error::OutOfRange("EPOCH", 0, i64::MAX));
+        }
+        if matches!(now, Some(now) if self.epoch > now) {
+            return Err(Error::EpochInFuture);
+        }
+        Ok(())
+    }
+
+    pub fn max_ts(&self) -> i64 {
+        (1i64 << self.time_bits) - 1
+    }
+    pub fn max_worker(&self) -> i64 {
+        (1i64 << self.worker_bits) - 1
+    }
+    pub fn max_seq(&self) -> u64 {
+        (1u64 << self.seq_bits) - 1
+    }
+
+    pub fn compose(&self, ts: i64, worker: i64, seq: u64) -> i64 {
+        (ts << (self.worker_bits + self.seq_bits)) | (worker << self.seq_bits) | seq as i64
+    }
+
+    /// Splits an id into (timestamp since epoch, worker, sequence); `None` for a negative id.
+    pub fn decompose(&self, id: i64) -> Option<(i64, i64, u64)> {
+        if id < 0 {
+            return None;
+        }
+        let seq = (id as u64) & self.max_seq();
+        let worker = (id >> self.seq_bits) & self.max_worker();
+        let ts = id >> (self.worker_bits + self.seq_bits);
+        Some((ts, worker, seq))
+    }
+}
+
+/// The state of one generator key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snowflake {
+    pub layout: Layout,
+    /// Fixed worker id, or `None` to use the serving node's `idgen.worker-id`.
+    pub worker: Option<i64>,
+    pub next_ts: i64,
+    pub next_seq: u64,
+    /// Timestamp and worker of the last issued id (`-1` before the first).
+    pub last_ts: i64,
+    pub last_worker: i64,
+    /// Newest wall time seen (ms since epoch).
+    pub wall_seen: i64,
+    /// Timestamp the generator resumed at after its last jump; it may run ahead of the clock up to
+    /// here without that counting as borrowing.
+    pub resume_ts: i64,
+    /// Exclusive ceiling on issued timestamps; replicated and persisted.
+    pub mark: i64,
+    pub ids_issued: u64,
+    pub clock_behind: u64,
+    pub borrowed_ms: u64,
+    /// Reservation block and the wall time of the last mark advance (memory only).
+    pub block_ms: i64,
+    pub last_advance_wall: i64,
+}
+
+/// What one successful `next` call issued: `count` ids starting at `(ts, seq)`, filling each
+/// millisecond's sequence space before moving to the next millisecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issued {
+    pub layout: Layout,
+    pub worker: i64,
+    pub ts: i64,
+    pub seq: u64,
+    pub count: u32,
+    /// The mark was raised: the caller must replicate the new reservation.
+    pub advanced: bool,
+    /// This call found the wall clock behind the newest wall time seen.
+    pub clock_behind: bool,
+    /// Milliseconds this call borrowed ahead of the clock.
+    pub borrowed_ms: u64,
+}
+
+impl Issued {
+    pub fn first(&self) -> i64 {
+        self.layout.compose(self.ts, self.worker, self.seq)
+    }
+
+    /// The issued ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        let per_ms = self.layout.max_seq() + 1;
+        (0..self.count as u64).map(move |i| {
+            let pos = self.seq + i;
+            self.layout
+                .compose(self.ts + (pos / per_ms) as i64, self.worker, pos % per_ms)
+        })
+    }
+}
+
+impl Snowflake {
+    pub fn new(layout: Layout, worker: Option<i64>) -> Self {
+        Snowflake {
+            layout,
+            worker,
+            next_ts: 0,
+            next_seq: 0,
+            last_ts: -1,
+            last_worker: -1,
+            wall_seen: 0,
+            resume_ts: 0,
+            mark: 0,
+            ids_issued: 0,
+            clock_behind: 0,
+            borrowed_ms: 0,
+            block_ms: MIN_BLOCK_MS,
+            last_advance_wall: i64::MIN,
+        }
+    }
+
+    /// Checks a fixed worker id against the layout.
+    pub fn validate_worker(layout: &Layout, worker: Option<i64>) -> Result<()> {
+        match worker {
+            Some(w) if w < 0 || w > layout.max_worker() => {
+                Err(Error::OutOfRange("WORKER", 0, layout.max_worker()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Issues `count` ids. `now_unix` is the wall clock, `node_worker` the node's configured worker
+    /// id, `max_borrow` how far (ms) the generator may run ahead of the newest time it knows.
+    /// All or nothing: on error the state is unchanged.
+    pub fn next(
+        &mut self,
+        now_unix: i64,
+        node_worker: i64,
+        count: u32,
+        max_borrow: i64,
+    ) -> Result<Issued> {
+        debug_assert!(count >= 1);
+        let layout = self.layout;
+        let worker = self.worker.unwrap_or(node_worker);
+        if worker < 0 || worker > layout.max_worker() {
+            return Err(Error::WorkerDoesNotFit {
+                worker,
+                bits: layout.worker_bits,
+            });
+        }
+        let now = now_unix.saturating_sub(layout.epoch);
+        let per_ms = layout.max_seq() + 1;
+
+        let (mut ts, mut seq) = (self.next_ts, self.next_seq);
+        if now > ts {
+            ts = now;
+            seq = 0;
+        }
+        // A used-up millisecond, or a worker change inside one, moves on to the next millisecond,
+        // so that ids keep strictly increasing.
+        if seq >= per_ms || (seq > 0 && worker != self.last_worker) {
+            ts += 1;
+            seq = 0;
+        }
+        let end = seq + count as u64 - 1;
+        let last_ts = ts + (end / per_ms) as i64;
+        let last_seq = end % per_ms;
+
+        if last_ts > layout.max_ts() {
+            return Err(Error::TimeBitsExhausted);
+        }
+        let base = now.max(self.wall_seen).max(self.resume_ts);
+        if last_ts > base.saturating_add(max_borrow) {
+            return Err(Error::BorrowLimit(max_borrow));
+        }
+
+        // Commit.
+        let clock_behind = now < self.wall_seen;
+        let borrowed = (last_ts - now.max(self.next_ts)).max(0) as u64;
+        self.wall_seen = self.wall_seen.max(now);
+        self.next_ts = last_ts;
+        self.next_seq = last_seq + 1;
+        self.last_ts = last_ts;
+        self.last_worker = worker;
+        self.ids_issued += count as u64;
+        self.clock_behind += clock_behind as u64;
+        self.borrowed_ms += borrowed;
+        let advanced = last_ts >= self.mark;
+        if advanced {
+            self.advance_mark(last_ts, now);
+        }
+        Ok(Issued {
+            layout,
+            worker,
+            ts,
+            seq,
+            count,
+            advanced,
+            clock_behind,
+            borrowed_ms: borrowed,
+        })
+    }
+
+    /// Raises the mark above `last_ts` by a block that grows while the key stays busy (it reached
+    /// its previous mark within two blocks of wall time) and falls back to the minimum when idle.
+    fn advance_mark(&mut self, last_ts: i64, now: i64) {
+        let busy = now.saturating_sub(self.last_advance_wall) <= 2 * self.block_ms;
+        self.block_ms = if busy {
+            (self.block_ms * 2).min(MAX_BLOCK_MS)
+        } else {
+            MIN_BLOCK_MS
+        };
+        self.last_advance_wall = now;
+        self.mark = (last_ts + self.block_ms).min(self.layout.max_ts() + 1);
+    }
+
+    /// Resumes from the mark: after this no issued timestamp is below `mark + gap_ms`.
+    /// Used after a load, a promotion, or a replicated reservation.
+    pub fn resume(&mut self, gap_ms: i64) {
+        let floor = self
+            .mark
+            .saturating_add(gap_ms.max(0))
+            .min(self.layout.max_ts() + 1);
+        if floor > self.next_ts {
+            self.next_ts = floor;
+            self.next_seq = 0;
+        }
+        self.resume_ts = self.resume_ts.max(floor);
+    }
+
+    /// Applies a replicated reservation: raises the mark and the wall time seen, never lowers
+    /// them, and moves the position up to the mark.
+    pub fn apply_reservation(&mut self, mark: i64, wall_seen: i64) {
+        self.mark = self.mark.max(mark.min(self.layout.max_ts() + 1));
+        self.wall_seen = self.wall_seen.max(wall_seen);
+        self.resume(0);
+    }
+
+    /// Decomposes an id under this generator's layout into (unix ms, worker, sequence).
+    pub fn parse(&self, id: i64) -> Result<(i64, i64, u64)> {
+        let (ts, worker, seq) = self.layout.decompose(id).ok_or(Error::ForeignId)?;
+        if matches!(self.worker, Some(w) if w != worker) {
+            return Err(Error::ForeignId);
+        }
+        Ok((ts + self.layout.epoch, worker, seq))
+    }
+
+    /// Unix ms at which the time bits run out.
+    pub fn exhausted_at(&self) -> i64 {
+        self.layout.epoch.saturating_add(self.layout.max_ts())
+    }
+
+    /// Checks every field of a loaded state; `Err` names the first field out of range.
+    pub fn validate_loaded(&self) -> std::result::Result<(), &'static str> {
+        let l = &self.layout;
+        l.validate(None).map_err(|_| "layout")?;
+        Self::validate_worker(l, self.worker).map_err(|_| "worker")?;
+        let max_ts = l.max_ts();
+        let ok = |c: bool, f: &'static str| if c { Ok(()) } else { Err(f) };
+        ok((0..=max_ts + 1).contains(&self.next_ts), "next_ts")?;
+        ok(self.next_seq <= l.max_seq() + 1, "next_seq")?;
+        ok((-1..=max_ts).contains(&self.last_ts), "last_ts")?;
+        ok(
+            (-1..=l.max_worker()).contains(&self.last_worker),
+            "last_worker",
+        )?;
+        ok(self.wall_seen >= 0, "wall_seen")?;
+        ok((0..=max_ts + 1).contains(&self.resume_ts), "resume_ts")?;
+        ok((0..=max_ts + 1).contains(&self.mark), "mark")?;
+        ok(
+            self.last_ts < self.mark || self.last_ts == -1,
+            "mark below last_ts",
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const E: i64 = DEFAULT_EPOCH_MS;
+
+    fn gen() -> Snowflake {
+        Snowflake::new(Layout::default(), None)
+    }
+
+    #[test]
+    fn default_layout_is_valid_and_composes() {
+        let l = Layout::default();
+        l.validate(Some(E)).unwrap();
+        let id = l.compose(5, 3, 7);
+        assert_eq!(id, (5 << 22) | (3 << 12) | 7);
+        assert_eq!(l.decompose(id), Some((5, 3, 7)));
+        assert_eq!(l.decompose(-1), None);
+    }
+
+    #[test]
+    fn layout_rules() {
+        let l = Layout {
+            time_bits: 34,
+            worker_bits: 17,
+            ..Layout::default()
+        };
+        assert_eq!(
+            l.validate(None),
+            Err(Error::OutOfRange("TIME-BITS", 35, 55))
+        );
+        let l = Layout {
+            seq_bits: 13,
+            ..Layout::default()
+        };
+        assert_eq!(l.validate(None), Err(Error::BitsSum(64)));
+        let l = Layout {
+            epoch: E + 10,
+            ..Layout::default()
+        };
+        assert_eq!(l.validate(Some(E)), Err(Error::EpochInFuture));
+        assert_eq!(l.validate(None), Ok(()));
+    }
+
+    #[test]
+    fn first_id_uses_the_clock_and_reserves() {
+        let mut g = gen();
+        let i = g.next(E + 1000, 5, 1, 1000).unwrap();
+        assert_eq!(i.first(), Layout::default().compose(1000, 5, 0));
+        assert!(i.advanced);
+        assert!(g.mark > 1000);
+        let j = g.next(E + 1000, 5, 1, 1000).unwrap();
+        assert_eq!(j.first(), i.first() + 1);
+        assert!(!j.advanced);
+    }
+
+    #[test]
+    fn exhausted_millisecond_borrows_the_next() {
+        let mut g = gen();
+        let i = g.next(E + 10, 0, 4096, 1000).unwrap();
+        assert_eq!(i.borrowed_ms, 0);
+        let j = g.next(E + 10, 0, 1, 1000).unwrap();
+        assert_eq!(j.ts, 11);
+        assert_eq!(j.seq, 0);
+        assert_eq!(j.borrowed_ms, 1);
+        assert_eq!(g.borrowed_ms, 1);
+    }
+
+    #[test]
+    fn borrow_limit_refuses_and_changes_nothing() {
+        let mut g = gen();
+        g.next(E + 10, 0, 4096, 2).unwrap();
+        g.next(E + 10, 0, 4096, 2).unwrap();
+        g.next(E + 10, 0, 4096, 2).unwrap();
+        let before = g.clone();
+        assert_eq!(g.next(E + 10, 0, 1, 2), Err(Error::BorrowLimit(2)));
+        assert_eq!(g, before);
+        // The clock catching up lets it go on.
+        assert!(g.next(E + 11, 0, 1, 2).is_ok());
+    }
+
+    #[test]
+    fn count_batches_are_all_or_nothing() {
+        let mut g = gen();
+        let before = g.clone();
+        assert_eq!(g.next(E + 10, 0, 10_000, 1), Err(Error::BorrowLimit(1)));
+        assert_eq!(g, before);
+        let i = g.next(E + 10, 0, 10_000, 2).unwrap();
+        let ids: Vec<i64> = i.ids().collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn clock_step_back_keeps_counting_on_own_timestamp() {
+        let mut g = gen();
+        let a = g.next(E + 10_000, 0, 1, 1000).unwrap().first();
+        let b = g.next(E + 5_000, 0, 1, 1000).unwrap();
+        assert!(b.first() > a);
+        assert!(b.clock_behind);
+        assert_eq!(b.ts, 10_000);
+        assert_eq!(g.clock_behind, 1);
+    }
+
+    #[test]
+    fn worker_change_inside_a_millisecond_stays_increasing() {
+        let mut g = gen();
+        let a = g.next(E + 10, 9, 1, 1000).unwrap().first();
+        let b = g.next(E + 10, 2, 1, 1000).unwrap().first();
+        assert!(b > a);
+    }
+
+    #[test]
+    fn worker_must_fit() {
+        let layout = Layout {
+            time_bits: 46,
+            worker_bits: 5,
+            ..Layout::default()
+        };
+        let mut g = Snowflake::new(layout, None);
+        assert_eq!(
+            g.next(E, 40, 1, 1000),
+            Err(Error::WorkerDoesNotFit {
+                worker: 40,
+                bits: 5
+            })
+        );
+        let g = Snowflake::new(layout, Some(3));
+        assert!(Snowflake::validate_worker(&layout, Some(32)).is_err());
+        assert!(Snowflake::validate_worker(&layout, g.worker).is_ok());
+    }
+
+    #[test]
+    fn time_bits_run_out() {
+        let mut g = gen();
+        let max = Layout::default().max_ts();
+        assert_eq!(
+            g.next(E + max + 1, 0, 1, 1000),
+            Err(Error::TimeBitsExhausted)
+        );
+        assert!(g.next(E + max, 0, 1, 1000).is_ok());
+    }
+
+    #[test]
+    fn resume_starts_at_the_mark() {
+        let mut g = gen();
+        let a = g.next(E + 100, 0, 1, 1000).unwrap().first();
+        let mark = g.mark;
+        g.resume(0);
+        let b = g.next(E + 100, 0, 1, 1000).unwrap();
+        assert!(b.first() > a);
+        assert_eq!(b.ts, mark);
+        assert!(b.advanced, "resuming at the mark must reserve again");
+        // Running ahead of the clock up to the resume point is not borrowing.
+        assert_eq!(b.borrowed_ms, 0);
+    }
+
+    #[test]
+    fn reservation_never_lowers() {
+        let mut g = gen();
+        g.apply_reservation(500, 400);
+        g.apply_reservation(300, 200);
+        assert_eq!((g.mark, g.wall_seen, g.next_ts), (500, 400, 500));
+    }
+
+    #[test]
+    fn parse_checks_fixed_worker() {
+        let g = Snowflake::new(Layout::default(), Some(3));
+        let id = Layout::default().compose(7, 3, 1);
+        assert_eq!(g.parse(id), Ok((E + 7, 3, 1)));
+        assert_eq!(
+            g.parse(Layout::default().compose(7, 4, 1)),
+            Err(Error::ForeignId)
+        );
+        assert_eq!(g.parse(-5), Err(Error::ForeignId));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Tick(i64),
+        Next(u32),
+        Resume(i64),
+        Worker(i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (-3_600_000i64..3_600_000).prop_map(Op::Tick),
+            2 => (0i64..3).prop_map(Op::Tick),
+            8 => prop_oneof![Just(1u32), 1u32..5000].prop_map(Op::Next),
+            1 => (0i64..5000).prop_map(Op::Resume),
+            1 => (0i64..4).prop_map(Op::Worker),
+        ]
+    }
+
+    fn small_layout() -> impl Strategy<Value = Layout> {
+        prop_oneof![
+            Just(Layout::default()),
+            Just(Layout {
+                epoch: 0,
+                time_bits: 55,
+                worker_bits: 4,
+                seq_bits: 4
+            }),
+            Just(Layout {
+                epoch: E,
+                time_bits: 43,
+                worker_bits: 2,
+                seq_bits: 18
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Under any clock (steps back and forward), resumes and worker changes, every issued id
+        /// is strictly greater than the one before, stays below the mark, and refusals change
+        /// nothing.
+        #[test]
+        fn ids_strictly_increase_under_any_clock(layout in small_layout(),
+                                                 ops in prop::collection::vec(op(), 1..200),
+                                                 max_borrow in 0i64..50) {
+            let mut g = Snowflake::new(layout, None);
+            let mut now = E + 1_000_000;
+            let mut worker = 0;
+            let mut last = -1i64;
+            let mut issued = 0u64;
+            for op in ops {
+                match op {
+                    Op::Tick(d) => now = (now + d).max(0),
+                    Op::Worker(w) => worker = w,
+                    Op::Resume(gap) => { g.resume(gap); }
+                    Op::Next(n) => {
+                        let before = g.clone();
+                        match g.next(now, worker, n, max_borrow) {
+                            Ok(i) => {
+                                for id in i.ids() {
+                                    prop_assert!(id > last, "id {} after {}", id, last);
+                                    let (ts, w, _) = layout.decompose(id).unwrap();
+                                    prop_assert!(ts < g.mark);
+                                    prop_assert_eq!(w, worker);
+                                    last = id;
+                                }
+                                issued += n as u64;
+                                prop_assert!(g.validate_loaded().is_ok());
+                            }
+                            Err(_) => prop_assert_eq!(&g, &before),
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(g.ids_issued, issued);
+        }
+
+        /// A replica that only sees the reservations, when promoted, never issues an id the
+        /// primary issued.
+        #[test]
+        fn promoted_replica_starts_above_everything(ops in prop::collection::vec(op(), 1..150),
+                                                    gap in 0i64..100) {
+            let mut primary = Snowflake::new(Layout::default(), Some(1));
+            let mut replica = Snowflake::new(Layout::default(), Some(1));
+            let mut now = E + 5_000_000;
+            let mut last = -1;
+            for op in ops {
+                match op {
+                    Op::Tick(d) => now += d,
+                    Op::Next(n) => if let Ok(i) = primary.next(now, 0, n, 30) {
+                        last = i.ids().last().unwrap();
+                        if i.advanced {
+                            replica.apply_reservation(primary.mark, primary.wall_seen);
+                        }
+                    },
+                    _ => {}
+                }
+            }
+            replica.resume(gap);
+            // Even with the clock far behind, the promoted replica's first id is above.
+            if let Ok(i) = replica.next(now - 3_600_000, 0, 1, 1000) {
+                prop_assert!(i.first() > last);
+            }
+        }
+    }
+}

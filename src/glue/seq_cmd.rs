@@ -1,0 +1,220 @@
+//! SEQ.* commands: argument parsing, key access, replies, reservation propagation.
+
+use super::clock::now_ms;
+use super::ffi::{bytes, int, int128, is_option, parse_options, unknown_option, Ctx, Key, RStr};
+use super::serving;
+use super::stats;
+use super::types::{replicate_seq, SeqKey, SEQ_TYPE};
+use crate::core::sequence::{SeqOptions, Sequence};
+use crate::error::{Error, Result};
+
+/// The sequence at `key`, resumed from its mark first if it has not served since a load or a
+/// promotion. `None` when the key is empty.
+fn serving_value(key: &mut Key) -> Result<Option<&mut SeqKey>> {
+    let v = key.value::<SeqKey>(&SEQ_TYPE)?;
+    if let Some(v) = v {
+        let gen = serving::current();
+        if v.gen != gen {
+            v.state.resume(serving::sequence_gap_steps(v.state.rate));
+            v.gen = gen;
+            stats::RESUMES.add(1);
+        }
+        return Ok(Some(v));
+    }
+    Ok(None)
+}
+
+/// Takes `count` values from the sequence at `args[1]` (created with the defaults when missing,
+/// only if the call succeeds) and propagates a reservation when the mark moved.
+fn take(ctx: &Ctx, args: &[RStr], count: i64) -> Result<(i64, i64)> {
+    let mut key = ctx.open_key(args[1], true);
+    let now = now_ms();
+    let (taken, state) = match serving_value(&mut key)? {
+        Some(v) => (v.state.take(count, now)?, &v.state),
+        None => {
+            let mut fresh = Sequence::new(SeqOptions::default());
+            let taken = fresh.take(count, now)?;
+            let v = key.set(
+                &SEQ_TYPE,
+                SeqKey {
+                    state: fresh,
+                    gen: serving::current(),
+                },
+            );
+            (taken, &v.state)
+        }
+    };
+    if taken.advanced {
+        replicate_seq(ctx, args[1], state);
+    }
+    stats::SEQ_VALUES.add(count as u64);
+    Ok((taken.first, taken.last))
+}
+
+/// SEQ.CREATE key [START n] [INCREMENT n] [MINVALUE n] [MAXVALUE n] [CYCLE]
+pub fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let [start, increment, min, max, cycle] = parse_options(
+        &args[2..],
+        ["START", "INCREMENT", "MINVALUE", "MAXVALUE", "CYCLE"],
+        &["CYCLE"],
+    )?;
+    let d = SeqOptions::default();
+    let min = min.unwrap_or(d.min);
+    let opts = SeqOptions {
+        start: start.unwrap_or(min),
+        increment: increment.unwrap_or(d.increment),
+        min,
+        max: max.unwrap_or(d.max),
+        cycle: cycle.is_some(),
+    };
+    opts.validate()?;
+    let mut key = ctx.open_key(args[1], true);
+    if key.value::<SeqKey>(&SEQ_TYPE)?.is_some() {
+        return Err(Error::KeyExists);
+    }
+    let v = key.set(
+        &SEQ_TYPE,
+        SeqKey {
+            state: Sequence::new(opts),
+            gen: serving::current(),
+        },
+    );
+    replicate_seq(ctx, args[1], &v.state);
+    ctx.reply_ok();
+    Ok(())
+}
+
+/// SEQ.NEXT key
+pub fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let (first, _) = take(ctx, args, 1)?;
+    ctx.reply_int(first);
+    Ok(())
+}
+
+/// SEQ.NEXTBATCH key count
+pub fn nextbatch(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let count = int(args[2])?;
+    if count < 1 {
+        return Err(Error::CountNotPositive);
+    }
+    let (first, last) = take(ctx, args, count)?;
+    ctx.reply_array(2);
+    ctx.reply_int(first);
+    ctx.reply_int(last);
+    Ok(())
+}
+
+/// SEQ.CURRENT key
+pub fn current(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let mut key = ctx.open_key(args[1], false);
+    match key.value::<SeqKey>(&SEQ_TYPE)?.and_then(|v| v.state.last) {
+        Some(last) => ctx.reply_int(last),
+        None => ctx.reply_null(),
+    }
+    Ok(())
+}
+
+/// SEQ.SET key value [FORCE]
+pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let value = int(args[2])?;
+    let force = match args.get(3) {
+        None => false,
+        Some(a) if is_option(bytes(*a), "FORCE") && args.len() == 4 => true,
+        Some(_) => return Err(unknown_option(bytes(*args.get(4).unwrap_or(&args[3])))),
+    };
+    // Replicated and loaded SETs are absolute (always sent with FORCE) and never resume.
+    let from_client = !ctx.is_replicated_or_loading();
+    let mut key = ctx.open_key(args[1], true);
+    let existing = if from_client {
+        serving_value(&mut key)?
+    } else {
+        key.value::<SeqKey>(&SEQ_TYPE)?
+    };
+    let gen = if from_client {
+        serving::current()
+    } else {
+        serving::STALE
+    };
+    match existing {
+        Some(v) => {
+            v.state.set(value, force)?;
+            if from_client {
+                v.gen = gen;
+            }
+        }
+        None => {
+            let mut fresh = Sequence::new(SeqOptions::default());
+            fresh.set(value, force)?;
+            key.set(&SEQ_TYPE, SeqKey { state: fresh, gen });
+        }
+    }
+    ctx.replicate_set_force(args[1], args[2]);
+    ctx.reply_ok();
+    Ok(())
+}
+
+/// SEQ.INFO key
+pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let mut key = ctx.open_key(args[1], false);
+    let s = &key
+        .value::<SeqKey>(&SEQ_TYPE)?
+        .ok_or(Error::NoSuchKey)?
+        .state;
+    let o = &s.opts;
+    let mark = i64::try_from(s.mark).ok();
+    ctx.reply_fields(&[
+        ("start", Some(o.start)),
+        ("increment", Some(o.increment)),
+        ("minvalue", Some(o.min)),
+        ("maxvalue", Some(o.max)),
+        ("cycle", Some(o.cycle as i64)),
+        ("next", s.peek()),
+        ("last", s.last),
+        ("cycles", Some(s.cycles as i64)),
+        ("values_issued", Some(s.issued as i64)),
+        ("reserved_until", mark),
+    ]);
+    Ok(())
+}
+
+/// SEQ.RESERVE key cycles mark rate start increment minvalue maxvalue cycle
+/// (internal: what replicas and the AOF receive). Creates the key when missing, else raises its
+/// mark; never lowers anything.
+pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let mark = int128(args[3])?;
+    let mut v = [0i64; 7];
+    for (slot, i) in v.iter_mut().zip([2, 4, 5, 6, 7, 8, 9]) {
+        *slot = int(args[i])?;
+    }
+    let [cycles, rate, start, increment, min, max, cycle] = v;
+    if cycles < 0 || rate < 0 || !(0..=1).contains(&cycle) {
+        return Err(Error::OutOfRange("cycles, rate", 0, i64::MAX));
+    }
+    let opts = SeqOptions {
+        start,
+        increment,
+        min,
+        max,
+        cycle: cycle == 1,
+    };
+    opts.validate()?;
+    let mut key = ctx.open_key(args[1], true);
+    match key.value::<SeqKey>(&SEQ_TYPE)? {
+        Some(v) if v.state.opts != opts => return Err(Error::LayoutMismatch),
+        Some(v) => v.state.apply_reservation(cycles as u64, mark, rate as u64),
+        None => {
+            let mut state = Sequence::new(opts);
+            state.apply_reservation(cycles as u64, mark, rate as u64);
+            key.set(
+                &SEQ_TYPE,
+                SeqKey {
+                    state,
+                    gen: serving::STALE,
+                },
+            );
+        }
+    }
+    ctx.replicate_verbatim();
+    ctx.reply_ok();
+    Ok(())
+}

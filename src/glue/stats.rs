@@ -1,0 +1,54 @@
+//! Module-wide counters shown in `INFO idgen`.
+
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redis_module::raw;
+
+pub struct Counter(AtomicU64);
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Counter {
+    pub const fn new() -> Self {
+        Counter(AtomicU64::new(0))
+    }
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+pub static SNOWFLAKE_IDS: Counter = Counter::new();
+pub static SEQ_VALUES: Counter = Counter::new();
+pub static CLOCK_BEHIND: Counter = Counter::new();
+pub static BORROWED_MS: Counter = Counter::new();
+pub static REFUSALS: Counter = Counter::new();
+pub static RESERVATIONS: Counter = Counter::new();
+pub static RESUMES: Counter = Counter::new();
+
+/// The `INFO idgen` callback.
+pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
+    let fields: [(&CStr, u64); 8] = [
+        (c"snowflake_ids_issued", SNOWFLAKE_IDS.get()),
+        (c"seq_values_issued", SEQ_VALUES.get()),
+        (c"clock_behind", CLOCK_BEHIND.get()),
+        (c"borrowed_ms", BORROWED_MS.get()),
+        (c"refusals", REFUSALS.get()),
+        (c"reservations", RESERVATIONS.get()),
+        (c"resumes", RESUMES.get()),
+        (c"worker_id", super::config::worker_id() as u64),
+    ];
+    unsafe {
+        raw::RedisModule_InfoAddSection.unwrap()(ctx, c"".as_ptr());
+        for (name, v) in fields {
+            raw::RedisModule_InfoAddFieldULongLong.unwrap()(ctx, name.as_ptr(), v);
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The two module data types: RDB save/load (versioned, every field validated on load), AOF
+//! rewrite, digest, memory usage, free; and the reservation commands both replication and the
+//! AOF receive.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+
+use redis_module::raw;
+
+use super::ffi::{log, Ctx, ModType, RStr};
+use super::serving;
+use super::stats;
+use crate::core::sequence::{SeqOptions, Sequence};
+use crate::core::snowflake::{Layout, Snowflake};
+
+/// A snowflake generator as stored in a key.
+pub struct SnowflakeKey {
+    pub state: Snowflake,
+    /// Serving generation this key last served in (see `serving`).
+    pub gen: u64,
+}
+
+/// A sequence as stored in a key.
+pub struct SeqKey {
+    pub state: Sequence,
+    pub gen: u64,
+}
+
+/// RDB encoding versions. Version 1: see `save_snowflake` / `save_seq` for the field order.
+pub const SNOWFLAKE_ENCVER_1: i32 = 1;
+pub const SEQ_ENCVER_1: i32 = 1;
+pub const SNOWFLAKE_ENCVER: i32 = SNOWFLAKE_ENCVER_1;
+pub const SEQ_ENCVER: i32 = SEQ_ENCVER_1;
+
+pub const SNOWFLAKE_TYPE_NAME: &CStr = c"idgen-sfk";
+pub const SEQ_TYPE_NAME: &CStr = c"idgen-seq";
+
+pub const SNOWFLAKE_RESERVE: &CStr = c"SNOWFLAKE.RESERVE";
+pub const SEQ_RESERVE: &CStr = c"SEQ.RESERVE";
+
+pub static SNOWFLAKE_TYPE: ModType = ModType::new();
+pub static SEQ_TYPE: ModType = ModType::new();
+
+/// Creates both data types; called from `init`.
+pub fn create_types(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
+    let sf = methods(
+        load_snowflake,
+        save_snowflake,
+        rewrite_snowflake,
+        digest_snowflake,
+        free::<SnowflakeKey>,
+        mem_usage::<SnowflakeKey>,
+    );
+    let seq = methods(
+        load_seq,
+        save_seq,
+        rewrite_seq,
+        digest_seq,
+        free::<SeqKey>,
+        mem_usage::<SeqKey>,
+    );
+    SNOWFLAKE_TYPE.create(ctx, SNOWFLAKE_TYPE_NAME, SNOWFLAKE_ENCVER, sf)?;
+    SEQ_TYPE.create(ctx, SEQ_TYPE_NAME, SEQ_ENCVER, seq)
+}
+
+type LoadFn = unsafe extern "C" fn(*mut raw::RedisModuleIO, c_int) -> *mut c_void;
+type SaveFn = unsafe extern "C" fn(*mut raw::RedisModuleIO, *mut c_void);
+type RewriteFn = unsafe extern "C" fn(*mut raw::RedisModuleIO, RStr, *mut c_void);
+type DigestFn = unsafe extern "C" fn(*mut raw::RedisModuleDigest, *mut c_void);
+type FreeFn = unsafe extern "C" fn(*mut c_void);
+type MemFn = unsafe extern "C" fn(*const c_void) -> usize;
+
+fn methods(
+    load: LoadFn,
+    save: SaveFn,
+    rewrite: RewriteFn,
+    digest: DigestFn,
+    free: FreeFn,
+    mem: MemFn,
+) -> raw::RedisModuleTypeMethods {
+    let mut m: raw::RedisModuleTypeMethods = unsafe { std::mem::zeroed() };
+    m.version = raw::REDISMODULE_TYPE_METHOD_VERSION as u64;
+    m.rdb_load = Some(load);
+    m.rdb_save = Some(save);
+    m.aof_rewrite = Some(rewrite);
+    m.digest = Some(digest);
+    m.free = Some(free);
+    m.mem_usage = Some(mem);
+    m
+}
+
+unsafe extern "C" fn free<T>(value: *mut c_void) {
+    drop(Box::from_raw(value as *mut T));
+}
+
+unsafe extern "C" fn mem_usage<T>(_value: *const c_void) -> usize {
+    std::mem::size_of::<T>()
+}
+
+// ---- RDB helpers ----
+
+fn save_i(io: *mut raw::RedisModuleIO, v: i64) {
+    unsafe { raw::RedisModule_SaveSigned.unwrap()(io, v) }
+}
+fn save_u(io: *mut raw::RedisModuleIO, v: u64) {
+    unsafe { raw::RedisModule_SaveUnsigned.unwrap()(io, v) }
+}
+fn load_i(io: *mut raw::RedisModuleIO) -> Option<i64> {
+    raw::load_signed(io).ok()
+}
+fn load_u(io: *mut raw::RedisModuleIO) -> Option<u64> {
+    raw::load_unsigned(io).ok()
+}
+fn load_u8(io: *mut raw::RedisModuleIO) -> Option<u8> {
+    load_u(io).and_then(|v| u8::try_from(v).ok())
+}
+fn load_bool(io: *mut raw::RedisModuleIO) -> Option<bool> {
+    match load_u(io)? {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
+}
+fn save_i128(io: *mut raw::RedisModuleIO, v: i128) {
+    save_i(io, (v >> 64) as i64);
+    save_u(io, v as u64);
+}
+fn load_i128(io: *mut raw::RedisModuleIO) -> Option<i128> {
+    let hi = load_i(io)? as i128;
+    let lo = load_u(io)? as i128;
+    Some((hi << 64) | lo)
+}
+
+fn refuse(io: *mut raw::RedisModuleIO, what: &str) -> *mut c_void {
+    let ctx = unsafe { raw::RedisModule_GetContextFromIO.unwrap()(io) };
+    log(ctx, c"warning", &format!("idgen: refusing to load {what}"));
+    ptr::null_mut()
+}
+
+// ---- snowflake ----
+
+unsafe extern "C" fn save_snowflake(io: *mut raw::RedisModuleIO, value: *mut c_void) {
+    let s = &(*(value as *const SnowflakeKey)).state;
+    let l = &s.layout;
+    save_i(io, l.epoch);
+    save_u(io, l.time_bits as u64);
+    save_u(io, l.worker_bits as u64);
+    save_u(io, l.seq_bits as u64);
+    save_i(io, s.worker.unwrap_or(-1));
+    save_i(io, s.next_ts);
+    save_u(io, s.next_seq);
+    save_i(io, s.last_ts);
+    save_i(io, s.last_worker);
+    save_i(io, s.wall_seen);
+    save_i(io, s.resume_ts);
+    save_i(io, s.mark);
+    save_u(io, s.ids_issued);
+    save_u(io, s.clock_behind);
+    save_u(io, s.borrowed_ms);
+}
+
+fn read_snowflake_v1(io: *mut raw::RedisModuleIO) -> Option<Snowflake> {
+    let layout = Layout {
+        epoch: load_i(io)?,
+        time_bits: load_u8(io)?,
+        worker_bits: load_u8(io)?,
+        seq_bits: load_u8(io)?,
+    };
+    let worker = match load_i(io)? {
+        -1 => None,
+        w => Some(w),
+    };
+    let mut s = Snowflake::new(layout, worker);
+    s.next_ts = load_i(io)?;
+    s.next_seq = load_u(io)?;
+    s.last_ts = load_i(io)?;
+    s.last_worker = load_i(io)?;
+    s.wall_seen = load_i(io)?;
+    s.resume_ts = load_i(io)?;
+    s.mark = load_i(io)?;
+    s.ids_issued = load_u(io)?;
+    s.clock_behind = load_u(io)?;
+    s.borrowed_ms = load_u(io)?;
+    Some(s)
+}
+
+unsafe extern "C" fn load_snowflake(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
+    if encver != SNOWFLAKE_ENCVER_1 {
+        return refuse(io, &format!("snowflake encoding version {encver}"));
+    }
+    let Some(state) = read_snowflake_v1(io) else {
+        return refuse(io, "a truncated snowflake value");
+    };
+    if let Err(field) = state.validate_loaded() {
+        return refuse(io, &format!("a snowflake value: {field} out of range"));
+    }
+    Box::into_raw(Box::new(SnowflakeKey {
+        state,
+        gen: serving::STALE,
+    })) as *mut c_void
+}
+
+/// The reservation of a snowflake generator as the arguments of `SNOWFLAKE.RESERVE` after the key.
+fn snowflake_reserve_args(s: &Snowflake) -> [i64; 7] {
+    let l = &s.layout;
+    [
+        s.mark,
+        s.wall_seen,
+        l.epoch,
+        l.time_bits as i64,
+        l.worker_bits as i64,
+        l.seq_bits as i64,
+        s.worker.unwrap_or(-1),
+    ]
+}
+
+const SNOWFLAKE_RESERVE_FMT: &CStr = c"slllllll";
+
+unsafe extern "C" fn rewrite_snowflake(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
+    let a = snowflake_reserve_args(&(*(value as *const SnowflakeKey)).state);
+    raw::RedisModule_EmitAOF.unwrap()(
+        io,
+        SNOWFLAKE_RESERVE.as_ptr(),
+        SNOWFLAKE_RESERVE_FMT.as_ptr(),
+        key,
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+        a[4],
+        a[5],
+        a[6],
+    );
+}
+
+/// Propagates the generator's reservation to replicas and the AOF.
+pub fn replicate_snowflake(ctx: &Ctx, key: RStr, s: &Snowflake) {
+    let a = snowflake_reserve_args(s);
+    unsafe {
+        raw::RedisModule_Replicate.unwrap()(
+            ctx.0,
+            SNOWFLAKE_RESERVE.as_ptr(),
+            SNOWFLAKE_RESERVE_FMT.as_ptr(),
+            key,
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5],
+            a[6],
+        );
+    }
+    stats::RESERVATIONS.add(1);
+}
+
+/// The digest covers what replication carries (layout, worker, mark), so a primary and its
+/// replica agree.
+unsafe extern "C" fn digest_snowflake(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
+    let s = &(*(value as *const SnowflakeKey)).state;
+    let a = snowflake_reserve_args(s);
+    for v in [a[0], a[2], a[3], a[4], a[5], a[6]] {
+        raw::RedisModule_DigestAddLongLong.unwrap()(md, v);
+    }
+    raw::RedisModule_DigestEndSequence.unwrap()(md);
+}
+
+// ---- sequence ----
+
+unsafe extern "C" fn save_seq(io: *mut raw::RedisModuleIO, value: *mut c_void) {
+    let s = &(*(value as *const SeqKey)).state;
+    let o = &s.opts;
+    save_i(io, o.start);
+    save_i(io, o.increment);
+    save_i(io, o.min);
+    save_i(io, o.max);
+    save_u(io, o.cycle as u64);
+    save_u(io, s.cycles);
+    save_i128(io, s.next);
+    save_u(io, s.last.is_some() as u64);
+    save_i(io, s.last.unwrap_or(0));
+    save_u(io, s.mark_cycles);
+    save_i128(io, s.mark);
+    save_u(io, s.rate);
+    save_u(io, s.issued);
+}
+
+fn read_seq_v1(io: *mut raw::RedisModuleIO) -> Option<Sequence> {
+    let opts = SeqOptions {
+        start: load_i(io)?,
+        increment: load_i(io)?,
+        min: load_i(io)?,
+        max: load_i(io)?,
+        cycle: load_bool(io)?,
+    };
+    let mut s = Sequence::new(opts);
+    s.cycles = load_u(io)?;
+    s.next = load_i128(io)?;
+    let has_last = load_bool(io)?;
+    let last = load_i(io)?;
+    s.last = has_last.then_some(last);
+    s.mark_cycles = load_u(io)?;
+    s.mark = load_i128(io)?;
+    s.rate = load_u(io)?;
+    s.issued = load_u(io)?;
+    Some(s)
+}
+
+unsafe extern "C" fn load_seq(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
+    if encver != SEQ_ENCVER_1 {
+        return refuse(io, &format!("sequence encoding version {encver}"));
+    }
+    let Some(state) = read_seq_v1(io) else {
+        return refuse(io, "a truncated sequence value");
+    };
+    if let Err(field) = state.validate_loaded() {
+        return refuse(io, &format!("a sequence value: {field} out of range"));
+    }
+    Box::into_raw(Box::new(SeqKey {
+        state,
+        gen: serving::STALE,
+    })) as *mut c_void
+}
+
+const SEQ_RESERVE_FMT: &CStr = c"slcllllll";
+
+/// The sequence's mark as a NUL-terminated decimal (it can be MAXVALUE + 1, beyond i64).
+fn i128_cstr(v: i128, buf: &mut [u8; 48]) -> *const std::ffi::c_char {
+    use std::io::Write;
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cur, "{v}\0");
+    buf.as_ptr() as *const std::ffi::c_char
+}
+
+fn seq_reserve_args(s: &Sequence) -> [i64; 7] {
+    let o = &s.opts;
+    [
+        s.mark_cycles as i64,
+        s.rate as i64,
+        o.start,
+        o.increment,
+        o.min,
+        o.max,
+        o.cycle as i64,
+    ]
+}
+
+unsafe extern "C" fn rewrite_seq(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
+    let s = &(*(value as *const SeqKey)).state;
+    let a = seq_reserve_args(s);
+    let mut buf = [0u8; 48];
+    raw::RedisModule_EmitAOF.unwrap()(
+        io,
+        SEQ_RESERVE.as_ptr(),
+        SEQ_RESERVE_FMT.as_ptr(),
+        key,
+        a[0],
+        i128_cstr(s.mark, &mut buf),
+        a[1],
+        a[2],
+        a[3],
+        a[4],
+        a[5],
+        a[6],
+    );
+}
+
+/// Propagates the sequence's reservation to replicas and the AOF.
+pub fn replicate_seq(ctx: &Ctx, key: RStr, s: &Sequence) {
+    let a = seq_reserve_args(s);
+    let mut buf = [0u8; 48];
+    unsafe {
+        raw::RedisModule_Replicate.unwrap()(
+            ctx.0,
+            SEQ_RESERVE.as_ptr(),
+            SEQ_RESERVE_FMT.as_ptr(),
+            key,
+            a[0],
+            i128_cstr(s.mark, &mut buf),
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5],
+            a[6],
+        );
+    }
+    stats::RESERVATIONS.add(1);
+}
+
+unsafe extern "C" fn digest_seq(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
+    let s = &(*(value as *const SeqKey)).state;
+    let a = seq_reserve_args(s);
+    for v in [
+        a[0],
+        (s.mark >> 64) as i64,
+        s.mark as i64,
+        a[2],
+        a[3],
+        a[4],
+        a[5],
+        a[6],
+    ] {
+        raw::RedisModule_DigestAddLongLong.unwrap()(md, v);
+    }
+    raw::RedisModule_DigestEndSequence.unwrap()(md);
+}
