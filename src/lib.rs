@@ -199,6 +199,8 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         glue::command::register_all(ctx.ctx, &COMMANDS, &TRAMPOLINES)?;
         glue::serving::subscribe(ctx.ctx)?;
         unsafe { raw::RedisModule_RegisterInfoFunc.unwrap()(ctx.ctx, Some(glue::stats::info)) };
+        #[cfg(feature = "test-clock")]
+        glue::clock::test_clock::register(ctx.ctx)?;
         Ok(())
     };
     match setup() {
@@ -232,9 +234,16 @@ redis_module! {
              glue::config::WORKER_ID_MAX, redis_module::configuration::ConfigurationFlags::DEFAULT, None],
             ["max-borrow-ms", &glue::config::MAX_BORROW_MS, glue::config::MAX_BORROW_MS_DEFAULT, 0,
              glue::config::MAX_BORROW_MS_MAX, redis_module::configuration::ConfigurationFlags::DEFAULT, None],
+            ["safety-window-ms", &glue::config::SAFETY_WINDOW_MS, glue::config::SAFETY_WINDOW_MS_DEFAULT, 0,
+             glue::config::SAFETY_WINDOW_MS_MAX, redis_module::configuration::ConfigurationFlags::DEFAULT, None],
+            ["safety-min-gap", &glue::config::SAFETY_MIN_GAP, glue::config::SAFETY_MIN_GAP_DEFAULT, 0,
+             glue::config::SAFETY_MIN_GAP_MAX, redis_module::configuration::ConfigurationFlags::DEFAULT, None],
         ],
         string: [],
-        bool: [],
+        bool: [
+            ["safety-jump", &glue::config::SAFETY_JUMP, glue::config::SAFETY_JUMP_DEFAULT,
+             redis_module::configuration::ConfigurationFlags::DEFAULT, None],
+        ],
         enum: [],
         module_args_as_configuration: false,
     ]

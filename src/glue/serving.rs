@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use redis_module::raw;
 
+use super::config;
+
 /// Keys loaded from RDB or created by a replicated reservation carry this generation, so their
 /// first use on a serving node always resumes from the mark.
 pub const STALE: u64 = 0;
@@ -44,12 +46,24 @@ pub fn subscribe(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
     Ok(())
 }
 
-/// The extra gap, in ms, a snowflake generator leaves above its mark when it resumes.
+/// The safety gap, in ms, a snowflake generator leaves above its mark when it resumes: the
+/// window of history the node may have lost, plus how far the generator may have borrowed
+/// ahead of the clock in that window.
 pub fn snowflake_gap_ms() -> i64 {
-    0
+    match config::safety() {
+        Some((window, _)) => window.saturating_add(config::max_borrow_ms()),
+        None => 0,
+    }
 }
 
-/// The extra gap, in steps, a sequence leaves above its mark when it resumes.
-pub fn sequence_gap_steps(_rate_per_sec: u64) -> u64 {
-    0
+/// The safety gap, in steps, a sequence leaves above its mark when it resumes: its recent rate
+/// times the window, at least the configured minimum.
+pub fn sequence_gap_steps(rate_per_sec: u64) -> u64 {
+    match config::safety() {
+        Some((window, min_gap)) => {
+            let by_rate = (rate_per_sec as u128 * window as u128 / 1000).min(u64::MAX as u128);
+            (by_rate as u64).max(min_gap as u64)
+        }
+        None => 0,
+    }
 }
