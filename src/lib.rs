@@ -197,7 +197,6 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         glue::config::apply_module_args(args)?;
         glue::types::create_types(ctx.ctx)?;
         glue::command::register_all(ctx.ctx, &COMMANDS, &TRAMPOLINES)?;
-        glue::serving::subscribe(ctx.ctx)?;
         unsafe { raw::RedisModule_RegisterInfoFunc.unwrap()(ctx.ctx, Some(glue::stats::info)) };
         #[cfg(feature = "test-clock")]
         glue::clock::test_clock::register(ctx.ctx)?;

@@ -70,8 +70,7 @@ pub struct Sequence {
     /// Recent issue rate, steps per second (persisted and replicated: it sizes blocks and gaps).
     pub rate: u64,
     pub issued: u64,
-    /// Memory only: block size in steps, wall time of the last advance, steps since then.
-    pub block: u64,
+    /// Memory only: wall time of the last mark advance and steps issued since.
     pub last_advance_wall: i64,
     pub steps_since_advance: u64,
 }
@@ -96,7 +95,6 @@ impl Sequence {
             mark: opts.start as i128,
             rate: 0,
             issued: 0,
-            block: MIN_BLOCK,
             last_advance_wall: i64::MIN,
             steps_since_advance: 0,
         }
@@ -169,12 +167,16 @@ impl Sequence {
             self.rate = (self.steps_since_advance as u128 * 1000 / elapsed as u128)
                 .min(u64::MAX as u128) as u64;
         }
-        self.block = (self.rate * BLOCK_WINDOW_MS / 1000).clamp(MIN_BLOCK, MAX_BLOCK);
+        let block = self.block() as i128;
         self.last_advance_wall = now;
         self.steps_since_advance = 0;
         self.mark_cycles = cycles;
-        self.mark =
-            (last + self.opts.increment as i128 * (1 + self.block as i128)).min(self.opts.end());
+        self.mark = (last + self.opts.increment as i128 * (1 + block)).min(self.opts.end());
+    }
+
+    /// Steps reserved per mark advance: about `BLOCK_WINDOW_MS` of the recent rate.
+    pub fn block(&self) -> u64 {
+        (self.rate.saturating_mul(BLOCK_WINDOW_MS) / 1000).clamp(MIN_BLOCK, MAX_BLOCK)
     }
 
     /// Resumes from the mark: the next value is the first one on the sequence's progression at or
@@ -199,15 +201,15 @@ impl Sequence {
     }
 
     /// Applies a replicated reservation: raises the mark (never lowers it) and the rate, then
-    /// resumes at it.
-    pub fn apply_reservation(&mut self, mark_cycles: u64, mark: i128, rate: u64) {
+    /// resumes `gap_steps` above it.
+    pub fn apply_reservation(&mut self, mark_cycles: u64, mark: i128, rate: u64, gap_steps: u64) {
         let mark = mark.clamp(self.opts.min as i128, self.opts.end());
         if (mark_cycles, mark) > (self.mark_cycles, self.mark) {
             self.mark_cycles = mark_cycles;
             self.mark = mark;
             self.rate = rate;
         }
-        self.resume(0);
+        self.resume(gap_steps);
     }
 
     /// Sets the next value. Without `force`, a value below the next one is refused, since it could
@@ -365,7 +367,7 @@ mod tests {
             }
         }
         assert!(s.rate > 1_000, "rate {}", s.rate);
-        assert!(s.block >= 1_000, "block {}", s.block);
+        assert!(s.block() >= 1_000, "block {}", s.block());
     }
 
     #[test]
@@ -419,7 +421,7 @@ mod tests {
                             v += inc;
                         }
                         if t.advanced {
-                            replica.apply_reservation(s.mark_cycles, s.mark, s.rate);
+                            replica.apply_reservation(s.mark_cycles, s.mark, s.rate, 0);
                         }
                         prop_assert!(s.validate_loaded().is_ok());
                     }

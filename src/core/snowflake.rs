@@ -99,30 +99,27 @@ impl Layout {
     }
 }
 
-/// The state of one generator key.
+/// The state of one generator key. Flat and 64 bytes, since every key holds one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snowflake {
-    pub layout: Layout,
-    /// Fixed worker id, or `None` to use the serving node's `idgen.worker-id`.
-    pub worker: Option<i64>,
-    pub next_ts: i64,
-    pub next_seq: u64,
-    /// Timestamp and worker of the last issued id (`-1` before the first).
-    pub last_ts: i64,
-    pub last_worker: i64,
-    /// Newest wall time seen (ms since epoch).
-    pub wall_seen: i64,
-    /// Timestamp the generator resumed at after its last jump; it may run ahead of the clock up to
-    /// here without that counting as borrowing.
-    pub resume_ts: i64,
+    pub epoch: i64,
+    pub time_bits: u8,
+    pub worker_bits: u8,
+    pub seq_bits: u8,
+    /// Fixed worker id, or `-1` to use the serving node's `idgen.worker-id`.
+    worker: i32,
+    /// The next unused position, `timestamp << seq_bits | sequence`.
+    pos: u64,
     /// Exclusive ceiling on issued timestamps; replicated and persisted.
     pub mark: i64,
+    /// Newest time the generator knows to be legitimate: the newest wall time seen, or the point
+    /// it resumed at (ms since epoch). It may run ahead of this by `max_borrow` at most.
+    pub wall_seen: i64,
+    /// The last issued id, `-1` before the first.
+    pub last_id: i64,
     pub ids_issued: u64,
-    pub clock_behind: u64,
-    pub borrowed_ms: u64,
-    /// Reservation block and the wall time of the last mark advance (memory only).
-    pub block_ms: i64,
-    pub last_advance_wall: i64,
+    pub clock_behind: u32,
+    pub borrowed_ms: u32,
 }
 
 /// What one successful `next` call issued: `count` ids starting at `(ts, seq)`, filling each
@@ -136,7 +133,7 @@ pub struct Issued {
     pub count: u32,
     /// The mark was raised: the caller must replicate the new reservation.
     pub advanced: bool,
-    /// This call found the wall clock behind the newest wall time seen.
+    /// This call found the wall clock behind the newest time the generator knows.
     pub clock_behind: bool,
     /// Milliseconds this call borrowed ahead of the clock.
     pub borrowed_ms: u64,
@@ -158,23 +155,56 @@ impl Issued {
     }
 }
 
+/// A mark advance reserves `MAX_BLOCK_MS` when the previous call came within this long (a busy
+/// key), else `MIN_BLOCK_MS`.
+pub const BUSY_INTERVAL_MS: i64 = 250;
+
 impl Snowflake {
+    /// A new generator; `layout` and `worker` must have been validated.
     pub fn new(layout: Layout, worker: Option<i64>) -> Self {
         Snowflake {
-            layout,
-            worker,
-            next_ts: 0,
-            next_seq: 0,
-            last_ts: -1,
-            last_worker: -1,
-            wall_seen: 0,
-            resume_ts: 0,
+            epoch: layout.epoch,
+            time_bits: layout.time_bits,
+            worker_bits: layout.worker_bits,
+            seq_bits: layout.seq_bits,
+            worker: worker.map_or(-1, |w| w as i32),
+            pos: 0,
             mark: 0,
+            wall_seen: 0,
+            last_id: -1,
             ids_issued: 0,
             clock_behind: 0,
             borrowed_ms: 0,
-            block_ms: MIN_BLOCK_MS,
-            last_advance_wall: i64::MIN,
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout {
+            epoch: self.epoch,
+            time_bits: self.time_bits,
+            worker_bits: self.worker_bits,
+            seq_bits: self.seq_bits,
+        }
+    }
+
+    /// The fixed worker id, or `None` when the node's is used.
+    pub fn worker(&self) -> Option<i64> {
+        (self.worker >= 0).then_some(self.worker as i64)
+    }
+
+    /// The next unused position as (timestamp, sequence).
+    pub fn next_position(&self) -> (i64, u64) {
+        (
+            (self.pos >> self.seq_bits) as i64,
+            self.pos & self.layout().max_seq(),
+        )
+    }
+
+    /// Timestamp (ms since epoch) and worker of the last issued id, `(-1, -1)` before the first.
+    pub fn last(&self) -> (i64, i64) {
+        match self.layout().decompose(self.last_id) {
+            Some((ts, w, _)) => (ts, w),
+            None => (-1, -1),
         }
     }
 
@@ -199,8 +229,8 @@ impl Snowflake {
         max_borrow: i64,
     ) -> Result<Issued> {
         debug_assert!(count >= 1);
-        let layout = self.layout;
-        let worker = self.worker.unwrap_or(node_worker);
+        let layout = self.layout();
+        let worker = self.worker().unwrap_or(node_worker);
         if worker < 0 || worker > layout.max_worker() {
             return Err(Error::WorkerDoesNotFit {
                 worker,
@@ -209,15 +239,16 @@ impl Snowflake {
         }
         let now = now_unix.saturating_sub(layout.epoch);
         let per_ms = layout.max_seq() + 1;
+        let (last_ts_before, last_worker) = self.last();
 
-        let (mut ts, mut seq) = (self.next_ts, self.next_seq);
+        let (mut ts, mut seq) = self.next_position();
         if now > ts {
             ts = now;
             seq = 0;
         }
-        // A used-up millisecond, or a worker change inside one, moves on to the next millisecond,
-        // so that ids keep strictly increasing.
-        if seq >= per_ms || (seq > 0 && worker != self.last_worker) {
+        // A worker change inside a millisecond moves on to the next one, so that ids keep
+        // strictly increasing.
+        if seq > 0 && worker != last_worker {
             ts += 1;
             seq = 0;
         }
@@ -228,25 +259,25 @@ impl Snowflake {
         if last_ts > layout.max_ts() {
             return Err(Error::TimeBitsExhausted);
         }
-        let base = now.max(self.wall_seen).max(self.resume_ts);
+        let base = now.max(self.wall_seen);
         if last_ts > base.saturating_add(max_borrow) {
             return Err(Error::BorrowLimit(max_borrow));
         }
 
         // Commit.
         let clock_behind = now < self.wall_seen;
-        let borrowed = (last_ts - now.max(self.next_ts)).max(0) as u64;
-        self.wall_seen = self.wall_seen.max(now);
-        self.next_ts = last_ts;
-        self.next_seq = last_seq + 1;
-        self.last_ts = last_ts;
-        self.last_worker = worker;
+        let borrowed = (last_ts - base.max(last_ts_before)).max(0) as u64;
+        let busy = now - self.wall_seen <= BUSY_INTERVAL_MS;
+        self.wall_seen = base;
+        self.pos = ((last_ts as u64) << self.seq_bits) + last_seq + 1;
+        self.last_id = layout.compose(last_ts, worker, last_seq);
         self.ids_issued += count as u64;
-        self.clock_behind += clock_behind as u64;
-        self.borrowed_ms += borrowed;
+        self.clock_behind = self.clock_behind.saturating_add(clock_behind as u32);
+        self.borrowed_ms = self.borrowed_ms.saturating_add(borrowed as u32);
         let advanced = last_ts >= self.mark;
         if advanced {
-            self.advance_mark(last_ts, now);
+            let block = if busy { MAX_BLOCK_MS } else { MIN_BLOCK_MS };
+            self.mark = (last_ts + block).min(layout.max_ts() + 1);
         }
         Ok(Issued {
             layout,
@@ -260,77 +291,93 @@ impl Snowflake {
         })
     }
 
-    /// Raises the mark above `last_ts` by a block that grows while the key stays busy (it reached
-    /// its previous mark within two blocks of wall time) and falls back to the minimum when idle.
-    fn advance_mark(&mut self, last_ts: i64, now: i64) {
-        let busy = now.saturating_sub(self.last_advance_wall) <= 2 * self.block_ms;
-        self.block_ms = if busy {
-            (self.block_ms * 2).min(MAX_BLOCK_MS)
-        } else {
-            MIN_BLOCK_MS
-        };
-        self.last_advance_wall = now;
-        self.mark = (last_ts + self.block_ms).min(self.layout.max_ts() + 1);
-    }
-
-    /// Resumes from the mark: after this no issued timestamp is below `mark + gap_ms`.
-    /// Used after a load, a promotion, or a replicated reservation.
+    /// Resumes from the mark: after this no issued timestamp is below `mark + gap_ms`. Used when
+    /// state arrives from a load or from replication. Running ahead of the clock up to the resume
+    /// point does not count as borrowing.
     pub fn resume(&mut self, gap_ms: i64) {
         let floor = self
             .mark
             .saturating_add(gap_ms.max(0))
-            .min(self.layout.max_ts() + 1);
-        if floor > self.next_ts {
-            self.next_ts = floor;
-            self.next_seq = 0;
+            .min(self.layout().max_ts() + 1);
+        if floor > self.next_position().0 {
+            self.pos = (floor as u64) << self.seq_bits;
         }
-        self.resume_ts = self.resume_ts.max(floor);
+        self.wall_seen = self.wall_seen.max(floor);
     }
 
-    /// Applies a replicated reservation: raises the mark and the wall time seen, never lowers
-    /// them, and moves the position up to the mark.
-    pub fn apply_reservation(&mut self, mark: i64, wall_seen: i64) {
-        self.mark = self.mark.max(mark.min(self.layout.max_ts() + 1));
+    /// Applies a replicated reservation: raises the mark and the wall time seen (never lowers
+    /// them), then resumes `gap_ms` above the mark.
+    pub fn apply_reservation(&mut self, mark: i64, wall_seen: i64, gap_ms: i64) {
+        self.mark = self.mark.max(mark.min(self.layout().max_ts() + 1));
         self.wall_seen = self.wall_seen.max(wall_seen);
-        self.resume(0);
+        self.resume(gap_ms);
     }
 
     /// Decomposes an id under this generator's layout into (unix ms, worker, sequence).
     pub fn parse(&self, id: i64) -> Result<(i64, i64, u64)> {
-        let (ts, worker, seq) = self.layout.decompose(id).ok_or(Error::ForeignId)?;
-        if matches!(self.worker, Some(w) if w != worker) {
+        let (ts, worker, seq) = self.layout().decompose(id).ok_or(Error::ForeignId)?;
+        if matches!(self.worker(), Some(w) if w != worker) {
             return Err(Error::ForeignId);
         }
-        Ok((ts + self.layout.epoch, worker, seq))
+        Ok((ts + self.epoch, worker, seq))
     }
 
     /// Unix ms at which the time bits run out.
     pub fn exhausted_at(&self) -> i64 {
-        self.layout.epoch.saturating_add(self.layout.max_ts())
+        self.epoch.saturating_add(self.layout().max_ts())
     }
 
-    /// Checks every field of a loaded state; `Err` names the first field out of range.
-    pub fn validate_loaded(&self) -> std::result::Result<(), &'static str> {
-        let l = &self.layout;
-        l.validate(None).map_err(|_| "layout")?;
-        Self::validate_worker(l, self.worker).map_err(|_| "worker")?;
-        let max_ts = l.max_ts();
+    /// Rebuilds a generator from persisted fields, checking every one; `Err` names the first
+    /// field out of range.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        layout: Layout,
+        worker: i64,
+        pos: u64,
+        mark: i64,
+        wall_seen: i64,
+        last_id: i64,
+        ids_issued: u64,
+        clock_behind: u32,
+        borrowed_ms: u32,
+    ) -> std::result::Result<Self, &'static str> {
+        layout.validate(None).map_err(|_| "layout")?;
+        let fixed = (worker != -1).then_some(worker);
+        Self::validate_worker(&layout, fixed).map_err(|_| "worker")?;
+        let end = ((layout.max_ts() + 1) as u64) << layout.seq_bits;
         let ok = |c: bool, f: &'static str| if c { Ok(()) } else { Err(f) };
-        ok((0..=max_ts + 1).contains(&self.next_ts), "next_ts")?;
-        ok(self.next_seq <= l.max_seq() + 1, "next_seq")?;
-        ok((-1..=max_ts).contains(&self.last_ts), "last_ts")?;
+        ok(pos <= end, "position")?;
+        ok((0..=layout.max_ts() + 1).contains(&mark), "mark")?;
+        ok(wall_seen >= 0, "wall_seen")?;
+        ok(last_id >= -1, "last_id")?;
+        let mut s = Snowflake::new(layout, fixed);
+        s.pos = pos;
+        s.mark = mark;
+        s.wall_seen = wall_seen;
+        s.last_id = last_id;
+        s.ids_issued = ids_issued;
+        s.clock_behind = clock_behind;
+        s.borrowed_ms = borrowed_ms;
+        ok(s.last().0 < mark || last_id == -1, "mark below last id")?;
         ok(
-            (-1..=l.max_worker()).contains(&self.last_worker),
-            "last_worker",
+            last_id == -1 || s.last().1 == s.worker().unwrap_or(s.last().1),
+            "last id worker",
         )?;
-        ok(self.wall_seen >= 0, "wall_seen")?;
-        ok((0..=max_ts + 1).contains(&self.resume_ts), "resume_ts")?;
-        ok((0..=max_ts + 1).contains(&self.mark), "mark")?;
-        ok(
-            self.last_ts < self.mark || self.last_ts == -1,
-            "mark below last_ts",
-        )?;
-        Ok(())
+        Ok(s)
+    }
+
+    /// The persisted fields, in `from_parts` order (after the layout).
+    pub fn parts(&self) -> (i64, u64, i64, i64, i64, u64, u32, u32) {
+        (
+            self.worker as i64,
+            self.pos,
+            self.mark,
+            self.wall_seen,
+            self.last_id,
+            self.ids_issued,
+            self.clock_behind,
+            self.borrowed_ms,
+        )
     }
 }
 
@@ -343,6 +390,11 @@ mod tests {
 
     fn gen() -> Snowflake {
         Snowflake::new(Layout::default(), None)
+    }
+
+    #[test]
+    fn state_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Snowflake>(), 64);
     }
 
     #[test]
@@ -464,7 +516,7 @@ mod tests {
         );
         let g = Snowflake::new(layout, Some(3));
         assert!(Snowflake::validate_worker(&layout, Some(32)).is_err());
-        assert!(Snowflake::validate_worker(&layout, g.worker).is_ok());
+        assert!(Snowflake::validate_worker(&layout, g.worker()).is_ok());
     }
 
     #[test]
@@ -495,9 +547,20 @@ mod tests {
     #[test]
     fn reservation_never_lowers() {
         let mut g = gen();
-        g.apply_reservation(500, 400);
-        g.apply_reservation(300, 200);
-        assert_eq!((g.mark, g.wall_seen, g.next_ts), (500, 400, 500));
+        g.apply_reservation(500, 400, 0);
+        g.apply_reservation(300, 200, 0);
+        assert_eq!(
+            (g.mark, g.wall_seen, g.next_position()),
+            (500, 500, (500, 0))
+        );
+        g.apply_reservation(500, 400, 30);
+        assert_eq!(g.next_position(), (530, 0));
+        g.apply_reservation(500, 400, 30);
+        assert_eq!(
+            g.next_position(),
+            (530, 0),
+            "replaying a reservation is idempotent"
+        );
     }
 
     #[test]
@@ -580,7 +643,9 @@ mod tests {
                                     last = id;
                                 }
                                 issued += n as u64;
-                                prop_assert!(g.validate_loaded().is_ok());
+                                let (l, p) = (g.layout(), g.parts());
+                                let back = Snowflake::from_parts(l, p.0, p.1, p.2, p.3, p.4, p.5, p.6, p.7);
+                                prop_assert_eq!(back.as_ref(), Ok(&g));
                             }
                             Err(_) => prop_assert_eq!(&g, &before),
                         }
@@ -605,7 +670,7 @@ mod tests {
                     Op::Next(n) => if let Ok(i) = primary.next(now, 0, n, 30) {
                         last = i.ids().last().unwrap();
                         if i.advanced {
-                            replica.apply_reservation(primary.mark, primary.wall_seen);
+                            replica.apply_reservation(primary.mark, primary.wall_seen, 0);
                         }
                     },
                     _ => {}

@@ -1,47 +1,24 @@
 //! SEQ.* commands: argument parsing, key access, replies, reservation propagation.
 
 use super::clock::now_ms;
-use super::ffi::{bytes, int, int128, is_option, parse_options, unknown_option, Ctx, Key, RStr};
-use super::serving;
+use super::ffi::{bytes, int, int128, is_option, parse_options, unknown_option, Ctx, RStr};
+use super::safety;
 use super::stats;
-use super::types::{replicate_seq, SeqKey, SEQ_TYPE};
+use super::types::{replicate_seq, SEQ_TYPE};
 use crate::core::sequence::{SeqOptions, Sequence};
 use crate::error::{Error, Result};
-
-/// The sequence at `key`, resumed from its mark first if it has not served since a load or a
-/// promotion. `None` when the key is empty.
-fn serving_value(key: &mut Key) -> Result<Option<&mut SeqKey>> {
-    let v = key.value::<SeqKey>(&SEQ_TYPE)?;
-    if let Some(v) = v {
-        let gen = serving::current();
-        if v.gen != gen {
-            v.state.resume(serving::sequence_gap_steps(v.state.rate));
-            v.gen = gen;
-            stats::RESUMES.add(1);
-        }
-        return Ok(Some(v));
-    }
-    Ok(None)
-}
 
 /// Takes `count` values from the sequence at `args[1]` (created with the defaults when missing,
 /// only if the call succeeds) and propagates a reservation when the mark moved.
 fn take(ctx: &Ctx, args: &[RStr], count: i64) -> Result<(i64, i64)> {
     let mut key = ctx.open_key(args[1], true);
     let now = now_ms();
-    let (taken, state) = match serving_value(&mut key)? {
-        Some(v) => (v.state.take(count, now)?, &v.state),
+    let (taken, state) = match key.value::<Sequence>(&SEQ_TYPE)? {
+        Some(state) => (state.take(count, now)?, state),
         None => {
             let mut fresh = Sequence::new(SeqOptions::default());
             let taken = fresh.take(count, now)?;
-            let v = key.set(
-                &SEQ_TYPE,
-                SeqKey {
-                    state: fresh,
-                    gen: serving::current(),
-                },
-            );
-            (taken, &v.state)
+            (taken, key.set(&SEQ_TYPE, fresh))
         }
     };
     if taken.advanced {
@@ -69,17 +46,11 @@ pub fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     };
     opts.validate()?;
     let mut key = ctx.open_key(args[1], true);
-    if key.value::<SeqKey>(&SEQ_TYPE)?.is_some() {
+    if key.value::<Sequence>(&SEQ_TYPE)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let v = key.set(
-        &SEQ_TYPE,
-        SeqKey {
-            state: Sequence::new(opts),
-            gen: serving::current(),
-        },
-    );
-    replicate_seq(ctx, args[1], &v.state);
+    let state = key.set(&SEQ_TYPE, Sequence::new(opts));
+    replicate_seq(ctx, args[1], state);
     ctx.reply_ok();
     Ok(())
 }
@@ -107,7 +78,7 @@ pub fn nextbatch(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 /// SEQ.CURRENT key
 pub fn current(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut key = ctx.open_key(args[1], false);
-    match key.value::<SeqKey>(&SEQ_TYPE)?.and_then(|v| v.state.last) {
+    match key.value::<Sequence>(&SEQ_TYPE)?.and_then(|s| s.last) {
         Some(last) => ctx.reply_int(last),
         None => ctx.reply_null(),
     }
@@ -122,31 +93,24 @@ pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         Some(a) if is_option(bytes(*a), "FORCE") && args.len() == 4 => true,
         Some(_) => return Err(unknown_option(bytes(*args.get(4).unwrap_or(&args[3])))),
     };
-    // Replicated and loaded SETs are absolute (always sent with FORCE) and never resume.
-    let from_client = !ctx.is_replicated_or_loading();
+    // What replication and the AOF send is absolute (always with FORCE); a node that takes it
+    // from there resumes above it by the safety gap, as for any reservation it receives.
+    let arrived = ctx.is_replicated_or_loading();
     let mut key = ctx.open_key(args[1], true);
-    let existing = if from_client {
-        serving_value(&mut key)?
-    } else {
-        key.value::<SeqKey>(&SEQ_TYPE)?
-    };
-    let gen = if from_client {
-        serving::current()
-    } else {
-        serving::STALE
-    };
-    match existing {
-        Some(v) => {
-            v.state.set(value, force)?;
-            if from_client {
-                v.gen = gen;
-            }
+    let state = match key.value::<Sequence>(&SEQ_TYPE)? {
+        Some(state) => {
+            state.set(value, force)?;
+            state
         }
         None => {
             let mut fresh = Sequence::new(SeqOptions::default());
             fresh.set(value, force)?;
-            key.set(&SEQ_TYPE, SeqKey { state: fresh, gen });
+            key.set(&SEQ_TYPE, fresh)
         }
+    };
+    if arrived {
+        state.resume(safety::sequence_gap_steps(state.rate));
+        stats::RESUMES.add(1);
     }
     ctx.replicate_set_force(args[1], args[2]);
     ctx.reply_ok();
@@ -156,12 +120,8 @@ pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 /// SEQ.INFO key
 pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut key = ctx.open_key(args[1], false);
-    let s = &key
-        .value::<SeqKey>(&SEQ_TYPE)?
-        .ok_or(Error::NoSuchKey)?
-        .state;
+    let s = key.value::<Sequence>(&SEQ_TYPE)?.ok_or(Error::NoSuchKey)?;
     let o = &s.opts;
-    let mark = i64::try_from(s.mark).ok();
     ctx.reply_fields(&[
         ("start", Some(o.start)),
         ("increment", Some(o.increment)),
@@ -172,14 +132,14 @@ pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         ("last", s.last),
         ("cycles", Some(s.cycles as i64)),
         ("values_issued", Some(s.issued as i64)),
-        ("reserved_until", mark),
+        ("reserved_until", i64::try_from(s.mark).ok()),
     ]);
     Ok(())
 }
 
 /// SEQ.RESERVE key cycles mark rate start increment minvalue maxvalue cycle
 /// (internal: what replicas and the AOF receive). Creates the key when missing, else raises its
-/// mark; never lowers anything.
+/// mark; never lowers anything. The sequence then resumes above the mark plus the safety gap.
 pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mark = int128(args[3])?;
     let mut v = [0i64; 7];
@@ -198,22 +158,19 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         cycle: cycle == 1,
     };
     opts.validate()?;
+    let (cycles, rate) = (cycles as u64, rate as u64);
+    let gap = safety::sequence_gap_steps(rate);
     let mut key = ctx.open_key(args[1], true);
-    match key.value::<SeqKey>(&SEQ_TYPE)? {
-        Some(v) if v.state.opts != opts => return Err(Error::LayoutMismatch),
-        Some(v) => v.state.apply_reservation(cycles as u64, mark, rate as u64),
+    match key.value::<Sequence>(&SEQ_TYPE)? {
+        Some(s) if s.opts != opts => return Err(Error::LayoutMismatch),
+        Some(s) => s.apply_reservation(cycles, mark, rate, gap),
         None => {
             let mut state = Sequence::new(opts);
-            state.apply_reservation(cycles as u64, mark, rate as u64);
-            key.set(
-                &SEQ_TYPE,
-                SeqKey {
-                    state,
-                    gen: serving::STALE,
-                },
-            );
+            state.apply_reservation(cycles, mark, rate, gap);
+            key.set(&SEQ_TYPE, state);
         }
     }
+    stats::RESUMES.add(1);
     ctx.replicate_verbatim();
     ctx.reply_ok();
     Ok(())

@@ -2,10 +2,10 @@
 
 use super::clock::now_ms;
 use super::config;
-use super::ffi::{int, parse_options, Ctx, Key, RStr};
-use super::serving;
+use super::ffi::{int, parse_options, Ctx, RStr};
+use super::safety;
 use super::stats;
-use super::types::{replicate_snowflake, SnowflakeKey, SNOWFLAKE_TYPE};
+use super::types::{replicate_snowflake, SNOWFLAKE_TYPE};
 use crate::core::snowflake::{self as sf, Layout, Snowflake};
 use crate::error::{Error, Result};
 
@@ -17,22 +17,6 @@ fn bits(v: Option<i64>, default: u8, name: &'static str, (lo, hi): (u8, u8)) -> 
         }
         Some(b) => Ok(b as u8),
     }
-}
-
-/// The generator at `key`, resumed from its mark first if it has not served since a load or a
-/// promotion. `None` when the key is empty.
-fn serving_value(key: &mut Key) -> Result<Option<&mut SnowflakeKey>> {
-    let v = key.value::<SnowflakeKey>(&SNOWFLAKE_TYPE)?;
-    if let Some(v) = v {
-        let gen = serving::current();
-        if v.gen != gen {
-            v.state.resume(serving::snowflake_gap_ms());
-            v.gen = gen;
-            stats::RESUMES.add(1);
-        }
-        return Ok(Some(v));
-    }
-    Ok(None)
 }
 
 /// SNOWFLAKE.CREATE key [EPOCH ms] [TIME-BITS n] [WORKER-BITS n] [SEQUENCE-BITS n] [WORKER id]
@@ -67,17 +51,11 @@ pub fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     layout.validate(Some(now_ms()))?;
     Snowflake::validate_worker(&layout, worker)?;
     let mut key = ctx.open_key(args[1], true);
-    if key.value::<SnowflakeKey>(&SNOWFLAKE_TYPE)?.is_some() {
+    if key.value::<Snowflake>(&SNOWFLAKE_TYPE)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let v = key.set(
-        &SNOWFLAKE_TYPE,
-        SnowflakeKey {
-            state: Snowflake::new(layout, worker),
-            gen: serving::current(),
-        },
-    );
-    replicate_snowflake(ctx, args[1], &v.state);
+    let state = key.set(&SNOWFLAKE_TYPE, Snowflake::new(layout, worker));
+    replicate_snowflake(ctx, args[1], state);
     ctx.reply_ok();
     Ok(())
 }
@@ -98,20 +76,13 @@ pub fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let now = now_ms();
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
-    let (issued, state) = match serving_value(&mut key)? {
-        Some(v) => (v.state.next(now, worker, n, borrow)?, &v.state),
+    let (issued, state) = match key.value::<Snowflake>(&SNOWFLAKE_TYPE)? {
+        Some(state) => (state.next(now, worker, n, borrow)?, state),
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
             let mut fresh = Snowflake::new(Layout::default(), None);
             let issued = fresh.next(now, worker, n, borrow)?;
-            let v = key.set(
-                &SNOWFLAKE_TYPE,
-                SnowflakeKey {
-                    state: fresh,
-                    gen: serving::current(),
-                },
-            );
-            (issued, &v.state)
+            (issued, key.set(&SNOWFLAKE_TYPE, fresh))
         }
     };
     if issued.advanced {
@@ -140,15 +111,11 @@ pub fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 pub fn parse(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let id = int(args[2])?;
     let mut key = ctx.open_key(args[1], false);
-    let default;
-    let gen = match key.value::<SnowflakeKey>(&SNOWFLAKE_TYPE)? {
-        Some(v) => &v.state,
-        None => {
-            default = Snowflake::new(Layout::default(), None);
-            &default
-        }
+    let parsed = match key.value::<Snowflake>(&SNOWFLAKE_TYPE)? {
+        Some(state) => state.parse(id)?,
+        None => Snowflake::new(Layout::default(), None).parse(id)?,
     };
-    let (ts, worker, seq) = gen.parse(id)?;
+    let (ts, worker, seq) = parsed;
     ctx.reply_fields(&[
         ("timestamp", Some(ts)),
         ("worker", Some(worker)),
@@ -160,21 +127,20 @@ pub fn parse(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 /// SNOWFLAKE.INFO key
 pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut key = ctx.open_key(args[1], false);
-    let s = &key
-        .value::<SnowflakeKey>(&SNOWFLAKE_TYPE)?
-        .ok_or(Error::NoSuchKey)?
-        .state;
-    let l = &s.layout;
-    let unix = |ts: i64| ts.saturating_add(l.epoch);
+    let s = key
+        .value::<Snowflake>(&SNOWFLAKE_TYPE)?
+        .ok_or(Error::NoSuchKey)?;
+    let unix = |ts: i64| ts.saturating_add(s.epoch);
+    let last_ts = s.last().0;
     ctx.reply_fields(&[
-        ("time_bits", Some(l.time_bits as i64)),
-        ("worker_bits", Some(l.worker_bits as i64)),
-        ("sequence_bits", Some(l.seq_bits as i64)),
-        ("epoch", Some(l.epoch)),
-        ("worker", Some(s.worker.unwrap_or(-1))),
+        ("time_bits", Some(s.time_bits as i64)),
+        ("worker_bits", Some(s.worker_bits as i64)),
+        ("sequence_bits", Some(s.seq_bits as i64)),
+        ("epoch", Some(s.epoch)),
+        ("worker", Some(s.worker().unwrap_or(-1))),
         (
             "last_timestamp",
-            Some(if s.last_ts < 0 { -1 } else { unix(s.last_ts) }),
+            Some(if last_ts < 0 { -1 } else { unix(last_ts) }),
         ),
         ("ids_issued", Some(s.ids_issued as i64)),
         ("clock_behind", Some(s.clock_behind as i64)),
@@ -188,7 +154,7 @@ pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 /// SNOWFLAKE.RESERVE key mark wall-seen epoch time-bits worker-bits sequence-bits worker
 /// (internal: what replicas and the AOF receive). Creates the key when missing, else raises its
-/// mark; never lowers anything.
+/// mark; never lowers anything. The generator then resumes above the mark plus the safety gap.
 pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut v = [0i64; 7];
     for (slot, arg) in v.iter_mut().zip(&args[2..]) {
@@ -207,24 +173,20 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if mark < 0 || wall_seen < 0 {
         return Err(Error::OutOfRange("mark", 0, i64::MAX));
     }
+    let gap = safety::snowflake_gap_ms();
     let mut key = ctx.open_key(args[1], true);
-    match key.value::<SnowflakeKey>(&SNOWFLAKE_TYPE)? {
-        Some(v) if v.state.layout != layout || v.state.worker != worker => {
+    match key.value::<Snowflake>(&SNOWFLAKE_TYPE)? {
+        Some(s) if s.layout() != layout || s.worker() != worker => {
             return Err(Error::LayoutMismatch)
         }
-        Some(v) => v.state.apply_reservation(mark, wall_seen),
+        Some(s) => s.apply_reservation(mark, wall_seen, gap),
         None => {
             let mut state = Snowflake::new(layout, worker);
-            state.apply_reservation(mark, wall_seen);
-            key.set(
-                &SNOWFLAKE_TYPE,
-                SnowflakeKey {
-                    state,
-                    gen: serving::STALE,
-                },
-            );
+            state.apply_reservation(mark, wall_seen, gap);
+            key.set(&SNOWFLAKE_TYPE, state);
         }
     }
+    stats::RESUMES.add(1);
     ctx.replicate_verbatim();
     ctx.reply_ok();
     Ok(())

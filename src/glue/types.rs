@@ -8,25 +8,13 @@ use std::ptr;
 use redis_module::raw;
 
 use super::ffi::{log, Ctx, ModType, RStr};
-use super::serving;
+use super::safety;
 use super::stats;
 use crate::core::sequence::{SeqOptions, Sequence};
 use crate::core::snowflake::{Layout, Snowflake};
 
-/// A snowflake generator as stored in a key.
-pub struct SnowflakeKey {
-    pub state: Snowflake,
-    /// Serving generation this key last served in (see `serving`).
-    pub gen: u64,
-}
-
-/// A sequence as stored in a key.
-pub struct SeqKey {
-    pub state: Sequence,
-    pub gen: u64,
-}
-
 /// RDB encoding versions. Version 1: see `save_snowflake` / `save_seq` for the field order.
+/// A key holds the core type itself (`Snowflake`, `Sequence`), boxed.
 pub const SNOWFLAKE_ENCVER_1: i32 = 1;
 pub const SEQ_ENCVER_1: i32 = 1;
 pub const SNOWFLAKE_ENCVER: i32 = SNOWFLAKE_ENCVER_1;
@@ -48,16 +36,16 @@ pub fn create_types(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
         save_snowflake,
         rewrite_snowflake,
         digest_snowflake,
-        free::<SnowflakeKey>,
-        mem_usage::<SnowflakeKey>,
+        free::<Snowflake>,
+        mem_usage::<Snowflake>,
     );
     let seq = methods(
         load_seq,
         save_seq,
         rewrite_seq,
         digest_seq,
-        free::<SeqKey>,
-        mem_usage::<SeqKey>,
+        free::<Sequence>,
+        mem_usage::<Sequence>,
     );
     SNOWFLAKE_TYPE.create(ctx, SNOWFLAKE_TYPE_NAME, SNOWFLAKE_ENCVER, sf)?;
     SEQ_TYPE.create(ctx, SEQ_TYPE_NAME, SEQ_ENCVER, seq)
@@ -140,84 +128,79 @@ fn refuse(io: *mut raw::RedisModuleIO, what: &str) -> *mut c_void {
 // ---- snowflake ----
 
 unsafe extern "C" fn save_snowflake(io: *mut raw::RedisModuleIO, value: *mut c_void) {
-    let s = &(*(value as *const SnowflakeKey)).state;
-    let l = &s.layout;
-    save_i(io, l.epoch);
-    save_u(io, l.time_bits as u64);
-    save_u(io, l.worker_bits as u64);
-    save_u(io, l.seq_bits as u64);
-    save_i(io, s.worker.unwrap_or(-1));
-    save_i(io, s.next_ts);
-    save_u(io, s.next_seq);
-    save_i(io, s.last_ts);
-    save_i(io, s.last_worker);
-    save_i(io, s.wall_seen);
-    save_i(io, s.resume_ts);
-    save_i(io, s.mark);
-    save_u(io, s.ids_issued);
-    save_u(io, s.clock_behind);
-    save_u(io, s.borrowed_ms);
+    let s = &*(value as *const Snowflake);
+    let (worker, pos, mark, wall_seen, last_id, ids, behind, borrowed) = s.parts();
+    save_i(io, s.epoch);
+    save_u(io, s.time_bits as u64);
+    save_u(io, s.worker_bits as u64);
+    save_u(io, s.seq_bits as u64);
+    save_i(io, worker);
+    save_u(io, pos);
+    save_i(io, mark);
+    save_i(io, wall_seen);
+    save_i(io, last_id);
+    save_u(io, ids);
+    save_u(io, behind as u64);
+    save_u(io, borrowed as u64);
 }
 
-fn read_snowflake_v1(io: *mut raw::RedisModuleIO) -> Option<Snowflake> {
+fn load_u32(io: *mut raw::RedisModuleIO) -> Option<u32> {
+    load_u(io).and_then(|v| u32::try_from(v).ok())
+}
+
+/// Reads a version-1 snowflake value: `Err` says what was wrong.
+fn read_snowflake_v1(io: *mut raw::RedisModuleIO) -> Result<Snowflake, &'static str> {
+    let truncated = "truncated";
     let layout = Layout {
-        epoch: load_i(io)?,
-        time_bits: load_u8(io)?,
-        worker_bits: load_u8(io)?,
-        seq_bits: load_u8(io)?,
+        epoch: load_i(io).ok_or(truncated)?,
+        time_bits: load_u8(io).ok_or(truncated)?,
+        worker_bits: load_u8(io).ok_or(truncated)?,
+        seq_bits: load_u8(io).ok_or(truncated)?,
     };
-    let worker = match load_i(io)? {
-        -1 => None,
-        w => Some(w),
-    };
-    let mut s = Snowflake::new(layout, worker);
-    s.next_ts = load_i(io)?;
-    s.next_seq = load_u(io)?;
-    s.last_ts = load_i(io)?;
-    s.last_worker = load_i(io)?;
-    s.wall_seen = load_i(io)?;
-    s.resume_ts = load_i(io)?;
-    s.mark = load_i(io)?;
-    s.ids_issued = load_u(io)?;
-    s.clock_behind = load_u(io)?;
-    s.borrowed_ms = load_u(io)?;
-    Some(s)
+    Snowflake::from_parts(
+        layout,
+        load_i(io).ok_or(truncated)?,
+        load_u(io).ok_or(truncated)?,
+        load_i(io).ok_or(truncated)?,
+        load_i(io).ok_or(truncated)?,
+        load_i(io).ok_or(truncated)?,
+        load_u(io).ok_or(truncated)?,
+        load_u32(io).ok_or(truncated)?,
+        load_u32(io).ok_or(truncated)?,
+    )
 }
 
 unsafe extern "C" fn load_snowflake(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
     if encver != SNOWFLAKE_ENCVER_1 {
         return refuse(io, &format!("snowflake encoding version {encver}"));
     }
-    let Some(state) = read_snowflake_v1(io) else {
-        return refuse(io, "a truncated snowflake value");
-    };
-    if let Err(field) = state.validate_loaded() {
-        return refuse(io, &format!("a snowflake value: {field} out of range"));
+    match read_snowflake_v1(io) {
+        Ok(mut state) => {
+            state.resume(safety::snowflake_gap_ms());
+            stats::RESUMES.add(1);
+            Box::into_raw(Box::new(state)) as *mut c_void
+        }
+        Err(why) => refuse(io, &format!("a snowflake value: {why}")),
     }
-    Box::into_raw(Box::new(SnowflakeKey {
-        state,
-        gen: serving::STALE,
-    })) as *mut c_void
 }
 
 /// The reservation of a snowflake generator as the arguments of `SNOWFLAKE.RESERVE` after the key.
 fn snowflake_reserve_args(s: &Snowflake) -> [i64; 7] {
-    let l = &s.layout;
     [
         s.mark,
         s.wall_seen,
-        l.epoch,
-        l.time_bits as i64,
-        l.worker_bits as i64,
-        l.seq_bits as i64,
-        s.worker.unwrap_or(-1),
+        s.epoch,
+        s.time_bits as i64,
+        s.worker_bits as i64,
+        s.seq_bits as i64,
+        s.worker().unwrap_or(-1),
     ]
 }
 
 const SNOWFLAKE_RESERVE_FMT: &CStr = c"slllllll";
 
 unsafe extern "C" fn rewrite_snowflake(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
-    let a = snowflake_reserve_args(&(*(value as *const SnowflakeKey)).state);
+    let a = snowflake_reserve_args(&*(value as *const Snowflake));
     raw::RedisModule_EmitAOF.unwrap()(
         io,
         SNOWFLAKE_RESERVE.as_ptr(),
@@ -257,7 +240,7 @@ pub fn replicate_snowflake(ctx: &Ctx, key: RStr, s: &Snowflake) {
 /// The digest covers what replication carries (layout, worker, mark), so a primary and its
 /// replica agree.
 unsafe extern "C" fn digest_snowflake(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
-    let s = &(*(value as *const SnowflakeKey)).state;
+    let s = &*(value as *const Snowflake);
     let a = snowflake_reserve_args(s);
     for v in [a[0], a[2], a[3], a[4], a[5], a[6]] {
         raw::RedisModule_DigestAddLongLong.unwrap()(md, v);
@@ -268,7 +251,7 @@ unsafe extern "C" fn digest_snowflake(md: *mut raw::RedisModuleDigest, value: *m
 // ---- sequence ----
 
 unsafe extern "C" fn save_seq(io: *mut raw::RedisModuleIO, value: *mut c_void) {
-    let s = &(*(value as *const SeqKey)).state;
+    let s = &*(value as *const Sequence);
     let o = &s.opts;
     save_i(io, o.start);
     save_i(io, o.increment);
@@ -316,10 +299,10 @@ unsafe extern "C" fn load_seq(io: *mut raw::RedisModuleIO, encver: c_int) -> *mu
     if let Err(field) = state.validate_loaded() {
         return refuse(io, &format!("a sequence value: {field} out of range"));
     }
-    Box::into_raw(Box::new(SeqKey {
-        state,
-        gen: serving::STALE,
-    })) as *mut c_void
+    let mut state = state;
+    state.resume(safety::sequence_gap_steps(state.rate));
+    stats::RESUMES.add(1);
+    Box::into_raw(Box::new(state)) as *mut c_void
 }
 
 const SEQ_RESERVE_FMT: &CStr = c"slcllllll";
@@ -346,7 +329,7 @@ fn seq_reserve_args(s: &Sequence) -> [i64; 7] {
 }
 
 unsafe extern "C" fn rewrite_seq(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
-    let s = &(*(value as *const SeqKey)).state;
+    let s = &*(value as *const Sequence);
     let a = seq_reserve_args(s);
     let mut buf = [0u8; 48];
     raw::RedisModule_EmitAOF.unwrap()(
@@ -389,7 +372,7 @@ pub fn replicate_seq(ctx: &Ctx, key: RStr, s: &Sequence) {
 }
 
 unsafe extern "C" fn digest_seq(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
-    let s = &(*(value as *const SeqKey)).state;
+    let s = &*(value as *const Sequence);
     let a = seq_reserve_args(s);
     for v in [
         a[0],

@@ -1,0 +1,50 @@
+//! The safety jump. A node that takes generator state from a load (RDB, AOF, RESTORE) or from
+//! replication may know less history than was issued: `appendfsync everysec` can lose the last
+//! second of the AOF, and a replica lags its primary, so the newest reservation may be missing.
+//! So state that arrives from outside resumes above its mark plus a gap covering that window,
+//! at the moment it arrives: O(1) per key, and nothing scans the keyspace at a load or a
+//! promotion. A promoted replica therefore serves above everything its old primary issued in the
+//! window, and a restarted node above everything it issued before the crash.
+
+use super::config;
+
+/// The gap, in ms, a snowflake generator leaves above its mark when it resumes: the window of
+/// history that may have been lost, plus how far the generator may have borrowed ahead of the
+/// clock in that window.
+pub fn snowflake_gap_ms() -> i64 {
+    match config::safety() {
+        Some((window, _)) => window.saturating_add(config::max_borrow_ms()),
+        None => 0,
+    }
+}
+
+/// The gap, in steps, a sequence leaves above its mark when it resumes: its recent rate times
+/// the window, at least the configured minimum.
+pub fn sequence_gap_steps(rate_per_sec: u64) -> u64 {
+    match config::safety() {
+        Some((window, min_gap)) => {
+            let by_rate = (rate_per_sec as u128 * window as u128 / 1000).min(u64::MAX as u128);
+            (by_rate as u64).max(min_gap as u64)
+        }
+        None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn gaps_follow_the_settings() {
+        config::SAFETY_JUMP.store(true, Ordering::Relaxed);
+        assert_eq!(snowflake_gap_ms(), 2000 + 1000);
+        assert_eq!(sequence_gap_steps(0), 1000);
+        assert_eq!(sequence_gap_steps(50_000), 100_000);
+        assert_eq!(sequence_gap_steps(u64::MAX), u64::MAX);
+        config::SAFETY_JUMP.store(false, Ordering::Relaxed);
+        assert_eq!(snowflake_gap_ms(), 0);
+        assert_eq!(sequence_gap_steps(50_000), 0);
+        config::SAFETY_JUMP.store(true, Ordering::Relaxed);
+    }
+}
