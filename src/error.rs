@@ -19,6 +19,7 @@ pub enum Error {
     OutOfRange(&'static str, i64, i64),
     BitsSum(u32),
     EpochInFuture,
+    EpochNegative,
     CountRange(i64),
     BorrowLimit(i64),
     TimeBitsExhausted,
@@ -61,6 +62,7 @@ impl fmt::Display for Error {
                 "ERR TIME-BITS + WORKER-BITS + SEQUENCE-BITS must be 63, got {sum}"
             ),
             EpochInFuture => f.write_str("ERR EPOCH must not be in the future"),
+            EpochNegative => f.write_str("ERR EPOCH must not be negative"),
             CountRange(max) => write!(f, "ERR COUNT must be between 1 and {max}"),
             BorrowLimit(max) => write!(
                 f,
@@ -135,6 +137,7 @@ mod tests {
             Error::OutOfRange("COUNT", 1, 2),
             Error::BitsSum(64),
             Error::EpochInFuture,
+            Error::EpochNegative,
             Error::CountRange(10),
             Error::BorrowLimit(10),
             Error::TimeBitsExhausted,

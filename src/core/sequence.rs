@@ -57,6 +57,11 @@ impl SeqOptions {
     fn end(&self) -> i128 {
         self.max as i128 + 1
     }
+
+    /// How many steps of INCREMENT fit between MINVALUE and MAXVALUE.
+    pub fn range_steps(&self) -> u128 {
+        ((self.max as i128 - self.min as i128) / self.increment as i128) as u128 + 1
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,7 +75,10 @@ pub fn apply_module_args(args: &[RedisString]) -> Result<(), String> {
     }
     for pair in args.chunks(2) {
         let name = pair[0].to_string_lossy();
-        let bare = name.strip_prefix("idgen.").unwrap_or(&name);
+        let bare = match name.get(..6) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("idgen.") => &name[6..],
+            _ => &name[..],
+        };
         let raw = pair[1].to_string_lossy();
         if let Some((_, var)) = FLAGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(bare)) {
             match raw.to_ascii_lowercase().as_str() {

@@ -18,13 +18,15 @@ pub fn snowflake_gap_ms() -> i64 {
     }
 }
 
-/// The gap, in steps, a sequence leaves above its mark when it resumes: its recent rate times
-/// the window, at least the configured minimum.
-pub fn sequence_gap_steps(rate_per_sec: u64) -> u64 {
+/// The gap, in steps, a sequence of `range_steps` steps leaves above its mark when it resumes:
+/// its recent rate times the window, at least the configured minimum, but that minimum at most
+/// 1% of the range (at least one step), so that a restart does not use up a small sequence.
+pub fn sequence_gap_steps(rate_per_sec: u64, range_steps: u128) -> u64 {
     match config::safety() {
         Some((window, min_gap)) => {
             let by_rate = (rate_per_sec as u128 * window as u128 / 1000).min(u64::MAX as u128);
-            (by_rate as u64).max(min_gap as u64)
+            let floor = (min_gap as u128).min((range_steps / 100).max(1));
+            by_rate.max(floor) as u64
         }
         None => 0,
     }
@@ -39,12 +41,16 @@ mod tests {
     fn gaps_follow_the_settings() {
         config::SAFETY_JUMP.store(true, Ordering::Relaxed);
         assert_eq!(snowflake_gap_ms(), 2000 + 1000);
-        assert_eq!(sequence_gap_steps(0), 1000);
-        assert_eq!(sequence_gap_steps(50_000), 100_000);
-        assert_eq!(sequence_gap_steps(u64::MAX), u64::MAX);
+        let big = u64::MAX as u128;
+        assert_eq!(sequence_gap_steps(0, big), 1000);
+        assert_eq!(sequence_gap_steps(50_000, big), 100_000);
+        assert_eq!(sequence_gap_steps(u64::MAX, big), u64::MAX);
+        // A small range gets a small floor.
+        assert_eq!(sequence_gap_steps(0, 100), 1);
+        assert_eq!(sequence_gap_steps(0, 20_000), 200);
         config::SAFETY_JUMP.store(false, Ordering::Relaxed);
         assert_eq!(snowflake_gap_ms(), 0);
-        assert_eq!(sequence_gap_steps(50_000), 0);
+        assert_eq!(sequence_gap_steps(50_000, big), 0);
         config::SAFETY_JUMP.store(true, Ordering::Relaxed);
     }
 }

@@ -109,7 +109,10 @@ pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         }
     };
     if arrived {
-        state.resume(safety::sequence_gap_steps(state.rate));
+        state.resume(safety::sequence_gap_steps(
+            state.rate,
+            state.opts.range_steps(),
+        ));
         stats::RESUMES.add(1);
     }
     ctx.replicate_set_force(args[1], args[2]);
@@ -147,8 +150,14 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         *slot = int(args[i])?;
     }
     let [cycles, rate, start, increment, min, max, cycle] = v;
-    if cycles < 0 || rate < 0 || !(0..=1).contains(&cycle) {
-        return Err(Error::OutOfRange("cycles, rate", 0, i64::MAX));
+    for (name, v, max) in [
+        ("cycles", cycles, i64::MAX),
+        ("rate", rate, i64::MAX),
+        ("cycle", cycle, 1),
+    ] {
+        if v < 0 || v > max {
+            return Err(Error::OutOfRange(name, 0, max));
+        }
     }
     let opts = SeqOptions {
         start,
@@ -159,7 +168,7 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     };
     opts.validate()?;
     let (cycles, rate) = (cycles as u64, rate as u64);
-    let gap = safety::sequence_gap_steps(rate);
+    let gap = safety::sequence_gap_steps(rate, opts.range_steps());
     let mut key = ctx.open_key(args[1], true);
     match key.value::<Sequence>(&SEQ_TYPE)? {
         Some(s) if s.opts != opts => return Err(Error::LayoutMismatch),

@@ -31,6 +31,15 @@ pub static SEQ_TYPE: ModType = ModType::new();
 
 /// Creates both data types; called from `init`.
 pub fn create_types(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
+    // Without this option a short read inside a loader (a forged or truncated RESTORE payload)
+    // aborts Redis; with it the loader sees the error, refuses the value and Redis replies with
+    // an error.
+    unsafe {
+        raw::RedisModule_SetModuleOptions.unwrap()(
+            ctx,
+            raw::REDISMODULE_OPTIONS_HANDLE_IO_ERRORS as i32,
+        )
+    };
     let sf = methods(
         load_snowflake,
         save_snowflake,
@@ -300,7 +309,10 @@ unsafe extern "C" fn load_seq(io: *mut raw::RedisModuleIO, encver: c_int) -> *mu
         return refuse(io, &format!("a sequence value: {field} out of range"));
     }
     let mut state = state;
-    state.resume(safety::sequence_gap_steps(state.rate));
+    state.resume(safety::sequence_gap_steps(
+        state.rate,
+        state.opts.range_steps(),
+    ));
     stats::RESUMES.add(1);
     Box::into_raw(Box::new(state)) as *mut c_void
 }

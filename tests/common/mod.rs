@@ -1,0 +1,729 @@
+//! Test harness shared by the integration tests: a real `redis-server` with the idgen module
+//! loaded, and a tiny hand-written RESP2/RESP3 client. std only.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a server may take to answer PING after start.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one reply may take before the test fails.
+const READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Current unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Path of the module under test: `$IDGEN_MODULE`, else `target/release/libidgen.so`.
+pub fn module_path() -> PathBuf {
+    let p = match std::env::var_os("IDGEN_MODULE") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/libidgen.so"),
+    };
+    if !p.is_file() {
+        panic!(
+            "module {} not found: run `cargo build --release` first (or `make test`), \
+             or point IDGEN_MODULE at the .so",
+            p.display()
+        );
+    }
+    p
+}
+
+/// Polls `f` every 20 ms until it returns true; panics with `what` after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------------
+
+/// Builder for [`Server`].
+#[derive(Clone, Debug)]
+pub struct ServerBuilder {
+    name: String,
+    config: Vec<Vec<String>>,
+    module_args: Vec<String>,
+}
+
+impl ServerBuilder {
+    /// Extra config directive, e.g. `"appendonly yes"` or `"save 1 1"` (split on whitespace).
+    pub fn config(mut self, directive: &str) -> Self {
+        let parts: Vec<String> = directive.split_whitespace().map(String::from).collect();
+        assert!(!parts.is_empty(), "empty config directive");
+        self.config.push(parts);
+        self
+    }
+
+    /// Module argument pair, e.g. `module_arg("idgen.worker-id", "7")`.
+    pub fn module_arg(mut self, name: &str, value: &str) -> Self {
+        self.module_args.push(name.to_string());
+        self.module_args.push(value.to_string());
+        self
+    }
+
+    /// Start as a replica of `127.0.0.1:<port>`.
+    pub fn replicaof(self, port: u16) -> Self {
+        self.config(&format!("replicaof 127.0.0.1 {port}"))
+    }
+
+    pub fn start(self) -> Server {
+        let module = module_path();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/itest")
+            .join(format!("{}-{}-{}", self.name, std::process::id(), n));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create server dir");
+        let mut server = Server {
+            builder: self,
+            module,
+            dir,
+            port: 0,
+            child: None,
+        };
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            server.port = free_port();
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("could not start redis-server: {last_err}");
+    }
+}
+
+/// A running `redis-server` with the module loaded. SIGKILLed on drop; its directory is removed
+/// on drop unless the thread is panicking (so a failing test keeps `redis.log`).
+pub struct Server {
+    builder: ServerBuilder,
+    module: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().unwrap().port()
+}
+
+impl Server {
+    pub fn builder(name: &str) -> ServerBuilder {
+        ServerBuilder {
+            name: name.to_string(),
+            config: Vec::new(),
+            module_args: Vec::new(),
+        }
+    }
+
+    /// Server with the default options.
+    pub fn start(name: &str) -> Server {
+        Server::builder(name).start()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("redis.log")
+    }
+
+    /// Last 40 lines of redis.log.
+    pub fn log_tail(&self) -> String {
+        let text = fs::read_to_string(self.log_path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// After a suspected crash: waits (bounded) for Redis to finish its crash report, then returns
+    /// the report's key lines (Guru Meditation, assertion, Rust panic) and the log tail.
+    pub fn crash_summary(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut text = String::new();
+        while Instant::now() < deadline {
+            text = fs::read_to_string(self.log_path()).unwrap_or_default();
+            if text.contains("BUG REPORT END") || Conn::try_connect(self.port).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        // The log survives restarts: look at the newest crash report only.
+        if let Some(i) = text.rfind("REDIS BUG REPORT START") {
+            text = text[i..].to_string();
+        }
+        let key: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                [
+                    "Guru Meditation",
+                    "ASSERTION",
+                    "panicked",
+                    "Fatal",
+                    "crashed by signal",
+                ]
+                .iter()
+                .any(|k| l.contains(k))
+            })
+            .collect();
+        format!("{}\n--- log tail ---\n{}", key.join("\n"), tail(&text, 15))
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "--port".into(),
+            self.port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--daemonize".into(),
+            "no".into(),
+            "--dir".into(),
+            self.dir.display().to_string(),
+            "--logfile".into(),
+            self.log_path().display().to_string(),
+            "--save".into(),
+            "".into(),
+            "--appendonly".into(),
+            "no".into(),
+            "--enable-debug-command".into(),
+            "yes".into(),
+            "--enable-module-command".into(),
+            "yes".into(),
+            "--repl-diskless-sync-delay".into(),
+            "0".into(),
+        ];
+        for directive in &self.builder.config {
+            a.push(format!("--{}", directive[0]));
+            a.extend(directive[1..].iter().cloned());
+        }
+        a.push("--loadmodule".into());
+        a.push(self.module.display().to_string());
+        a.extend(self.builder.module_args.iter().cloned());
+        a
+    }
+
+    /// Spawns the process on `self.port` and waits for PING. On failure the process is gone.
+    fn spawn(&mut self) -> Result<(), String> {
+        let log_len_before = fs::metadata(self.log_path()).map(|m| m.len()).unwrap_or(0);
+        let child = Command::new("redis-server")
+            .args(self.args())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("spawning redis-server: {e}"))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                let log = fs::read(self.log_path()).unwrap_or_default();
+                let new = String::from_utf8_lossy(&log[(log_len_before as usize).min(log.len())..]);
+                return Err(format!(
+                    "redis-server on port {} exited with {status}; log:\n{}",
+                    self.port,
+                    tail(&new, 40)
+                ));
+            }
+            if let Ok(mut c) = Conn::try_connect(self.port) {
+                if let Ok(Value::Simple(s)) = c.try_cmd(&["PING"]) {
+                    if s == "PONG" {
+                        return Ok(());
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                self.kill9();
+                panic!(
+                    "redis-server on port {} did not answer PING within {START_TIMEOUT:?}; \
+                     redis.log tail:\n{}",
+                    self.port,
+                    self.log_tail()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// New connection (RESP2).
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => c.try_wait().unwrap().is_none(),
+            None => false,
+        }
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts again with the same port, directory and arguments (SIGKILLs a running process).
+    pub fn restart(&mut self) {
+        self.kill9();
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            match self.spawn() {
+                Ok(()) => return,
+                Err(e) => {
+                    last_err = e;
+                    thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        panic!("could not restart redis-server: {last_err}");
+    }
+
+    /// `SHUTDOWN SAVE` and wait for the process to exit.
+    pub fn shutdown_save(&mut self) {
+        let mut c = self.conn();
+        // The connection is closed by the server, so an I/O error is the expected reply.
+        if let Ok(Value::Error(e)) = c.try_cmd(&["SHUTDOWN", "SAVE"]) {
+            panic!("SHUTDOWN SAVE refused: {e}");
+        }
+        let mut child = self.child.take().expect("server not running");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "redis-server exited with {status}");
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("redis-server did not exit after SHUTDOWN SAVE");
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// One field of `INFO <section>` as a string.
+    pub fn info_field(&self, section: &str, field: &str) -> Option<String> {
+        info_field(&mut self.conn(), section, field)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+        if !thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!(
+                "server dir kept: {} (log: {})",
+                self.dir.display(),
+                self.log_path().display()
+            );
+        }
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// `INFO <section>` as text.
+pub fn info(c: &mut Conn, section: &str) -> String {
+    match c.cmd(&["INFO", section]) {
+        Value::Bulk(b) => String::from_utf8(b).unwrap(),
+        Value::Verbatim(_, b) => String::from_utf8(b).unwrap(),
+        other => panic!("INFO {section}: unexpected reply {other:?}"),
+    }
+}
+
+/// One `field:value` line of `INFO <section>`.
+pub fn info_field(c: &mut Conn, section: &str, field: &str) -> Option<String> {
+    let text = info(c, section);
+    text.lines().find_map(|l| {
+        l.strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// Waits (bounded) until the replica's link is up and its offset equals the primary's.
+pub fn wait_replica_sync(primary: &Server, replica: &Server) {
+    let mut p = primary.conn();
+    let mut r = replica.conn();
+    wait_until(Duration::from_secs(20), "replica in sync", || {
+        let up = info_field(&mut r, "replication", "master_link_status").as_deref() == Some("up");
+        if !up {
+            return false;
+        }
+        let po = info_field(&mut p, "replication", "master_repl_offset");
+        let ro = info_field(&mut r, "replication", "master_repl_offset");
+        po.is_some() && po == ro
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// RESP client
+// ---------------------------------------------------------------------------------------------
+
+/// A reply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Bulk(Vec<u8>),
+    Simple(String),
+    Error(String),
+    Array(Vec<Value>),
+    Map(Vec<(Value, Value)>),
+    Set(Vec<Value>),
+    Null,
+    Double(f64),
+    Bool(bool),
+    /// Format (e.g. `txt`) and text.
+    Verbatim(String, Vec<u8>),
+    BigNumber(String),
+}
+
+impl Value {
+    /// The integer, or panic.
+    pub fn int(&self) -> i64 {
+        match self {
+            Value::Int(i) => *i,
+            other => panic!("expected an integer reply, got {other:?}"),
+        }
+    }
+
+    /// The error text, or panic.
+    pub fn err(&self) -> &str {
+        match self {
+            Value::Error(e) => e,
+            other => panic!("expected an error reply, got {other:?}"),
+        }
+    }
+
+    pub fn is_err(&self) -> bool {
+        matches!(self, Value::Error(_))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Text of a bulk, simple or verbatim string, or panic.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Value::Bulk(b) | Value::Verbatim(_, b) => {
+                std::str::from_utf8(b).expect("reply is not UTF-8")
+            }
+            Value::Simple(s) => s,
+            other => panic!("expected a string reply, got {other:?}"),
+        }
+    }
+
+    /// Panics unless the reply is `+OK`.
+    pub fn ok(&self) {
+        assert_eq!(self, &Value::Simple("OK".into()), "expected +OK");
+    }
+
+    /// Elements of an array or set, or panic.
+    pub fn array(&self) -> &[Value] {
+        match self {
+            Value::Array(a) | Value::Set(a) => a,
+            other => panic!("expected an array reply, got {other:?}"),
+        }
+    }
+
+    /// Array of integers, or panic.
+    pub fn ints(&self) -> Vec<i64> {
+        self.array().iter().map(Value::int).collect()
+    }
+
+    /// Field/value pairs of a RESP3 map or of a RESP2 flat field/value array.
+    pub fn pairs(&self) -> Vec<(String, Value)> {
+        match self {
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                .collect(),
+            Value::Array(a) => {
+                assert!(
+                    a.len() % 2 == 0,
+                    "flat field/value array of odd length: {a:?}"
+                );
+                a.chunks(2)
+                    .map(|kv| (kv[0].as_str().to_string(), kv[1].clone()))
+                    .collect()
+            }
+            other => panic!("expected a map or flat array, got {other:?}"),
+        }
+    }
+
+    /// Value of `field` in a map / flat array.
+    pub fn map_get(&self, field: &str) -> Option<Value> {
+        self.pairs()
+            .into_iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v)
+    }
+
+    /// Value of `field`, or panic naming the missing field.
+    pub fn field(&self, field: &str) -> Value {
+        self.map_get(field)
+            .unwrap_or_else(|| panic!("field {field:?} missing in {self:?}"))
+    }
+
+    /// Integer value of `field`, or panic.
+    pub fn field_int(&self, field: &str) -> i64 {
+        match self.field(field) {
+            Value::Int(i) => i,
+            other => panic!("field {field:?} is not an integer: {other:?}"),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bulk(b) => write!(f, "{:?}", String::from_utf8_lossy(b)),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// A connection speaking RESP2 (or RESP3 after [`Conn::hello3`]).
+pub struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Conn {
+    pub fn connect(port: u16) -> Conn {
+        Conn::try_connect(port).unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"))
+    }
+
+    pub fn try_connect(port: u16) -> io::Result<Conn> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(READ_TIMEOUT))?;
+        s.set_write_timeout(Some(READ_TIMEOUT))?;
+        s.set_nodelay(true)?;
+        Ok(Conn {
+            reader: BufReader::new(s.try_clone()?),
+            writer: s,
+        })
+    }
+
+    /// Sends one command and reads one reply; panics on I/O errors.
+    pub fn cmd<S: AsRef<[u8]>>(&mut self, args: &[S]) -> Value {
+        self.try_cmd(args).unwrap_or_else(|e| {
+            panic!("I/O error on command {:?}: {e}", show_args(args));
+        })
+    }
+
+    /// Sends a command given as one line split on whitespace: `run("SEQ.CREATE k CYCLE")`.
+    pub fn run(&mut self, line: &str) -> Value {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        self.cmd(&args)
+    }
+
+    pub fn try_cmd<S: AsRef<[u8]>>(&mut self, args: &[S]) -> io::Result<Value> {
+        let buf = encode(args);
+        self.writer.write_all(&buf)?;
+        self.read_value()
+    }
+
+    /// Sends all commands, then reads one reply per command.
+    pub fn pipeline<C: AsRef<[S]>, S: AsRef<[u8]>>(&mut self, cmds: &[C]) -> Vec<Value> {
+        let mut buf = Vec::new();
+        for c in cmds {
+            buf.extend(encode(c.as_ref()));
+        }
+        self.writer.write_all(&buf).expect("write pipeline");
+        (0..cmds.len())
+            .map(|_| self.read_value().expect("read pipeline reply"))
+            .collect()
+    }
+
+    /// Switches the connection to RESP3.
+    pub fn hello3(&mut self) {
+        let r = self.cmd(&["HELLO", "3"]);
+        assert!(matches!(r, Value::Map(_)), "HELLO 3 failed: {r:?}");
+    }
+
+    /// Reads one reply (RESP3 push frames are skipped).
+    pub fn read_value(&mut self) -> io::Result<Value> {
+        loop {
+            let (push, v) = self.read_frame()?;
+            if !push {
+                return Ok(v);
+            }
+        }
+    }
+
+    fn read_line(&mut self) -> io::Result<String> {
+        let mut line = Vec::new();
+        let n = self.reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
+        }
+        if !line.ends_with(b"\r\n") {
+            return Err(bad("line without CRLF"));
+        }
+        line.truncate(line.len() - 2);
+        String::from_utf8(line).map_err(|_| bad("non UTF-8 line"))
+    }
+
+    fn read_exact_crlf(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        let mut b = vec![0; n + 2];
+        self.reader.read_exact(&mut b)?;
+        if &b[n..] != b"\r\n" {
+            return Err(bad("bulk without CRLF"));
+        }
+        b.truncate(n);
+        Ok(b)
+    }
+
+    fn read_many(&mut self, n: usize) -> io::Result<Vec<Value>> {
+        (0..n).map(|_| self.read_value()).collect()
+    }
+
+    /// Returns (is_push, value).
+    fn read_frame(&mut self) -> io::Result<(bool, Value)> {
+        let line = self.read_line()?;
+        if line.is_empty() {
+            return Err(bad("empty line"));
+        }
+        let (t, rest) = line.split_at(1);
+        let num = |s: &str| s.parse::<i64>().map_err(|_| bad("bad number"));
+        let v = match t {
+            "+" => Value::Simple(rest.to_string()),
+            "-" => Value::Error(rest.to_string()),
+            ":" => Value::Int(num(rest)?),
+            "$" => {
+                let n = num(rest)?;
+                if n < 0 {
+                    Value::Null
+                } else {
+                    Value::Bulk(self.read_exact_crlf(n as usize)?)
+                }
+            }
+            "*" => {
+                let n = num(rest)?;
+                if n < 0 {
+                    Value::Null
+                } else {
+                    Value::Array(self.read_many(n as usize)?)
+                }
+            }
+            "~" => Value::Set(self.read_many(num(rest)? as usize)?),
+            "%" => {
+                let n = num(rest)? as usize;
+                let mut m = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let k = self.read_value()?;
+                    let v = self.read_value()?;
+                    m.push((k, v));
+                }
+                Value::Map(m)
+            }
+            "|" => {
+                // Attributes: read and ignore, then the real value follows.
+                let n = num(rest)? as usize;
+                self.read_many(2 * n)?;
+                return self.read_frame();
+            }
+            ">" => {
+                let n = num(rest)? as usize;
+                self.read_many(n)?;
+                return Ok((true, Value::Null));
+            }
+            "_" => Value::Null,
+            "#" => Value::Bool(rest == "t"),
+            "," => Value::Double(match rest {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                "nan" => f64::NAN,
+                s => s.parse().map_err(|_| bad("bad double"))?,
+            }),
+            "(" => Value::BigNumber(rest.to_string()),
+            "!" => {
+                let b = self.read_exact_crlf(num(rest)? as usize)?;
+                Value::Error(String::from_utf8_lossy(&b).into_owned())
+            }
+            "=" => {
+                let b = self.read_exact_crlf(num(rest)? as usize)?;
+                if b.len() < 4 || b[3] != b':' {
+                    return Err(bad("bad verbatim string"));
+                }
+                Value::Verbatim(
+                    String::from_utf8_lossy(&b[..3]).into_owned(),
+                    b[4..].to_vec(),
+                )
+            }
+            _ => return Err(bad("unknown reply type")),
+        };
+        Ok((false, v))
+    }
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+fn encode<S: AsRef<[u8]>>(args: &[S]) -> Vec<u8> {
+    let mut buf = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        let a = a.as_ref();
+        buf.extend(format!("${}\r\n", a.len()).as_bytes());
+        buf.extend(a);
+        buf.extend(b"\r\n");
+    }
+    buf
+}
+
+fn show_args<S: AsRef<[u8]>>(args: &[S]) -> Vec<String> {
+    args.iter()
+        .map(|a| String::from_utf8_lossy(a.as_ref()).into_owned())
+        .collect()
+}
+
+/// Builds an array of owned arguments from anything displayable: `args!["SEQ.NEXT", key, 5]`.
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => {
+        [$(format!("{}", $a)),*]
+    };
+}
