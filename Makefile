@@ -54,8 +54,8 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Benchmarks
-	@echo "bench: not yet"
+bench: deps build ## Benchmarks against INCR, INCRBY and a Lua snowflake (results in target/bench/results.md)
+	bash bench/run.sh
 
 clean: ## Remove build output and test servers' directories
 	$(CARGO) clean

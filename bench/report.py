@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Turns the raw numbers of bench/run.sh (target/bench/raw/*.tsv) into markdown tables."""
+
+import csv
+import math
+import statistics
+import sys
+from pathlib import Path
+
+RAW = Path(sys.argv[1] if len(sys.argv) > 1 else "target/bench/raw")
+
+
+def read_tsv(name):
+    path = RAW / name
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def read_kv(name):
+    path = RAW / name
+    out = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "\t" in line:
+                k, v = line.split("\t", 1)
+                out[k] = v
+    return out
+
+
+def num(x):
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return v
+
+
+def median(values):
+    vals = [v for v in values if not math.isnan(v)]
+    return statistics.median(vals) if vals else math.nan
+
+
+def fmt_int(v):
+    return "n/a" if math.isnan(v) else f"{v:,.0f}"
+
+
+def fmt_ratio(v):
+    return "n/a" if math.isnan(v) else f"{v:.2f}x"
+
+
+def fmt_f(v, digits=2):
+    return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
+
+
+def fmt_ids(v):
+    if math.isnan(v):
+        return "n/a"
+    if v >= 1e9:
+        return f"{v / 1e9:.2f} G"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if v >= 1e3:
+        return f"{v / 1e3:.0f} k"
+    return f"{v:.0f}"
+
+
+def table(header, rows, align=None):
+    align = align or ["l"] + ["r"] * (len(header) - 1)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+runs = read_tsv("runs.tsv")
+env = read_kv("env.tsv")
+
+
+def summarize(section):
+    """{(pipeline, case): dict(rps, rps_min, rps_max, usec, ids, n, failed, errors, rounds)}"""
+    out = {}
+    order = []
+    for r in runs:
+        if r["section"] != section:
+            continue
+        key = (int(r["pipeline"]), r["case"])
+        if r["case"] not in order:
+            order.append(r["case"])
+        out.setdefault(key, []).append(r)
+    summary = {}
+    for key, rs in out.items():
+        rps = [num(r["rps"]) for r in rs]
+        ok = [v for v in rps if not math.isnan(v)]
+        summary[key] = dict(
+            rps=median(rps),
+            rps_min=min(ok) if ok else math.nan,
+            rps_max=max(ok) if ok else math.nan,
+            usec=median([num(r["usec_per_call"]) for r in rs]),
+            ids=int(rs[0]["ids_per_call"]),
+            n=rs[0]["requests"],
+            failed=sum(int(r["failed_calls"] or 0) for r in rs),
+            errors=sum(1 for r in rs if r["rc"] != "0"),
+            rounds=len(rs),
+        )
+    return summary, order
+
+
+def section_table(section, pipeline):
+    summary, order = summarize(section)
+    base = summary.get((pipeline, "INCR"))
+    rows = []
+    for case in order:
+        s = summary.get((pipeline, case))
+        if not s:
+            continue
+        ratio = s["rps"] / base["rps"] if base else math.nan
+        uratio = s["usec"] / base["usec"] if base and base["usec"] else math.nan
+        ids_s = s["rps"] * s["ids"] if s["ids"] else math.nan
+        note = []
+        if s["errors"]:
+            note.append(f"{s['errors']} run(s) failed")
+        if s["failed"]:
+            note.append(f"{s['failed']} error replies")
+        rows.append([
+            case,
+            s["ids"] or "-",
+            s["n"],
+            fmt_int(s["rps"]),
+            f"{fmt_int(s['rps_min'])}–{fmt_int(s['rps_max'])}",
+            fmt_ratio(ratio),
+            fmt_ids(ids_s) if s["ids"] else "-",
+            fmt_f(s["usec"]),
+            fmt_ratio(uratio),
+            "; ".join(note),
+        ])
+    return table(
+        ["case", "IDs/call", "requests", "rps (median)", "rps min–max", "rps / INCR", "IDs/s",
+         "usec_per_call", "usec / INCR", "notes"],
+        rows,
+        ["l", "r", "r", "r", "r", "r", "r", "r", "r", "l"],
+    )
+
+
+out = []
+w = out.append
+w("# idgen benchmark results\n")
+w(f"- date: {env.get('date', '?')}, commit {env.get('commit', '?')}")
+w(f"- module: {env.get('module', '?')}")
+w(f"- redis-server {env.get('redis', '?')}")
+w(f"- {env.get('cpus', '?')} CPUs ({env.get('model', '?')}); load average before "
+  f"{env.get('load_before', '?')}, after {env.get('load_after', '?')}; run took {env.get('elapsed_s', '?')} s")
+w(f"- redis-benchmark -c {env.get('clients', '?')}, {env.get('rounds', '?')} rounds per section, "
+  "cases interleaved (order rotated each round); medians over rounds. usec_per_call from "
+  "`INFO commandstats` after `CONFIG RESETSTAT` before each run (for the Lua cases: EVALSHA, "
+  "which includes the script's TIME/HMGET/HSET calls).")
+w("- Batched SNOWFLAKE runs are limited to 4,000,000 IDs each: one key issues at most 4096 IDs/ms "
+  "and may run at most idgen.max-borrow-ms (1000 ms) ahead of the clock, so their IDs/s is a "
+  "burst rate; one key's sustained ceiling is 4.096 M IDs/s (layout 41/10/12).\n")
+
+for section, title in [("main", "Main (no persistence, no replica)"),
+                       ("aof", "appendonly yes, appendfsync everysec"),
+                       ("replica", "Replica attached (primary measured; replica on the same 2 CPUs)")]:
+    if not any(r["section"] == section for r in runs):
+        continue
+    w(f"## {title}\n")
+    for p in (1, 16):
+        w(f"### -P {p}\n")
+        w(section_table(section, p))
+        w("")
+
+# Memory
+mu = {r[0]: r for r in (line.split("\t") for line in
+                       (RAW / "memory_usage.tsv").read_text().splitlines())} \
+    if (RAW / "memory_usage.tsv").exists() else {}
+bulk = {r["type"]: r for r in read_tsv("memory_bulk.tsv")}
+names = {
+    "sf": "SNOWFLAKE key (SNOWFLAKE.NEXT)",
+    "seq": "SEQ key (SEQ.NEXT)",
+    "incr": "INCR key, value 1 (shared integer)",
+    "incrbig": "INCR key, value 10^12 (own object)",
+    "lua": "Lua baseline's hash key",
+}
+if mu or bulk:
+    w("## Memory\n")
+    rows = []
+    incr_mu = num(mu["incr"][1]) if "incr" in mu else math.nan
+    for k in ["sf", "seq", "incr", "incrbig", "lua"]:
+        m = num(mu[k][1]) if k in mu else math.nan
+        enc = mu[k][2] if k in mu and len(mu[k]) > 2 else ""
+        b = bulk.get(k)
+        um = num(b["used_memory_delta"]) / num(b["keys"]) if b else math.nan
+        rss = num(b["used_memory_rss_delta"]) / num(b["keys"]) if b else math.nan
+        rows.append([names[k], enc, fmt_int(m), fmt_ratio(m / incr_mu), fmt_f(um, 1), fmt_f(rss, 1),
+                     f"{b['seconds']} s" if b else "-"])
+    keys = next(iter(bulk.values()))["keys"] if bulk else "?"
+    w(table(["key", "encoding", "MEMORY USAGE (bytes)", "/ INCR key", f"used_memory / key ({int(keys):,} keys)",
+             "RSS / key", "creation time (redis-cli --pipe)"], rows))
+    w("")
+
+# AOF
+aof = read_tsv("aof_bytes.tsv")
+if aof:
+    w("## AOF bytes (appendonly yes, aof-use-rdb-preamble yes, everysec; redis-benchmark -c 50 -P 16)\n")
+    base = next((a for a in aof if a["workload"] == "INCR"), None)
+    base_per = num(base["aof_bytes"]) / num(base["ids"]) if base else math.nan
+    rows = []
+    for a in aof:
+        per_m = num(a["aof_bytes"]) / num(a["ids"]) * 1e6
+        rows.append([a["workload"], f"{int(a['ids']):,}", f"{int(a['calls']):,}",
+                     f"{int(a['aof_bytes']):,}", fmt_int(per_m),
+                     fmt_f(per_m / 1e6 / base_per, 4) if base_per else "n/a",
+                     a["reservations"] or "-", f"{a['seconds']} s",
+                     "" if a["rc"] == "0" else "FAILED"])
+    w(table(["workload", "IDs", "calls", "AOF bytes", "bytes per 1M IDs", "/ INCR",
+             "idgen reservations", "time", "notes"], rows))
+    w("")
+
+rep = read_kv("replica_check.tsv")
+if rep:
+    w("Replica check after the replica section: " + "; ".join(f"{k} {v}" for k, v in rep.items()) + "\n")
+
+# Targets
+main, _ = summarize("main")
+
+
+def g(p, case, field):
+    s = main.get((p, case))
+    return s[field] if s else math.nan
+
+
+targets = []
+
+
+def target(name, value, limit, higher_is_better, shown):
+    ok = (value >= limit) if higher_is_better else (value <= limit)
+    if math.isnan(value):
+        ok = None
+    targets.append([name, shown, "n/a" if ok is None else ("PASS" if ok else "FAIL")])
+
+
+for cmd in ["SNOWFLAKE.NEXT", "SEQ.NEXT"]:
+    for p in (16, 1):
+        r = g(p, cmd, "usec") / g(p, "INCR", "usec")
+        target(f"{cmd} usec_per_call <= 1.2x INCR's (-P {p} runs)", r, 1.2, False,
+               f"{fmt_f(g(p, cmd, 'usec'))} vs {fmt_f(g(p, 'INCR', 'usec'))} us = {fmt_ratio(r)}")
+    r = g(16, cmd, "rps") / g(16, "INCR", "rps")
+    target(f"{cmd} rps >= 0.9x INCR's at -P 16", r, 0.9, True,
+           f"{fmt_int(g(16, cmd, 'rps'))} vs {fmt_int(g(16, 'INCR', 'rps'))} = {fmt_ratio(r)}")
+r = g(16, "SNOWFLAKE.NEXT", "rps") / g(16, "Lua snowflake", "rps")
+target("SNOWFLAKE.NEXT rps >= 8x the Lua script's at -P 16", r, 8, True,
+       f"{fmt_int(g(16, 'SNOWFLAKE.NEXT', 'rps'))} vs {fmt_int(g(16, 'Lua snowflake', 'rps'))} = {fmt_ratio(r)}")
+r = g(16, "Lua snowflake", "usec") / g(16, "SNOWFLAKE.NEXT", "usec")
+targets.append(["(info) Lua script usec_per_call / SNOWFLAKE.NEXT's (-P 16)",
+                f"{fmt_f(g(16, 'Lua snowflake', 'usec'))} vs {fmt_f(g(16, 'SNOWFLAKE.NEXT', 'usec'))} us = "
+                f"{fmt_ratio(r)} (server-side cost; the rps ratio is capped by redis-benchmark sharing the CPUs)",
+                "info"])
+best = max(g(1, "SNOWFLAKE.NEXT COUNT 1000", "rps"), g(16, "SNOWFLAKE.NEXT COUNT 1000", "rps")) * 1000
+v16 = g(16, "SNOWFLAKE.NEXT COUNT 1000", "rps") * 1000
+target("SNOWFLAKE.NEXT COUNT 1000 >= 3.5 M IDs/s (-P 16, burst)", v16, 3.5e6, True,
+       f"{fmt_ids(v16)} IDs/s (server-side: {fmt_f(g(16, 'SNOWFLAKE.NEXT COUNT 1000', 'usec'))} us/call = "
+       f"{fmt_ids(1e6 / g(16, 'SNOWFLAKE.NEXT COUNT 1000', 'usec') * 1000)} IDs/s; one key's sustained cap 4.10 M)")
+r = g(16, "SEQ.NEXTBATCH 1000", "rps") / g(16, "INCRBY 1000", "rps")
+target("SEQ.NEXTBATCH rps >= 0.9x INCRBY's at -P 16", r, 0.9, True,
+       f"{fmt_int(g(16, 'SEQ.NEXTBATCH 1000', 'rps'))} vs {fmt_int(g(16, 'INCRBY 1000', 'rps'))} = {fmt_ratio(r)}")
+for k, label in [("sf", "SNOWFLAKE"), ("seq", "SEQ")]:
+    for ref, rlabel in [("incr", "INCR key (value 1)"), ("incrbig", "INCR key (value 10^12)")]:
+        if k in mu and ref in mu:
+            r = num(mu[k][1]) / num(mu[ref][1])
+            target(f"{label} key MEMORY USAGE <= 2x {rlabel}", r, 2, False,
+                   f"{mu[k][1]} vs {mu[ref][1]} bytes = {fmt_ratio(r)}")
+w("## Targets\n")
+w(table(["target", "measured", "result"], targets, ["l", "l", "l"]))
+w("")
+print("\n".join(out))

@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# `make bench`: throughput, server-side cost, memory and AOF volume of the idgen commands next to
+# INCR / INCRBY and a Lua snowflake script (bench/snowflake.lua). Starts and stops its own
+# redis-server processes (127.0.0.1, free ports, data under target/bench/servers/).
+#
+# Env: ROUNDS (default 3) rounds per section, cases interleaved, medians reported.
+#      REQUESTS: requests per redis-benchmark run for every case (default: sized per case so the
+#      whole run takes a few minutes on 2 cores). The batched SNOWFLAKE cases are capped at
+#      4,000,000 IDs per run (see "Borrow budget" in bench/README.md).
+#      MEM_KEYS (default 1000000) keys per type in the memory section,
+#      AOF_IDS (default 1000000) IDs per workload in the AOF section.
+# Output: markdown on stdout and in target/bench/results.md; raw numbers in target/bench/raw/.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
+
+ROUNDS=${ROUNDS:-3}
+REQUESTS=${REQUESTS:-}
+MEM_KEYS=${MEM_KEYS:-1000000}
+AOF_IDS=${AOF_IDS:-1000000}
+CLIENTS=50
+RAW="$BENCH_OUT/raw"
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}   # seconds, per redis-benchmark / redis-cli --pipe run
+
+[[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be 1..99"
+[ -z "$REQUESTS" ] || [[ "$REQUESTS" =~ ^[1-9][0-9]{0,8}$ ]] || die "REQUESTS must be a positive integer"
+[[ "$MEM_KEYS" =~ ^[1-9][0-9]{0,7}$ ]] || die "MEM_KEYS must be 1..99999999"
+[[ "$AOF_IDS" =~ ^[1-9][0-9]{0,7}$ ]] || die "AOF_IDS must be 1..99999999"
+for tool in redis-server redis-cli redis-benchmark python3 timeout; do
+    command -v "$tool" >/dev/null || die "$tool not found (make deps)"
+done
+
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$RAW"
+rm -f "$RAW"/*.tsv "$RAW"/*.txt
+prepare_module
+START_TS=$(date +%s)
+
+{
+    echo "date	$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "commit	$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$BENCH_ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)')"
+    echo "module	target/release/libidgen.so $(stat -c '%y' "$BENCH_ROOT/target/release/libidgen.so" | cut -d. -f1) sha256:$(sha256sum "$MODULE" | cut -c1-12)"
+    echo "redis	$(redis-server --version | sed 's/Redis server //')"
+    echo "cpus	$(nproc)"
+    echo "model	$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "load_before	$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "rounds	$ROUNDS"
+    echo "clients	$CLIENTS"
+    echo "requests	${REQUESTS:-per case}"
+} >"$RAW/env.tsv"
+
+# ---------------------------------------------------------------------------------------------
+# Cases: label | IDs per call | commandstat name | requests at -P 1 | requests at -P 16 | command
+# (@SHA is replaced by the Lua script's SHA1). Fixed key per case.
+MAIN_CASES=(
+    "PING|0|ping|100000|500000|PING"
+    "INCR|1|incr|100000|500000|INCR bench:incr"
+    "INCRBY 1000|1000|incrby|100000|500000|INCRBY bench:incrby 1000"
+    "Lua snowflake|1|evalsha|100000|300000|EVALSHA @SHA 1 bench:lua"
+    "Lua snowflake x100|100|evalsha|20000|20000|EVALSHA @SHA 1 bench:lua100 100"
+    "SNOWFLAKE.NEXT|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf"
+    "SNOWFLAKE.NEXT COUNT 100|100|snowflake.next|40000|40000|SNOWFLAKE.NEXT bench:sf100 COUNT 100"
+    "SNOWFLAKE.NEXT COUNT 1000|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf1000 COUNT 1000"
+    "SEQ.NEXT|1|seq.next|100000|500000|SEQ.NEXT bench:seq"
+    "SEQ.NEXTBATCH 1000|1000|seq.nextbatch|100000|500000|SEQ.NEXTBATCH bench:seqb 1000"
+)
+# The cases repeated with appendonly yes and with a replica attached.
+PERSIST_CASES=(
+    "INCR|1|incr|100000|500000|INCR bench:incr"
+    "INCRBY 1000|1000|incrby|100000|500000|INCRBY bench:incrby 1000"
+    "Lua snowflake|1|evalsha|50000|200000|EVALSHA @SHA 1 bench:lua"
+    "SNOWFLAKE.NEXT|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf"
+    "SNOWFLAKE.NEXT COUNT 1000|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf1000 COUNT 1000"
+    "SEQ.NEXT|1|seq.next|100000|500000|SEQ.NEXT bench:seq"
+    "SEQ.NEXTBATCH 1000|1000|seq.nextbatch|100000|500000|SEQ.NEXTBATCH bench:seqb 1000"
+)
+# A batched SNOWFLAKE run must stay within the borrow budget: the generator issues at most 4096 IDs
+# per millisecond and may run at most idgen.max-borrow-ms (1000) ahead of the clock, so a run of
+# up to 4,096,000 IDs never hits the limit, however fast the server is.
+SF_MAX_IDS_PER_RUN=4000000
+
+# The server's clock (TIME) in unix ms.
+server_ms() {
+    local t
+    t=$(rcli "$1" TIME | tr '\n' ' ')
+    set -- $t
+    echo $(($1 * 1000 + 10#$2 / 1000))
+}
+
+load_script() { rcli "$1" SCRIPT LOAD "$(cat "$HERE/snowflake.lua")"; }
+
+# Checks the Lua baseline's IDs against Python's integer arithmetic (exact 64-bit).
+verify_lua() {
+    local port=$1 sha=$2 ts seq count got want
+    for spec in "2199023255540 4094 5" "91182096517 4095 3" "1234567890123 17 2" "9999999 4000 100" \
+                "2199023255551 4094 1" "1000000000000 0 1"; do
+        read -r ts seq count <<<"$spec"
+        rcli "$port" DEL bench:luacheck >/dev/null
+        rcli "$port" HSET bench:luacheck ts "$ts" seq "$seq" >/dev/null
+        # A past state is ignored (the clock wins), so only states ahead of the clock are checked
+        # against fixed expectations; 9999999 ms after the epoch is in the past: the clock is used.
+        got=$(rcli "$port" EVALSHA "$sha" 1 bench:luacheck "$count" | tr '\n' ' ')
+        want=$(python3 - "$ts" "$seq" "$count" "$(rcli "$port" HGET bench:luacheck ts)" <<'PY'
+import sys
+ts, seq, count, final_ts = (int(a) for a in sys.argv[1:])
+import time
+epoch = 1704067200000
+if ts < int(time.time() * 1000) - epoch:      # state in the past: the script used the clock
+    ts, seq = final_ts - ((count - 1) // 4096), -1  # start of the run (count <= 4096 here)
+out = []
+for _ in range(count):
+    seq += 1
+    if seq >= 4096:
+        ts, seq = ts + 1, 0
+    out.append(str((ts << 22) | (0 << 12) | seq))
+print(" ".join(out) + " ")
+PY
+)
+        [ "$got" = "$want" ] || die "Lua baseline IDs differ for state ts=$ts seq=$seq count=$count: got '$got', expected '$want'"
+    done
+    # A fresh ID decodes to the server's TIME.
+    rcli "$port" DEL bench:luacheck >/dev/null
+    local id now_ms
+    id=$(rcli "$port" EVALSHA "$sha" 1 bench:luacheck)
+    now_ms=$(server_ms "$port")
+    python3 -c "import sys; d = $now_ms - ((int('$id') >> 22) + 1704067200000); sys.exit(0 if 0 <= d < 1000 else 1)" \
+        || die "Lua baseline ID $id does not decode to the server time $now_ms"
+    rcli "$port" DEL bench:luacheck >/dev/null
+    log "Lua baseline: IDs exact (checked against Python integer arithmetic)"
+}
+
+# Waits (bounded) until a snowflake key no longer runs ahead of the clock, so every batched run
+# starts with the whole borrow budget.
+wait_snowflake_caught_up() {
+    local port=$1 key=$2 i last now
+    for i in $(seq 1 60); do
+        last=$(rcli "$port" SNOWFLAKE.INFO "$key" 2>/dev/null | awk 'prev == "last_timestamp" { print; exit } { prev = $0 }')
+        [ -n "$last" ] || return 0
+        now=$(server_ms "$port")
+        [ "$last" -lt "$now" ] && return 0
+        sleep 0.1
+    done
+    log "warning: $key still ahead of the clock"
+}
+
+# run_case SECTION ROUND PIPELINE PORT SHA CASE: one redis-benchmark run; appends a line to
+# $RAW/runs.tsv: section round pipeline label ids_per_call requests rps usec_per_call calls failed rc
+run_case() {
+    local section=$1 round=$2 pipe=$3 port=$4 sha=$5 spec=$6
+    local label ids stat n1 n16 cmd n
+    IFS='|' read -r label ids stat n1 n16 cmd <<<"$spec"
+    cmd=${cmd//@SHA/$sha}
+    if [ "$pipe" = 1 ]; then n=$n1; else n=$n16; fi
+    [ -n "$REQUESTS" ] && n=$REQUESTS
+    if [[ "$cmd" == SNOWFLAKE.NEXT* ]]; then
+        if [ "$ids" -gt 1 ] && [ $((n * ids)) -gt "$SF_MAX_IDS_PER_RUN" ]; then
+            n=$((SF_MAX_IDS_PER_RUN / ids))
+        fi
+        wait_snowflake_caught_up "$port" "$(awk '{print $2}' <<<"$cmd")"
+    fi
+    rcli "$port" CONFIG RESETSTAT >/dev/null
+    local out rc=0 rps
+    # shellcheck disable=SC2086  # the command is split into words on purpose
+    out=$(timeout "$BENCH_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -P "$pipe" \
+        -n "$n" --csv $cmd 2>"$RAW/last_bench_stderr.txt") || rc=$?
+    rps=$(tail -n 1 <<<"$out" | awk -F'","' 'NF > 1 { print $2 }')
+    if [ "$rc" != 0 ] || [ -z "$rps" ]; then
+        log "warning: $section/$label -P $pipe failed (rc=$rc): $(head -c 300 "$RAW/last_bench_stderr.txt")"
+        rps=nan; [ "$rc" = 0 ] && rc=1
+    fi
+    local line usec calls failed
+    line=$(rcli "$port" INFO commandstats | tr -d '\r' | grep "^cmdstat_$stat:" || true)
+    usec=$(sed -n 's/.*usec_per_call=\([0-9.]*\).*/\1/p' <<<"$line"); usec=${usec:-nan}
+    calls=$(sed -n 's/.*[:,]calls=\([0-9]*\).*/\1/p' <<<"$line"); calls=${calls:-0}
+    failed=$(sed -n 's/.*failed_calls=\([0-9]*\).*/\1/p' <<<"$line"); failed=${failed:-0}
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$round" "$pipe" "$label" "$ids" \
+        "$n" "$rps" "$usec" "$calls" "$failed" "$rc" >>"$RAW/runs.tsv"
+    printf '  %-8s r%s -P %-2s %-26s %8s req %12s rps %8s usec/call%s\n' "$section" "$round" "$pipe" \
+        "$label" "$n" "$rps" "$usec" "$([ "$failed" != 0 ] && echo " failed=$failed")" >&2
+}
+
+# run_section SECTION PORT SHA CASES...: ROUNDS rounds; in each, both pipelines and every case,
+# the case order rotated by one per round.
+run_section() {
+    local section=$1 port=$2 sha=$3; shift 3
+    local cases=("$@") r p i k count=${#cases[@]}
+    for r in $(seq 1 "$ROUNDS"); do
+        for p in 1 16; do
+            for ((i = 0; i < count; i++)); do
+                k=$(((i + r - 1) % count))
+                run_case "$section" "$r" "$p" "$port" "$sha" "${cases[$k]}"
+            done
+        done
+    done
+}
+
+printf 'section\tround\tpipeline\tcase\tids_per_call\trequests\trps\tusec_per_call\tcalls\tfailed_calls\trc\n' >"$RAW/runs.tsv"
+
+# ---- main -----------------------------------------------------------------------------------
+log "main: ROUNDS=$ROUNDS, cases ${#MAIN_CASES[@]} x -P 1/16"
+start_server main
+MAIN_PORT=$PORT; MAIN_PID=$SERVER_PID
+SHA=$(load_script "$MAIN_PORT")
+verify_lua "$MAIN_PORT" "$SHA"
+run_section main "$MAIN_PORT" "$SHA" "${MAIN_CASES[@]}"
+
+# ---- memory: MEMORY USAGE of one key ---------------------------------------------------------
+log "memory: MEMORY USAGE"
+rcli "$MAIN_PORT" FLUSHALL >/dev/null
+SHA=$(load_script "$MAIN_PORT")
+rcli "$MAIN_PORT" SNOWFLAKE.NEXT mem:sf >/dev/null
+rcli "$MAIN_PORT" SEQ.NEXT mem:seq >/dev/null
+rcli "$MAIN_PORT" INCR mem:incr >/dev/null
+rcli "$MAIN_PORT" INCRBY mem:incrbig 1000000000000 >/dev/null
+rcli "$MAIN_PORT" EVALSHA "$SHA" 1 mem:lua >/dev/null
+{
+    for k in sf seq incr incrbig lua; do
+        printf '%s\t%s\t%s\n' "$k" "$(rcli "$MAIN_PORT" MEMORY USAGE "mem:$k" SAMPLES 0)" \
+            "$(rcli "$MAIN_PORT" OBJECT ENCODING "mem:$k" 2>/dev/null || echo -)"
+    done
+} >"$RAW/memory_usage.tsv"
+stop_server "$MAIN_PID"
+
+# ---- appendonly yes ---------------------------------------------------------------------------
+log "appendonly yes (appendfsync everysec)"
+start_server aof --appendonly yes --appendfsync everysec --aof-use-rdb-preamble yes \
+    --auto-aof-rewrite-percentage 0
+AOF_PORT=$PORT; AOF_PID=$SERVER_PID
+SHA=$(load_script "$AOF_PORT")
+run_section aof "$AOF_PORT" "$SHA" "${PERSIST_CASES[@]}"
+stop_server "$AOF_PID"
+
+# ---- replica attached -------------------------------------------------------------------------
+log "replica attached"
+start_server primary
+PRI_PORT=$PORT; PRI_PID=$SERVER_PID
+start_server replica --replicaof 127.0.0.1 "$PRI_PORT"
+REP_PORT=$PORT; REP_PID=$SERVER_PID
+for i in $(seq 1 100); do
+    [ "$(info_field "$REP_PORT" replication master_link_status)" = up ] && break
+    sleep 0.1
+done
+[ "$(info_field "$REP_PORT" replication master_link_status)" = up ] || die "replica did not sync"
+SHA=$(load_script "$PRI_PORT")
+run_section replica "$PRI_PORT" "$SHA" "${PERSIST_CASES[@]}"
+for i in $(seq 1 100); do
+    [ "$(info_field "$PRI_PORT" replication master_repl_offset)" = \
+      "$(info_field "$REP_PORT" replication master_repl_offset)" ] && break
+    sleep 0.1
+done
+{
+    echo "primary_offset	$(info_field "$PRI_PORT" replication master_repl_offset)"
+    echo "replica_offset	$(info_field "$REP_PORT" replication master_repl_offset)"
+    echo "primary_reservations	$(info_field "$PRI_PORT" idgen idgen_reservations)"
+    # The replica's mark must cover every ID the primary issued.
+    for k in bench:sf bench:sf1000; do
+        echo "$k	primary_last=$(rcli "$PRI_PORT" SNOWFLAKE.INFO "$k" | awk 'p == "last_timestamp" { print; exit } { p = $0 }')	replica_reserved_until=$(rcli "$REP_PORT" SNOWFLAKE.INFO "$k" | awk 'p == "reserved_until" { print; exit } { p = $0 }')"
+    done
+    echo "bench:seq	primary_last=$(rcli "$PRI_PORT" SEQ.CURRENT bench:seq)	replica_reserved_until=$(rcli "$REP_PORT" SEQ.INFO bench:seq | awk 'p == "reserved_until" { print; exit } { p = $0 }')"
+} >"$RAW/replica_check.tsv"
+stop_server "$REP_PID"
+stop_server "$PRI_PID"
+
+# ---- memory: 1M keys of each type -------------------------------------------------------------
+# RESP for `CMD <prefix><i> [arg]` for i in 0..n-1, on stdout.
+gen_resp() {
+    python3 - "$@" <<'PY'
+import sys
+n, cmd, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+extra = sys.argv[4:]
+out = sys.stdout.buffer
+head = b"*%d\r\n$%d\r\n%s\r\n" % (2 + len(extra), len(cmd), cmd.encode())
+tail = b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in extra)
+chunk = []
+for i in range(n):
+    k = (prefix + str(i)).encode()
+    chunk.append(head + b"$%d\r\n%s\r\n" % (len(k), k) + tail)
+    if len(chunk) == 10000:
+        out.write(b"".join(chunk)); chunk = []
+out.write(b"".join(chunk))
+PY
+}
+
+log "memory: $MEM_KEYS keys per type"
+printf 'type\tkeys\tdbsize\tused_memory_delta\tused_memory_rss_delta\tseconds\n' >"$RAW/memory_bulk.tsv"
+for spec in "incr|INCR|m:incr:" "incrbig|INCRBY|m:incrbig:|1000000000000" \
+            "sf|SNOWFLAKE.NEXT|m:sf:" "seq|SEQ.NEXT|m:seq:"; do
+    IFS='|' read -r kind cmd prefix extra <<<"$spec"
+    start_server "mem-$kind"
+    sleep 0.3
+    um0=$(info_field "$PORT" memory used_memory); rss0=$(info_field "$PORT" memory used_memory_rss)
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    gen_resp "$MEM_KEYS" "$cmd" "$prefix" $extra | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "$PORT" --pipe \
+        >"$RAW/pipe_$kind.txt" 2>&1 || die "redis-cli --pipe failed for $kind: $(tail -n 3 "$RAW/pipe_$kind.txt")"
+    t1=$(date +%s.%N)
+    grep -q 'errors: 0' "$RAW/pipe_$kind.txt" || die "errors while creating $kind keys: $(tail -n 2 "$RAW/pipe_$kind.txt")"
+    sleep 1   # used_memory_rss is sampled by serverCron
+    um1=$(info_field "$PORT" memory used_memory); rss1=$(info_field "$PORT" memory used_memory_rss)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$MEM_KEYS" "$(rcli "$PORT" DBSIZE)" $((um1 - um0)) $((rss1 - rss0)) \
+        "$(python3 -c "print(f'{$t1 - $t0:.1f}')")" >>"$RAW/memory_bulk.tsv"
+    stop_server "$SERVER_PID"
+done
+
+# ---- AOF bytes per AOF_IDS IDs ----------------------------------------------------------------
+log "AOF bytes per $AOF_IDS IDs"
+start_server aofbytes --appendonly yes --appendfsync everysec --aof-use-rdb-preamble yes \
+    --auto-aof-rewrite-percentage 0
+AB_PORT=$PORT; AB_PID=$SERVER_PID
+SHA=$(load_script "$AB_PORT")
+printf 'workload\tids\tcalls\taof_bytes\treservations\tseconds\trc\n' >"$RAW/aof_bytes.tsv"
+# label | IDs per call | command
+for spec in "INCR|1|INCR aof:incr" "INCRBY 1000|1000|INCRBY aof:incrby 1000" \
+            "Lua snowflake|1|EVALSHA @SHA 1 aof:lua" "Lua snowflake x100|100|EVALSHA @SHA 1 aof:lua100 100" \
+            "SNOWFLAKE.NEXT|1|SNOWFLAKE.NEXT aof:sf" "SNOWFLAKE.NEXT COUNT 1000|1000|SNOWFLAKE.NEXT aof:sf1000 COUNT 1000" \
+            "SEQ.NEXT|1|SEQ.NEXT aof:seq" "SEQ.NEXTBATCH 1000|1000|SEQ.NEXTBATCH aof:seqb 1000"; do
+    IFS='|' read -r label ids cmd <<<"$spec"
+    cmd=${cmd//@SHA/$SHA}
+    calls=$((AOF_IDS / ids))
+    sleep 1.1   # let the previous writes reach the file
+    s0=$(info_field "$AB_PORT" persistence aof_current_size)
+    r0=$(info_field "$AB_PORT" idgen idgen_reservations)
+    t0=$(date +%s.%N)
+    rc=0
+    # Batched snowflake calls go in chunks within the borrow budget.
+    left=$calls
+    while [ "$left" -gt 0 ] && [ "$rc" = 0 ]; do
+        chunk=$left
+        if [[ "$cmd" == SNOWFLAKE.NEXT* ]] && [ "$ids" -gt 1 ]; then
+            [ $((chunk * ids)) -gt "$SF_MAX_IDS_PER_RUN" ] && chunk=$((SF_MAX_IDS_PER_RUN / ids))
+            wait_snowflake_caught_up "$AB_PORT" "$(awk '{print $2}' <<<"$cmd")"
+        fi
+        # shellcheck disable=SC2086
+        timeout "$BENCH_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$AB_PORT" -c "$CLIENTS" -P 16 -n "$chunk" \
+            --csv $cmd >/dev/null 2>"$RAW/last_bench_stderr.txt" || rc=$?
+        left=$((left - chunk))
+    done
+    t1=$(date +%s.%N)
+    sleep 1.1
+    s1=$(info_field "$AB_PORT" persistence aof_current_size)
+    r1=$(info_field "$AB_PORT" idgen idgen_reservations)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" $((calls * ids)) "$calls" $((s1 - s0)) $((r1 - r0)) \
+        "$(python3 -c "print(f'{$t1 - $t0:.1f}')")" "$rc" >>"$RAW/aof_bytes.tsv"
+    log "  $label: $((s1 - s0)) bytes for $((calls * ids)) IDs"
+done
+ls -l "$BENCH_OUT/servers/aofbytes/appendonlydir" >"$RAW/aof_files.txt" 2>&1 || true
+stop_server "$AB_PID"
+
+{
+    echo "load_after	$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "elapsed_s	$(($(date +%s) - START_TS))"
+} >>"$RAW/env.tsv"
+
+python3 "$HERE/report.py" "$RAW" | tee "$BENCH_OUT/results.md"
+log "written $BENCH_OUT/results.md"
