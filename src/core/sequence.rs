@@ -4,8 +4,8 @@
 //! `next == maxvalue + 1` means the cycle is used up. Values are kept as `i128` so that
 //! `maxvalue + 1` never overflows.
 //!
-//! Reservation: `mark = (mark_cycles, mark_value)` is an exclusive ceiling, compared
-//! lexicographically, on every issued `(cycle, value)`. A call that would issue at or above it
+//! Reservation: the mark is an exclusive ceiling on every value issued in the current cycle
+//! (replicated as the pair `(cycles, mark)`, compared lexicographically). A call that would issue at or above it
 //! first raises it by a block sized to the key's recent issue rate; only then is there something to
 //! replicate. A resumed generator starts at the mark, on its own progression.
 
@@ -54,30 +54,35 @@ impl SeqOptions {
         Ok(())
     }
 
-    fn end(&self) -> i128 {
-        self.max as i128 + 1
-    }
-
     /// How many steps of INCREMENT fit between MINVALUE and MAXVALUE.
     pub fn range_steps(&self) -> u128 {
         ((self.max as i128 - self.min as i128) / self.increment as i128) as u128 + 1
     }
 }
 
+/// The state of one sequence key. Flat (88 bytes), since every key holds one; values that can be
+/// MAXVALUE + 1 ("at the end") are kept as an `i64` and a flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sequence {
-    pub opts: SeqOptions,
+    start: i64,
+    increment: i64,
+    min: i64,
+    max: i64,
+    next: i64,
+    mark: i64,
+    last: i64,
+    /// How often the sequence wrapped (CYCLE). The mark always belongs to the current cycle.
     pub cycles: u64,
-    pub next: i128,
-    pub last: Option<i64>,
-    pub mark_cycles: u64,
-    pub mark: i128,
-    /// Recent issue rate, steps per second (persisted and replicated: it sizes blocks and gaps).
-    pub rate: u64,
     pub issued: u64,
-    /// Memory only: wall time of the last mark advance and steps issued since.
-    pub last_advance_wall: i64,
-    pub steps_since_advance: u64,
+    /// Recent issue rate, steps per second (persisted and replicated: it sizes blocks and gaps).
+    pub rate: u32,
+    /// Memory only: wall time (ms, wrapping) of the last mark advance and steps issued since.
+    last_advance_wall: u32,
+    steps_since_advance: u32,
+    cycle: bool,
+    next_at_end: bool,
+    mark_at_end: bool,
+    has_last: bool,
 }
 
 /// A successful take: values `first, first + increment, ..., last`.
@@ -90,27 +95,81 @@ pub struct Taken {
 }
 
 impl Sequence {
+    /// A new sequence; `opts` must have been validated.
     pub fn new(opts: SeqOptions) -> Self {
         Sequence {
-            opts,
+            start: opts.start,
+            increment: opts.increment,
+            min: opts.min,
+            max: opts.max,
+            next: opts.start,
+            mark: opts.start,
+            last: 0,
             cycles: 0,
-            next: opts.start as i128,
-            last: None,
-            mark_cycles: 0,
-            mark: opts.start as i128,
-            rate: 0,
             issued: 0,
-            last_advance_wall: i64::MIN,
+            rate: 0,
+            last_advance_wall: 0,
             steps_since_advance: 0,
+            cycle: opts.cycle,
+            next_at_end: false,
+            mark_at_end: false,
+            has_last: false,
         }
+    }
+
+    pub fn opts(&self) -> SeqOptions {
+        SeqOptions {
+            start: self.start,
+            increment: self.increment,
+            min: self.min,
+            max: self.max,
+            cycle: self.cycle,
+        }
+    }
+
+    fn end(&self) -> i128 {
+        self.max as i128 + 1
+    }
+
+    /// The value the next call takes in the current cycle; MAXVALUE + 1 when the cycle is used up.
+    pub fn next_value(&self) -> i128 {
+        if self.next_at_end {
+            self.end()
+        } else {
+            self.next as i128
+        }
+    }
+
+    fn set_next(&mut self, v: i128) {
+        self.next_at_end = v > self.max as i128;
+        self.next = if self.next_at_end { self.max } else { v as i64 };
+    }
+
+    /// The mark: every value issued in the current cycle is below it. May be MAXVALUE + 1.
+    pub fn mark(&self) -> i128 {
+        if self.mark_at_end {
+            self.end()
+        } else {
+            self.mark as i128
+        }
+    }
+
+    fn set_mark(&mut self, v: i128) {
+        self.mark_at_end = v > self.max as i128;
+        self.mark = if self.mark_at_end { self.max } else { v as i64 };
+    }
+
+    /// The last value issued, if any.
+    pub fn last(&self) -> Option<i64> {
+        self.has_last.then_some(self.last)
     }
 
     /// The value the next call returns, or `None` when the sequence is used up (without CYCLE).
     pub fn peek(&self) -> Option<i64> {
-        if self.next <= self.opts.max as i128 {
-            Some(self.next as i64)
-        } else if self.opts.cycle {
-            Some(self.opts.min)
+        if !self.next_at_end {
+            Some(self.next)
+        } else if self.cycle {
+            Some(self.min)
         } else {
             None
         }
@@ -122,38 +181,41 @@ impl Sequence {
         if count < 1 {
             return Err(Error::CountNotPositive);
         }
-        let o = self.opts;
-        let inc = o.increment as i128;
+        let (max, inc) = (self.max as i128, self.increment as i128);
         let span = (count as i128 - 1) * inc;
-        let (mut cycles, mut first) = (self.cycles, self.next);
-        if first + span > o.max as i128 {
-            if !o.cycle {
-                return Err(if first > o.max as i128 {
-                    Error::Exhausted(o.max)
+        let (mut cycles, mut first) = (self.cycles, self.next_value());
+        if first + span > max {
+            if !self.cycle {
+                return Err(if first > max {
+                    Error::Exhausted(self.max)
                 } else {
                     Error::NotEnoughLeft {
-                        remain: (o.max as i128 - first) / inc + 1,
+                        remain: (max - first) / inc + 1,
                         requested: count,
                     }
                 });
             }
-            if o.min as i128 + span > o.max as i128 {
+            if self.min as i128 + span > max {
                 return Err(Error::BatchLargerThanRange);
             }
             cycles += 1;
-            first = o.min as i128;
+            first = self.min as i128;
         }
         let last = first + span;
 
         // Commit.
+        let wrapped = cycles != self.cycles;
         self.cycles = cycles;
-        self.next = (last + inc).min(o.end());
-        self.last = Some(last as i64);
+        self.set_next(last + inc);
+        self.last = last as i64;
+        self.has_last = true;
         self.issued = self.issued.saturating_add(count as u64);
-        self.steps_since_advance = self.steps_since_advance.saturating_add(count as u64);
-        let advanced = (cycles, last) >= (self.mark_cycles, self.mark);
+        self.steps_since_advance = self
+            .steps_since_advance
+            .saturating_add(count.min(u32::MAX as i64) as u32);
+        let advanced = wrapped || last >= self.mark();
         if advanced {
-            self.advance_mark(cycles, last, now);
+            self.advance_mark(last, now);
         }
         Ok(Taken {
             first: first as i64,
@@ -164,54 +226,50 @@ impl Sequence {
 
     /// Raises the mark above `last` by a block of about one `BLOCK_WINDOW_MS` of the recent rate.
     /// The mark stays on the progression, so a resume lands on a value the sequence could issue.
-    fn advance_mark(&mut self, cycles: u64, last: i128, now: i64) {
-        let elapsed = now
-            .saturating_sub(self.last_advance_wall)
-            .max(MIN_RATE_WINDOW_MS) as u64;
-        if self.last_advance_wall != i64::MIN {
-            self.rate = (self.steps_since_advance as u128 * 1000 / elapsed as u128)
-                .min(u64::MAX as u128) as u64;
+    fn advance_mark(&mut self, last: i128, now: i64) {
+        let now = now as u32;
+        if self.last_advance_wall != 0 {
+            let elapsed = now
+                .wrapping_sub(self.last_advance_wall)
+                .max(MIN_RATE_WINDOW_MS as u32);
+            self.rate = (self.steps_since_advance as u64 * 1000 / elapsed as u64)
+                .min(u32::MAX as u64) as u32;
         }
-        let block = self.block() as i128;
-        self.last_advance_wall = now;
+        self.last_advance_wall = now.max(1);
         self.steps_since_advance = 0;
-        self.mark_cycles = cycles;
-        self.mark = (last + self.opts.increment as i128 * (1 + block)).min(self.opts.end());
+        let block = self.block() as i128;
+        self.set_mark(last + self.increment as i128 * (1 + block));
     }
 
     /// Steps reserved per mark advance: about `BLOCK_WINDOW_MS` of the recent rate.
     pub fn block(&self) -> u64 {
-        (self.rate.saturating_mul(BLOCK_WINDOW_MS) / 1000).clamp(MIN_BLOCK, MAX_BLOCK)
+        (self.rate as u64 * BLOCK_WINDOW_MS / 1000).clamp(MIN_BLOCK, MAX_BLOCK)
     }
 
     /// Resumes from the mark: the next value is the first one on the sequence's progression at or
-    /// above `mark + gap_steps * increment`. Used after a load, a promotion or a replicated
-    /// reservation.
+    /// above `mark + gap_steps * increment`. Used when state arrives from a load or from
+    /// replication.
     pub fn resume(&mut self, gap_steps: u64) {
-        let inc = self.opts.increment as i128;
-        let end = self.opts.end();
-        if self.mark_cycles > self.cycles {
-            // The progression restarted at MINVALUE in a later cycle.
-            self.cycles = self.mark_cycles;
-            self.next = self.opts.min as i128;
-        }
-        if self.mark_cycles < self.cycles {
-            return;
-        }
-        let floor = (self.mark + gap_steps as i128 * inc).min(end);
-        if floor > self.next {
-            let steps = (floor - self.next + inc - 1) / inc;
-            self.next = (self.next + steps * inc).min(end);
+        let inc = self.increment as i128;
+        let floor = (self.mark() + gap_steps as i128 * inc).min(self.end());
+        let next = self.next_value();
+        if floor > next {
+            let steps = (floor - next + inc - 1) / inc;
+            self.set_next(next + steps * inc);
         }
     }
 
-    /// Applies a replicated reservation: raises the mark (never lowers it) and the rate, then
-    /// resumes `gap_steps` above it.
-    pub fn apply_reservation(&mut self, mark_cycles: u64, mark: i128, rate: u64, gap_steps: u64) {
-        let mark = mark.clamp(self.opts.min as i128, self.opts.end());
-        if (mark_cycles, mark) > (self.mark_cycles, self.mark) {
-            self.mark_cycles = mark_cycles;
-            self.mark = mark;
+    /// Applies a replicated reservation `(cycles, mark)`: raises the mark (never lowers it; marks
+    /// compare as pairs) and takes the rate, then resumes `gap_steps` above the mark.
+    pub fn apply_reservation(&mut self, cycles: u64, mark: i128, rate: u32, gap_steps: u64) {
+        let mark = mark.clamp(self.min as i128, self.end());
+        if (cycles, mark) > (self.cycles, self.mark()) {
+            if cycles > self.cycles {
+                // The progression restarted at MINVALUE in a later cycle.
+                self.cycles = cycles;
+                self.set_next(self.min as i128);
+            }
+            self.set_mark(mark);
             self.rate = rate;
         }
         self.resume(gap_steps);
@@ -221,31 +279,44 @@ impl Sequence {
     /// repeat an issued value. The mark becomes `value`: nothing at or above it has been issued in
     /// the current cycle.
     pub fn set(&mut self, value: i64, force: bool) -> Result<()> {
-        if value < self.opts.min || value > self.opts.max {
+        if value < self.min || value > self.max {
             return Err(Error::ValueOutsideRange);
         }
-        if !force && (value as i128) < self.next {
+        if !force && (value as i128) < self.next_value() {
             return Err(Error::WouldRepeat);
         }
-        self.next = value as i128;
-        self.mark_cycles = self.cycles;
-        self.mark = value as i128;
+        self.set_next(value as i128);
+        self.set_mark(value as i128);
         Ok(())
     }
 
-    pub fn validate_loaded(&self) -> std::result::Result<(), &'static str> {
-        let o = &self.opts;
-        o.validate().map_err(|_| "options")?;
-        let range = o.min as i128..=o.end();
+    /// Rebuilds a sequence from persisted fields, checking every one; `Err` names the first field
+    /// out of range.
+    pub fn from_parts(
+        opts: SeqOptions,
+        cycles: u64,
+        next: i128,
+        last: Option<i64>,
+        mark: i128,
+        rate: u32,
+        issued: u64,
+    ) -> std::result::Result<Self, &'static str> {
+        opts.validate().map_err(|_| "options")?;
+        let range = opts.min as i128..=opts.max as i128 + 1;
         let ok = |c: bool, f: &'static str| if c { Ok(()) } else { Err(f) };
-        ok(range.contains(&self.next), "next")?;
-        ok(range.contains(&self.mark), "mark")?;
-        ok(self.last.is_none_or(|l| l >= o.min && l <= o.max), "last")?;
-        ok(
-            o.cycle || (self.cycles == 0 && self.mark_cycles == 0),
-            "cycles",
-        )?;
-        Ok(())
+        ok(range.contains(&next), "next")?;
+        ok(range.contains(&mark), "mark")?;
+        ok(last.is_none_or(|l| l >= opts.min && l <= opts.max), "last")?;
+        ok(opts.cycle || cycles == 0, "cycles")?;
+        let mut s = Sequence::new(opts);
+        s.cycles = cycles;
+        s.set_next(next);
+        s.set_mark(mark);
+        s.last = last.unwrap_or(0);
+        s.has_last = last.is_some();
+        s.rate = rate;
+        s.issued = issued;
+        Ok(s)
     }
 }
 
@@ -264,6 +335,11 @@ mod tests {
         };
         o.validate().unwrap();
         Sequence::new(o)
+    }
+
+    #[test]
+    fn state_is_88_bytes() {
+        assert_eq!(std::mem::size_of::<Sequence>(), 88);
     }
 
     #[test]
@@ -346,7 +422,7 @@ mod tests {
         assert_eq!((a.first, a.last), (10, 30));
         let b = s.take(1, 0).unwrap();
         assert_eq!(b.first, 40);
-        assert_eq!(s.last, Some(40));
+        assert_eq!(s.last(), Some(40));
     }
 
     #[test]
@@ -418,7 +494,7 @@ mod tests {
                         let pos = (s.cycles, t.first);
                         if let Some(lp) = last_pos { prop_assert!(pos > lp); }
                         last_pos = Some((s.cycles, t.last));
-                        prop_assert!((s.cycles, t.last as i128) < (s.mark_cycles, s.mark));
+                        prop_assert!((t.last as i128) < s.mark());
                         let mut v = t.first;
                         while v <= t.last {
                             prop_assert!(seen.insert((s.cycles, v)));
@@ -426,9 +502,10 @@ mod tests {
                             v += inc;
                         }
                         if t.advanced {
-                            replica.apply_reservation(s.mark_cycles, s.mark, s.rate, 0);
+                            replica.apply_reservation(s.cycles, s.mark(), s.rate, 0);
                         }
-                        prop_assert!(s.validate_loaded().is_ok());
+                        let back = Sequence::from_parts(s.opts(), s.cycles, s.next_value(), s.last(), s.mark(), s.rate, s.issued);
+                        prop_assert_eq!(back.map(|b| (b.opts(), b.cycles, b.next_value(), b.last(), b.mark())), Ok((s.opts(), s.cycles, s.next_value(), s.last(), s.mark())));
                     }
                     Err(_) => prop_assert_eq!(&s, &before),
                 }

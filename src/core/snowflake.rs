@@ -149,11 +149,11 @@ impl Issued {
 
     /// The issued ids, in order.
     pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
-        let per_ms = self.layout.max_seq() + 1;
+        let (bits, mask) = (self.layout.seq_bits as u32, self.layout.max_seq());
         (0..self.count as u64).map(move |i| {
             let pos = self.seq + i;
             self.layout
-                .compose(self.ts + (pos / per_ms) as i64, self.worker, pos % per_ms)
+                .compose(self.ts + (pos >> bits) as i64, self.worker, pos & mask)
         })
     }
 }
@@ -242,23 +242,22 @@ impl Snowflake {
             });
         }
         let now = now_unix.saturating_sub(layout.epoch);
-        let per_ms = layout.max_seq() + 1;
-        let (last_ts_before, last_worker) = self.last();
-
-        let (mut ts, mut seq) = self.next_position();
+        let seq_bits = self.seq_bits as u32;
+        let seq_mask = layout.max_seq();
+        let (mut ts, mut seq) = ((self.pos >> seq_bits) as i64, self.pos & seq_mask);
         if now > ts {
             ts = now;
             seq = 0;
         }
         // A worker change inside a millisecond moves on to the next one, so that ids keep
-        // strictly increasing.
-        if seq > 0 && worker != last_worker {
+        // strictly increasing (only possible when the node's worker id is used).
+        if seq > 0 && self.worker < 0 && worker != self.last().1 {
             ts += 1;
             seq = 0;
         }
         let end = seq + count as u64 - 1;
-        let last_ts = ts + (end / per_ms) as i64;
-        let last_seq = end % per_ms;
+        let last_ts = ts + (end >> seq_bits) as i64;
+        let last_seq = end & seq_mask;
 
         if last_ts > layout.max_ts() {
             return Err(Error::TimeBitsExhausted);
@@ -270,6 +269,11 @@ impl Snowflake {
 
         // Commit.
         let clock_behind = now < self.wall_seen && !self.resumed;
+        let last_ts_before = if self.last_id < 0 {
+            -1
+        } else {
+            self.last_id >> (self.worker_bits + self.seq_bits)
+        };
         let borrowed = (last_ts - base.max(last_ts_before)).max(0) as u64;
         let busy = now - self.wall_seen <= BUSY_INTERVAL_MS;
         self.resumed &= now < self.wall_seen;

@@ -65,15 +65,16 @@ impl Key {
     /// `T` must be the Rust type stored under `ty`.
     pub fn value<T>(&mut self, ty: &ModType) -> Result<Option<&mut T>> {
         unsafe {
-            match raw::RedisModule_KeyType.unwrap()(self.0) as isize {
-                raw::REDISMODULE_KEYTYPE_EMPTY => Ok(None),
-                raw::REDISMODULE_KEYTYPE_MODULE
-                    if raw::RedisModule_ModuleTypeGetType.unwrap()(self.0) == ty.raw() =>
-                {
-                    let v = raw::RedisModule_ModuleTypeGetValue.unwrap()(self.0) as *mut T;
-                    Ok(Some(&mut *v))
-                }
-                _ => Err(Error::WrongType),
+            // The common case first: the key holds our type.
+            if raw::RedisModule_ModuleTypeGetType.unwrap()(self.0) == ty.raw() {
+                let v = raw::RedisModule_ModuleTypeGetValue.unwrap()(self.0) as *mut T;
+                return Ok(Some(&mut *v));
+            }
+            if raw::RedisModule_KeyType.unwrap()(self.0) as isize == raw::REDISMODULE_KEYTYPE_EMPTY
+            {
+                Ok(None)
+            } else {
+                Err(Error::WrongType)
             }
         }
     }

@@ -78,7 +78,7 @@ pub fn nextbatch(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 /// SEQ.CURRENT key
 pub fn current(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut key = ctx.open_key(args[1], false);
-    match key.value::<Sequence>(&SEQ_TYPE)?.and_then(|s| s.last) {
+    match key.value::<Sequence>(&SEQ_TYPE)?.and_then(|s| s.last()) {
         Some(last) => ctx.reply_int(last),
         None => ctx.reply_null(),
     }
@@ -111,7 +111,7 @@ pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if arrived {
         state.resume(safety::sequence_gap_steps(
             state.rate,
-            state.opts.range_steps(),
+            state.opts().range_steps(),
         ));
         stats::RESUMES.add(1);
     }
@@ -124,7 +124,7 @@ pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut key = ctx.open_key(args[1], false);
     let s = key.value::<Sequence>(&SEQ_TYPE)?.ok_or(Error::NoSuchKey)?;
-    let o = &s.opts;
+    let o = s.opts();
     ctx.reply_fields(&[
         ("start", Some(o.start)),
         ("increment", Some(o.increment)),
@@ -132,10 +132,10 @@ pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         ("maxvalue", Some(o.max)),
         ("cycle", Some(o.cycle as i64)),
         ("next", s.peek()),
-        ("last", s.last),
+        ("last", s.last()),
         ("cycles", Some(s.cycles as i64)),
         ("values_issued", Some(s.issued as i64)),
-        ("reserved_until", i64::try_from(s.mark).ok()),
+        ("reserved_until", i64::try_from(s.mark()).ok()),
     ]);
     Ok(())
 }
@@ -167,11 +167,11 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         cycle: cycle == 1,
     };
     opts.validate()?;
-    let (cycles, rate) = (cycles as u64, rate as u64);
+    let (cycles, rate) = (cycles as u64, rate.min(u32::MAX as i64) as u32);
     let gap = safety::sequence_gap_steps(rate, opts.range_steps());
     let mut key = ctx.open_key(args[1], true);
     match key.value::<Sequence>(&SEQ_TYPE)? {
-        Some(s) if s.opts != opts => return Err(Error::LayoutMismatch),
+        Some(s) if s.opts() != opts => return Err(Error::LayoutMismatch),
         Some(s) => s.apply_reservation(cycles, mark, rate, gap),
         None => {
             let mut state = Sequence::new(opts);

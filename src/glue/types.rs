@@ -261,60 +261,69 @@ unsafe extern "C" fn digest_snowflake(md: *mut raw::RedisModuleDigest, value: *m
 
 unsafe extern "C" fn save_seq(io: *mut raw::RedisModuleIO, value: *mut c_void) {
     let s = &*(value as *const Sequence);
-    let o = &s.opts;
+    let o = s.opts();
     save_i(io, o.start);
     save_i(io, o.increment);
     save_i(io, o.min);
     save_i(io, o.max);
     save_u(io, o.cycle as u64);
     save_u(io, s.cycles);
-    save_i128(io, s.next);
-    save_u(io, s.last.is_some() as u64);
-    save_i(io, s.last.unwrap_or(0));
-    save_u(io, s.mark_cycles);
-    save_i128(io, s.mark);
-    save_u(io, s.rate);
+    save_i128(io, s.next_value());
+    save_u(io, s.last().is_some() as u64);
+    save_i(io, s.last().unwrap_or(0));
+    // Version 1 stored the mark's cycle separately; it is always the current cycle.
+    save_u(io, s.cycles);
+    save_i128(io, s.mark());
+    save_u(io, s.rate as u64);
     save_u(io, s.issued);
 }
 
-fn read_seq_v1(io: *mut raw::RedisModuleIO) -> Option<Sequence> {
+/// Reads a version-1 sequence value: `Err` says what was wrong.
+fn read_seq_v1(io: *mut raw::RedisModuleIO) -> Result<Sequence, &'static str> {
+    let truncated = "truncated";
     let opts = SeqOptions {
-        start: load_i(io)?,
-        increment: load_i(io)?,
-        min: load_i(io)?,
-        max: load_i(io)?,
-        cycle: load_bool(io)?,
+        start: load_i(io).ok_or(truncated)?,
+        increment: load_i(io).ok_or(truncated)?,
+        min: load_i(io).ok_or(truncated)?,
+        max: load_i(io).ok_or(truncated)?,
+        cycle: load_bool(io).ok_or(truncated)?,
     };
-    let mut s = Sequence::new(opts);
-    s.cycles = load_u(io)?;
-    s.next = load_i128(io)?;
-    let has_last = load_bool(io)?;
-    let last = load_i(io)?;
-    s.last = has_last.then_some(last);
-    s.mark_cycles = load_u(io)?;
-    s.mark = load_i128(io)?;
-    s.rate = load_u(io)?;
-    s.issued = load_u(io)?;
-    Some(s)
+    let cycles = load_u(io).ok_or(truncated)?;
+    let next = load_i128(io).ok_or(truncated)?;
+    let has_last = load_bool(io).ok_or(truncated)?;
+    let last = load_i(io).ok_or(truncated)?;
+    if load_u(io).ok_or(truncated)? != cycles {
+        return Err("mark cycle");
+    }
+    let mark = load_i128(io).ok_or(truncated)?;
+    let rate = load_u32(io).ok_or(truncated)?;
+    let issued = load_u(io).ok_or(truncated)?;
+    Sequence::from_parts(
+        opts,
+        cycles,
+        next,
+        has_last.then_some(last),
+        mark,
+        rate,
+        issued,
+    )
 }
 
 unsafe extern "C" fn load_seq(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
     if encver != SEQ_ENCVER_1 {
         return refuse(io, &format!("sequence encoding version {encver}"));
     }
-    let Some(state) = read_seq_v1(io) else {
-        return refuse(io, "a truncated sequence value");
-    };
-    if let Err(field) = state.validate_loaded() {
-        return refuse(io, &format!("a sequence value: {field} out of range"));
+    match read_seq_v1(io) {
+        Ok(mut state) => {
+            state.resume(safety::sequence_gap_steps(
+                state.rate,
+                state.opts().range_steps(),
+            ));
+            stats::RESUMES.add(1);
+            Box::into_raw(Box::new(state)) as *mut c_void
+        }
+        Err(why) => refuse(io, &format!("a sequence value: {why}")),
     }
-    let mut state = state;
-    state.resume(safety::sequence_gap_steps(
-        state.rate,
-        state.opts.range_steps(),
-    ));
-    stats::RESUMES.add(1);
-    Box::into_raw(Box::new(state)) as *mut c_void
 }
 
 const SEQ_RESERVE_FMT: &CStr = c"slcllllll";
@@ -328,9 +337,9 @@ fn i128_cstr(v: i128, buf: &mut [u8; 48]) -> *const std::ffi::c_char {
 }
 
 fn seq_reserve_args(s: &Sequence) -> [i64; 7] {
-    let o = &s.opts;
+    let o = s.opts();
     [
-        s.mark_cycles as i64,
+        s.cycles as i64,
         s.rate as i64,
         o.start,
         o.increment,
@@ -350,7 +359,7 @@ unsafe extern "C" fn rewrite_seq(io: *mut raw::RedisModuleIO, key: RStr, value: 
         SEQ_RESERVE_FMT.as_ptr(),
         key,
         a[0],
-        i128_cstr(s.mark, &mut buf),
+        i128_cstr(s.mark(), &mut buf),
         a[1],
         a[2],
         a[3],
@@ -371,7 +380,7 @@ pub fn replicate_seq(ctx: &Ctx, key: RStr, s: &Sequence) {
             SEQ_RESERVE_FMT.as_ptr(),
             key,
             a[0],
-            i128_cstr(s.mark, &mut buf),
+            i128_cstr(s.mark(), &mut buf),
             a[1],
             a[2],
             a[3],
@@ -388,8 +397,8 @@ unsafe extern "C" fn digest_seq(md: *mut raw::RedisModuleDigest, value: *mut c_v
     let a = seq_reserve_args(s);
     for v in [
         a[0],
-        (s.mark >> 64) as i64,
-        s.mark as i64,
+        (s.mark() >> 64) as i64,
+        s.mark() as i64,
         a[2],
         a[3],
         a[4],
