@@ -32,7 +32,7 @@ fn arity(cmd: &str) -> i64 {
         "seq.set" => -3,
         "snowflake.parse" | "seq.nextbatch" => 3,
         "snowflake.info" | "seq.next" | "seq.current" | "seq.info" => 2,
-        // key + 7 and key + 8 arguments (docs/contract.md, "Internal").
+        // key + 7 and key + 8 arguments (README, "Internal commands").
         "snowflake.reserve" => 9,
         "seq.reserve" => 10,
         _ => unreachable!("{cmd}"),

@@ -1,4 +1,4 @@
-//! SEQ.* commands against docs/contract.md.
+//! SEQ.* commands against README's command reference.
 mod common;
 
 use common::{info_field, Conn, Server, Value};

@@ -1,4 +1,4 @@
-//! SNOWFLAKE.* commands against docs/contract.md.
+//! SNOWFLAKE.* commands against README's command reference.
 mod common;
 
 use common::{info_field, now_ms, Conn, Server, Value};
@@ -58,16 +58,10 @@ fn assert_strictly_increasing(ids: &[i64]) {
     }
 }
 
-/// The contract leaves open whether `time_bits_exhausted_at` is the last usable millisecond
-/// (epoch + 2^bits - 1) or the first unusable one (epoch + 2^bits): accept both.
+/// `time_bits_exhausted_at` is the last unix ms the TIME-BITS can hold: epoch + 2^bits - 1.
 fn assert_exhausted_at(info: &Value, epoch: i64, time_bits: u32) {
     let at = info.field_int("time_bits_exhausted_at");
-    let end = epoch + (1i64 << time_bits);
-    assert!(
-        at == end || at == end - 1,
-        "time_bits_exhausted_at {at}, expected {end} or {}",
-        end - 1
-    );
+    assert_eq!(at, epoch + (1i64 << time_bits) - 1, "time_bits_exhausted_at");
 }
 
 fn assert_err(c: &mut Conn, args: &[&str], want: &str) {
