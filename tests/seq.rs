@@ -1,7 +1,7 @@
 //! SEQ.* commands against README's command reference.
 mod common;
 
-use common::{info_field, Conn, Server, Value};
+use common::{assert_create_refusals, info_field, Conn, Server, Value};
 
 const BAD_INT: &str = "ERR value is not an integer or out of range";
 const WT: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -196,26 +196,7 @@ fn create_validation_errors() {
             "ERR syntax error, option 'CYCLE' given twice",
         ),
     ];
-    let total = cases.len();
-    let mut wrong = Vec::new();
-    for (opts, want) in cases {
-        let mut cmd = args!["SEQ.CREATE", "k"].to_vec();
-        cmd.extend(opts);
-        let r = c.cmd(&cmd);
-        if r != Value::Error(want.to_string()) {
-            wrong.push(format!("{cmd:?}: got {r}, want {want:?}"));
-        }
-        if c.cmd(&["EXISTS", "k"]).int() != 0 {
-            wrong.push(format!("{cmd:?} created the key"));
-            c.cmd(&["DEL", "k"]);
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "{} of {total} cases wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    assert_create_refusals(&mut c, "SEQ.CREATE", cases);
     // BUSYKEY, and the existing generator is untouched.
     c.cmd(&["SEQ.CREATE", "k", "START", "5"]).ok();
     assert_eq!(next(&mut c, "k"), 5);

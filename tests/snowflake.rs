@@ -1,7 +1,7 @@
 //! SNOWFLAKE.* commands against README's command reference.
 mod common;
 
-use common::{info_field, now_ms, Conn, Server, Value};
+use common::{assert_create_refusals, info_field, now_ms, Conn, Server, Value};
 use std::collections::HashSet;
 
 const DEFAULT_EPOCH: i64 = 1_704_067_200_000;
@@ -61,7 +61,11 @@ fn assert_strictly_increasing(ids: &[i64]) {
 /// `time_bits_exhausted_at` is the last unix ms the TIME-BITS can hold: epoch + 2^bits - 1.
 fn assert_exhausted_at(info: &Value, epoch: i64, time_bits: u32) {
     let at = info.field_int("time_bits_exhausted_at");
-    assert_eq!(at, epoch + (1i64 << time_bits) - 1, "time_bits_exhausted_at");
+    assert_eq!(
+        at,
+        epoch + (1i64 << time_bits) - 1,
+        "time_bits_exhausted_at"
+    );
 }
 
 fn assert_err(c: &mut Conn, args: &[&str], want: &str) {
@@ -300,26 +304,7 @@ fn create_validation_errors() {
             "ERR syntax error, option 'TIME-BITS' given twice".into(),
         ),
     ];
-    let total = cases.len();
-    let mut wrong = Vec::new();
-    for (opts, want) in cases {
-        let mut cmd = args!["SNOWFLAKE.CREATE", "k"].to_vec();
-        cmd.extend(opts);
-        let r = c.cmd(&cmd);
-        if r != Value::Error(want.to_string()) {
-            wrong.push(format!("{cmd:?}: got {r}, want {want:?}"));
-        }
-        if c.cmd(&["EXISTS", "k"]).int() != 0 {
-            wrong.push(format!("{cmd:?} created the key"));
-            c.cmd(&["DEL", "k"]);
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "{} of {total} cases wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    assert_create_refusals(&mut c, "SNOWFLAKE.CREATE", cases);
 }
 
 #[test]

@@ -206,34 +206,16 @@ fn snowflake_reserve_args(s: &Snowflake) -> [i64; 7] {
     ]
 }
 
-const SNOWFLAKE_RESERVE_FMT: &CStr = c"slllllll";
-
-unsafe extern "C" fn rewrite_snowflake(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
-    let a = snowflake_reserve_args(&*(value as *const Snowflake));
-    raw::RedisModule_EmitAOF.unwrap()(
-        io,
-        SNOWFLAKE_RESERVE.as_ptr(),
-        SNOWFLAKE_RESERVE_FMT.as_ptr(),
-        key,
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-        a[4],
-        a[5],
-        a[6],
-    );
-}
-
-/// Propagates the generator's reservation to replicas and the AOF.
-pub fn replicate_snowflake(ctx: &Ctx, key: RStr, s: &Snowflake) {
-    let a = snowflake_reserve_args(s);
-    unsafe {
-        raw::RedisModule_Replicate.unwrap()(
-            ctx.0,
+/// Calls `$emit` (`RedisModule_Replicate` or `RedisModule_EmitAOF`, both variadic, on `$target`)
+/// with `SNOWFLAKE.RESERVE key <reservation of $s>`.
+macro_rules! emit_snowflake_reserve {
+    ($emit:expr, $target:expr, $key:expr, $s:expr) => {{
+        let a = snowflake_reserve_args($s);
+        $emit(
+            $target,
             SNOWFLAKE_RESERVE.as_ptr(),
-            SNOWFLAKE_RESERVE_FMT.as_ptr(),
-            key,
+            c"slllllll".as_ptr(),
+            $key,
             a[0],
             a[1],
             a[2],
@@ -242,7 +224,21 @@ pub fn replicate_snowflake(ctx: &Ctx, key: RStr, s: &Snowflake) {
             a[5],
             a[6],
         );
-    }
+    }};
+}
+
+unsafe extern "C" fn rewrite_snowflake(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
+    emit_snowflake_reserve!(
+        raw::RedisModule_EmitAOF.unwrap(),
+        io,
+        key,
+        &*(value as *const Snowflake)
+    );
+}
+
+/// Propagates the generator's reservation to replicas and the AOF.
+pub fn replicate_snowflake(ctx: &Ctx, key: RStr, s: &Snowflake) {
+    unsafe { emit_snowflake_reserve!(raw::RedisModule_Replicate.unwrap(), ctx.0, key, s) };
     stats::RESERVATIONS.add(1);
 }
 
@@ -326,8 +322,6 @@ unsafe extern "C" fn load_seq(io: *mut raw::RedisModuleIO, encver: c_int) -> *mu
     }
 }
 
-const SEQ_RESERVE_FMT: &CStr = c"slcllllll";
-
 /// The sequence's mark as a NUL-terminated decimal (it can be MAXVALUE + 1, beyond i64).
 fn i128_cstr(v: i128, buf: &mut [u8; 48]) -> *const std::ffi::c_char {
     use std::io::Write;
@@ -349,36 +343,18 @@ fn seq_reserve_args(s: &Sequence) -> [i64; 7] {
     ]
 }
 
-unsafe extern "C" fn rewrite_seq(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
-    let s = &*(value as *const Sequence);
-    let a = seq_reserve_args(s);
-    let mut buf = [0u8; 48];
-    raw::RedisModule_EmitAOF.unwrap()(
-        io,
-        SEQ_RESERVE.as_ptr(),
-        SEQ_RESERVE_FMT.as_ptr(),
-        key,
-        a[0],
-        i128_cstr(s.mark(), &mut buf),
-        a[1],
-        a[2],
-        a[3],
-        a[4],
-        a[5],
-        a[6],
-    );
-}
-
-/// Propagates the sequence's reservation to replicas and the AOF.
-pub fn replicate_seq(ctx: &Ctx, key: RStr, s: &Sequence) {
-    let a = seq_reserve_args(s);
-    let mut buf = [0u8; 48];
-    unsafe {
-        raw::RedisModule_Replicate.unwrap()(
-            ctx.0,
+/// Calls `$emit` (`RedisModule_Replicate` or `RedisModule_EmitAOF`, both variadic, on `$target`)
+/// with `SEQ.RESERVE key <reservation of $s>`.
+macro_rules! emit_seq_reserve {
+    ($emit:expr, $target:expr, $key:expr, $s:expr) => {{
+        let s: &Sequence = $s;
+        let a = seq_reserve_args(s);
+        let mut buf = [0u8; 48];
+        $emit(
+            $target,
             SEQ_RESERVE.as_ptr(),
-            SEQ_RESERVE_FMT.as_ptr(),
-            key,
+            c"slcllllll".as_ptr(),
+            $key,
             a[0],
             i128_cstr(s.mark(), &mut buf),
             a[1],
@@ -388,7 +364,21 @@ pub fn replicate_seq(ctx: &Ctx, key: RStr, s: &Sequence) {
             a[5],
             a[6],
         );
-    }
+    }};
+}
+
+unsafe extern "C" fn rewrite_seq(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
+    emit_seq_reserve!(
+        raw::RedisModule_EmitAOF.unwrap(),
+        io,
+        key,
+        &*(value as *const Sequence)
+    );
+}
+
+/// Propagates the sequence's reservation to replicas and the AOF.
+pub fn replicate_seq(ctx: &Ctx, key: RStr, s: &Sequence) {
+    unsafe { emit_seq_reserve!(raw::RedisModule_Replicate.unwrap(), ctx.0, key, s) };
     stats::RESERVATIONS.add(1);
 }
 

@@ -714,6 +714,36 @@ fn encode<S: AsRef<[u8]>>(args: &[S]) -> Vec<u8> {
     buf
 }
 
+/// Sends `create_cmd key <options>` for each case and checks that it is refused with exactly the
+/// expected error and creates nothing; reports every wrong case at once.
+pub fn assert_create_refusals<W: AsRef<str>>(
+    c: &mut Conn,
+    create_cmd: &str,
+    cases: Vec<(Vec<String>, W)>,
+) {
+    let total = cases.len();
+    let mut wrong = Vec::new();
+    for (opts, want) in cases {
+        let want = want.as_ref();
+        let mut cmd = vec![create_cmd.to_string(), "k".to_string()];
+        cmd.extend(opts);
+        let r = c.cmd(&cmd);
+        if r != Value::Error(want.to_string()) {
+            wrong.push(format!("{cmd:?}: got {r}, want {want:?}"));
+        }
+        if c.cmd(&["EXISTS", "k"]).int() != 0 {
+            wrong.push(format!("{cmd:?} created the key"));
+            c.cmd(&["DEL", "k"]);
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {total} cases wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
 fn show_args<S: AsRef<[u8]>>(args: &[S]) -> Vec<String> {
     args.iter()
         .map(|a| String::from_utf8_lossy(a.as_ref()).into_owned())
