@@ -13,7 +13,7 @@ use glue::command::{flag, int, key, opt, Command, KeyAccess::*};
 use glue::{seq_cmd as seq, snowflake_cmd as sf};
 use redis_module::{raw, redis_module, Context, RedisString, Status};
 
-pub static COMMANDS: [Command; 12] = [
+pub static COMMANDS: [Command; 13] = [
     Command {
         name: c"snowflake.create",
         handler: sf::create,
@@ -65,7 +65,7 @@ pub static COMMANDS: [Command; 12] = [
         name: c"snowflake.reserve",
         handler: sf::reserve,
         flags: c"write deny-oom fast",
-        arity: 9,
+        arity: 10,
         key: Write,
         summary: c"Internal: raises a snowflake generator's reservation (sent to replicas and the AOF)",
         complexity: c"O(1)",
@@ -78,6 +78,7 @@ pub static COMMANDS: [Command; 12] = [
             int(c"worker-bits"),
             int(c"sequence-bits"),
             int(c"worker"),
+            int(c"gen"),
         ],
     },
     Command {
@@ -151,7 +152,7 @@ pub static COMMANDS: [Command; 12] = [
         name: c"seq.reserve",
         handler: seq::reserve,
         flags: c"write deny-oom fast",
-        arity: 10,
+        arity: 11,
         key: Write,
         summary: c"Internal: raises a sequence's reservation (sent to replicas and the AOF)",
         complexity: c"O(1)",
@@ -165,7 +166,18 @@ pub static COMMANDS: [Command; 12] = [
             int(c"minvalue"),
             int(c"maxvalue"),
             int(c"cycle"),
+            int(c"gen"),
         ],
+    },
+    Command {
+        name: c"idgen.generation",
+        handler: glue::serving::generation_command,
+        flags: c"write deny-oom fast",
+        arity: 2,
+        key: NoKey,
+        summary: c"Internal: raises the serving generation (sent to replicas and the AOF after a load or promotion)",
+        complexity: c"O(1)",
+        args: &[int(c"generation")],
     },
 ];
 
@@ -177,7 +189,7 @@ extern "C" fn trampoline<const I: usize>(
     glue::command::run(&COMMANDS[I], ctx, argv, argc)
 }
 
-const TRAMPOLINES: [raw::RedisModuleCmdFunc; 12] = [
+const TRAMPOLINES: [raw::RedisModuleCmdFunc; 13] = [
     Some(trampoline::<0>),
     Some(trampoline::<1>),
     Some(trampoline::<2>),
@@ -190,6 +202,7 @@ const TRAMPOLINES: [raw::RedisModuleCmdFunc; 12] = [
     Some(trampoline::<9>),
     Some(trampoline::<10>),
     Some(trampoline::<11>),
+    Some(trampoline::<12>),
 ];
 
 fn init(ctx: &Context, args: &[RedisString]) -> Status {
@@ -197,6 +210,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         glue::config::apply_module_args(args)?;
         glue::types::create_types(ctx.ctx)?;
         glue::command::register_all(ctx.ctx, &COMMANDS, &TRAMPOLINES)?;
+        glue::serving::subscribe(ctx.ctx)?;
         unsafe { raw::RedisModule_RegisterInfoFunc.unwrap()(ctx.ctx, Some(glue::stats::info)) };
         #[cfg(feature = "test-clock")]
         glue::clock::test_clock::register(ctx.ctx)?;

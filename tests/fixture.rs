@@ -29,19 +29,20 @@ fn encoding_v1_loads_and_resumes_above_the_marks() {
         ("epoch", 1_600_000_000_000),
         ("worker", 3),
         ("ids_issued", 5),
-        ("last_timestamp", 1_795_249_532_220),
-        ("reserved_until", 1_795_249_532_270),
+        ("last_timestamp", 1_795_253_236_726),
+        ("reserved_until", 1_795_253_236_776),
     ] {
         assert_eq!(info.field_int(field), want, "fx:sf {field}");
     }
     let id = c.cmd(&["SNOWFLAKE.NEXT", "fx:sf"]).int();
-    assert!(id > 409_467_946_994_434_052);
+    assert!(id > 409_475_715_906_600_964);
     let parsed = c.cmd(&args!["SNOWFLAKE.PARSE", "fx:sf", id]);
     assert_eq!(parsed.field_int("worker"), 3);
-    // Loaded state resumes above its mark plus the default safety gap (2000 + 1000 ms).
-    assert!(parsed.field_int("timestamp") >= 1_795_249_532_270 + 3_000);
+    // Loaded state (saved in generation 0, loaded into generation 1) resumes above its mark plus
+    // one default safety gap (2000 + 1000 ms).
+    assert!(parsed.field_int("timestamp") >= 1_795_253_236_776 + 3_000);
 
-    assert!(c.cmd(&["SNOWFLAKE.NEXT", "fx:node"]).int() > 382_446_420_776_452_096);
+    assert!(c.cmd(&["SNOWFLAKE.NEXT", "fx:node"]).int() > 382_461_958_600_785_920);
 
     let info = c.cmd(&["SEQ.INFO", "fx:seq"]);
     for (field, want) in [

@@ -32,9 +32,9 @@ fn arity(cmd: &str) -> i64 {
         "seq.set" => -3,
         "snowflake.parse" | "seq.nextbatch" => 3,
         "snowflake.info" | "seq.next" | "seq.current" | "seq.info" => 2,
-        // key + 7 and key + 8 arguments (README, "Internal commands").
-        "snowflake.reserve" => 9,
-        "seq.reserve" => 10,
+        // key + 8 and key + 9 arguments (README, "Internal commands").
+        "snowflake.reserve" => 10,
+        "seq.reserve" => 11,
         _ => unreachable!("{cmd}"),
     }
 }

@@ -307,6 +307,7 @@ fn replica_refuses_writes() {
             "10",
             "12",
             "-1",
+            "1",
         ],
         vec![
             "SEQ.RESERVE",
@@ -319,6 +320,7 @@ fn replica_refuses_writes() {
             "1",
             "9223372036854775807",
             "0",
+            "1",
         ],
     ] {
         let e = r.cmd(&cmd);

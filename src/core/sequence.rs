@@ -16,6 +16,9 @@ pub const MIN_BLOCK: u64 = 1;
 pub const MAX_BLOCK: u64 = 1 << 22;
 /// A block holds about this much of the key's recent issue rate.
 pub const BLOCK_WINDOW_MS: u64 = 1_000;
+/// The cycle counter stops here (it travels as a signed 64-bit integer); only forged state gets
+/// near it.
+pub const MAX_CYCLES: u64 = i64::MAX as u64;
 /// The rate is measured over at least this long, so a short burst does not look like a flood.
 pub const MIN_RATE_WINDOW_MS: i64 = 100;
 
@@ -60,7 +63,7 @@ impl SeqOptions {
     }
 }
 
-/// The state of one sequence key. Flat (88 bytes), since every key holds one; values that can be
+/// The state of one sequence key. Flat (96 bytes), since every key holds one; values that can be
 /// MAXVALUE + 1 ("at the end") are kept as an `i64` and a flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sequence {
@@ -79,6 +82,9 @@ pub struct Sequence {
     /// Memory only: wall time (ms, wrapping) of the last mark advance and steps issued since.
     last_advance_wall: u32,
     steps_since_advance: u32,
+    /// The serving generation of the newest reservation this state reflects (see
+    /// `glue::serving`); opaque to the core.
+    pub gen: u16,
     cycle: bool,
     next_at_end: bool,
     mark_at_end: bool,
@@ -110,6 +116,7 @@ impl Sequence {
             rate: 0,
             last_advance_wall: 0,
             steps_since_advance: 0,
+            gen: 0,
             cycle: opts.cycle,
             next_at_end: false,
             mark_at_end: false,
@@ -198,6 +205,9 @@ impl Sequence {
             if self.min as i128 + span > max {
                 return Err(Error::BatchLargerThanRange);
             }
+            if cycles >= MAX_CYCLES {
+                return Err(Error::Exhausted(self.max));
+            }
             cycles += 1;
             first = self.min as i128;
         }
@@ -259,8 +269,24 @@ impl Sequence {
         }
     }
 
-    /// Applies a replicated reservation `(cycles, mark)`: raises the mark (never lowers it; marks
-    /// compare as pairs) and takes the rate, then resumes `gap_steps` above the mark.
+    /// Checks a reservation `(cycles, mark)` against this sequence's options.
+    pub fn check_reservation(opts: &SeqOptions, cycles: u64, mark: i128) -> Result<()> {
+        if !(opts.min as i128..=opts.max as i128 + 1).contains(&mark) {
+            return Err(Error::OutOfRange("mark", opts.min, opts.max));
+        }
+        if cycles > MAX_CYCLES || (!opts.cycle && cycles != 0) {
+            return Err(Error::OutOfRange(
+                "cycles",
+                0,
+                if opts.cycle { i64::MAX } else { 0 },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies a replicated reservation `(cycles, mark)`, checked with `check_reservation`: raises
+    /// the mark (never lowers it; marks compare as pairs) and takes the rate, then resumes
+    /// `gap_steps` above the mark.
     pub fn apply_reservation(&mut self, cycles: u64, mark: i128, rate: u32, gap_steps: u64) {
         let mark = mark.clamp(self.min as i128, self.end());
         if (cycles, mark) > (self.cycles, self.mark()) {
@@ -308,6 +334,7 @@ impl Sequence {
         ok(range.contains(&mark), "mark")?;
         ok(last.is_none_or(|l| l >= opts.min && l <= opts.max), "last")?;
         ok(opts.cycle || cycles == 0, "cycles")?;
+        ok(cycles <= MAX_CYCLES, "cycles")?;
         let mut s = Sequence::new(opts);
         s.cycles = cycles;
         s.set_next(next);
@@ -338,8 +365,8 @@ mod tests {
     }
 
     #[test]
-    fn state_is_88_bytes() {
-        assert_eq!(std::mem::size_of::<Sequence>(), 88);
+    fn state_is_96_bytes() {
+        assert_eq!(std::mem::size_of::<Sequence>(), 96);
     }
 
     #[test]

@@ -67,6 +67,11 @@ impl Layout {
         if self.epoch < 0 {
             return Err(Error::EpochNegative);
         }
+        // Every timestamp the layout can hold must be a valid unix ms.
+        let latest_epoch = i64::MAX - self.max_ts();
+        if self.epoch > latest_epoch {
+            return Err(Error::OutOfRange("EPOCH", 0, latest_epoch));
+        }
         if matches!(now, Some(now) if self.epoch > now) {
             return Err(Error::EpochInFuture);
         }
@@ -105,7 +110,9 @@ pub struct Snowflake {
     pub epoch: i64,
     pub time_bits: u8,
     pub worker_bits: u8,
-    pub seq_bits: u8,
+    /// The serving generation of the newest reservation this state reflects (see
+    /// `glue::serving`); opaque to the core.
+    pub gen: u16,
     /// Fixed worker id, or `-1` to use the serving node's `idgen.worker-id`.
     worker: i32,
     /// The next unused position, `timestamp << seq_bits | sequence`.
@@ -118,12 +125,13 @@ pub struct Snowflake {
     /// The last issued id, `-1` before the first.
     pub last_id: i64,
     pub ids_issued: u64,
-    pub clock_behind: u32,
+    /// Calls that found the clock behind (low 31 bits), and in the top bit whether `wall_seen`
+    /// is a resume point the clock has not reached yet (a clock below it is then no clock step).
+    behind_and_resumed: u32,
     pub borrowed_ms: u32,
-    /// `wall_seen` is a resume point the wall clock has not reached yet, so a clock below it is
-    /// not a clock step.
-    resumed: bool,
 }
+
+const RESUMED: u32 = 1 << 31;
 
 /// What one successful `next` call issued: `count` ids starting at `(ts, seq)`, filling each
 /// millisecond's sequence space before moving to the next millisecond.
@@ -169,17 +177,35 @@ impl Snowflake {
             epoch: layout.epoch,
             time_bits: layout.time_bits,
             worker_bits: layout.worker_bits,
-            seq_bits: layout.seq_bits,
+            gen: 0,
             worker: worker.map_or(-1, |w| w as i32),
             pos: 0,
             mark: 0,
             wall_seen: 0,
             last_id: -1,
             ids_issued: 0,
-            clock_behind: 0,
+            behind_and_resumed: 0,
             borrowed_ms: 0,
-            resumed: false,
         }
+    }
+
+    /// SEQUENCE-BITS: what TIME-BITS and WORKER-BITS leave of 63.
+    pub fn seq_bits(&self) -> u8 {
+        63 - self.time_bits - self.worker_bits
+    }
+
+    /// Calls that found the wall clock behind the newest reading seen.
+    pub fn clock_behind(&self) -> u32 {
+        self.behind_and_resumed & !RESUMED
+    }
+
+    fn resumed(&self) -> bool {
+        self.behind_and_resumed & RESUMED != 0
+    }
+
+    fn set_resumed(&mut self, on: bool) {
+        self.behind_and_resumed =
+            (self.behind_and_resumed & !RESUMED) | if on { RESUMED } else { 0 };
     }
 
     pub fn layout(&self) -> Layout {
@@ -187,7 +213,7 @@ impl Snowflake {
             epoch: self.epoch,
             time_bits: self.time_bits,
             worker_bits: self.worker_bits,
-            seq_bits: self.seq_bits,
+            seq_bits: self.seq_bits(),
         }
     }
 
@@ -199,7 +225,7 @@ impl Snowflake {
     /// The next unused position as (timestamp, sequence).
     pub fn next_position(&self) -> (i64, u64) {
         (
-            (self.pos >> self.seq_bits) as i64,
+            (self.pos >> self.seq_bits()) as i64,
             self.pos & self.layout().max_seq(),
         )
     }
@@ -242,7 +268,7 @@ impl Snowflake {
             });
         }
         let now = now_unix.saturating_sub(layout.epoch);
-        let seq_bits = self.seq_bits as u32;
+        let seq_bits = self.seq_bits() as u32;
         let seq_mask = layout.max_seq();
         let (mut ts, mut seq) = ((self.pos >> seq_bits) as i64, self.pos & seq_mask);
         if now > ts {
@@ -268,20 +294,21 @@ impl Snowflake {
         }
 
         // Commit.
-        let clock_behind = now < self.wall_seen && !self.resumed;
+        let clock_behind = now < self.wall_seen && !self.resumed();
         let last_ts_before = if self.last_id < 0 {
             -1
         } else {
-            self.last_id >> (self.worker_bits + self.seq_bits)
+            self.last_id >> (self.worker_bits + self.seq_bits())
         };
         let borrowed = (last_ts - base.max(last_ts_before)).max(0) as u64;
         let busy = now - self.wall_seen <= BUSY_INTERVAL_MS;
-        self.resumed &= now < self.wall_seen;
+        let still_resumed = self.resumed() && now < self.wall_seen;
         self.wall_seen = base;
-        self.pos = ((last_ts as u64) << self.seq_bits) + last_seq + 1;
+        self.pos = ((last_ts as u64) << seq_bits) + last_seq + 1;
         self.last_id = layout.compose(last_ts, worker, last_seq);
         self.ids_issued += count as u64;
-        self.clock_behind = self.clock_behind.saturating_add(clock_behind as u32);
+        self.behind_and_resumed = (self.clock_behind() + clock_behind as u32).min(!RESUMED);
+        self.set_resumed(still_resumed);
         self.borrowed_ms = self.borrowed_ms.saturating_add(borrowed as u32);
         let advanced = last_ts >= self.mark;
         if advanced {
@@ -309,11 +336,11 @@ impl Snowflake {
             .saturating_add(gap_ms.max(0))
             .min(self.layout().max_ts() + 1);
         if floor > self.next_position().0 {
-            self.pos = (floor as u64) << self.seq_bits;
+            self.pos = (floor as u64) << self.seq_bits();
         }
         if floor > self.wall_seen {
             self.wall_seen = floor;
-            self.resumed = true;
+            self.set_resumed(true);
         }
     }
 
@@ -352,6 +379,7 @@ impl Snowflake {
         ids_issued: u64,
         clock_behind: u32,
         borrowed_ms: u32,
+        gen: u16,
     ) -> std::result::Result<Self, &'static str> {
         layout.validate(None).map_err(|_| "layout")?;
         let fixed = (worker != -1).then_some(worker);
@@ -368,8 +396,9 @@ impl Snowflake {
         s.wall_seen = wall_seen;
         s.last_id = last_id;
         s.ids_issued = ids_issued;
-        s.clock_behind = clock_behind;
+        s.behind_and_resumed = clock_behind.min(!RESUMED);
         s.borrowed_ms = borrowed_ms;
+        s.gen = gen;
         ok(s.last().0 < mark || last_id == -1, "mark below last id")?;
         ok(
             last_id == -1 || s.last().1 == s.worker().unwrap_or(s.last().1),
@@ -379,7 +408,8 @@ impl Snowflake {
     }
 
     /// The persisted fields, in `from_parts` order (after the layout).
-    pub fn parts(&self) -> (i64, u64, i64, i64, i64, u64, u32, u32) {
+    #[allow(clippy::type_complexity)]
+    pub fn parts(&self) -> (i64, u64, i64, i64, i64, u64, u32, u32, u16) {
         (
             self.worker as i64,
             self.pos,
@@ -387,8 +417,9 @@ impl Snowflake {
             self.wall_seen,
             self.last_id,
             self.ids_issued,
-            self.clock_behind,
+            self.clock_behind(),
             self.borrowed_ms,
+            self.gen,
         )
     }
 }
@@ -441,6 +472,11 @@ mod tests {
         };
         assert_eq!(l.validate(Some(E)), Err(Error::EpochInFuture));
         assert_eq!(l.validate(None), Ok(()));
+        let l = Layout {
+            epoch: i64::MAX - 5,
+            ..Layout::default()
+        };
+        assert!(l.validate(None).is_err());
     }
 
     #[test]
@@ -500,7 +536,7 @@ mod tests {
         assert!(b.first() > a);
         assert!(b.clock_behind);
         assert_eq!(b.ts, 10_000);
-        assert_eq!(g.clock_behind, 1);
+        assert_eq!(g.clock_behind(), 1);
     }
 
     #[test]
@@ -568,7 +604,7 @@ mod tests {
         // Once the clock passed the resume point, a step back is a clock step again.
         g.next(E + 10_000, 0, 1, 1000).unwrap();
         assert!(g.next(E + 9_000, 0, 1, 1000).unwrap().clock_behind);
-        assert_eq!(g.clock_behind, 1);
+        assert_eq!(g.clock_behind(), 1);
     }
 
     #[test]
@@ -671,7 +707,7 @@ mod tests {
                                 }
                                 issued += n as u64;
                                 let (l, p) = (g.layout(), g.parts());
-                                let back = Snowflake::from_parts(l, p.0, p.1, p.2, p.3, p.4, p.5, p.6, p.7);
+                                let back = Snowflake::from_parts(l, p.0, p.1, p.2, p.3, p.4, p.5, p.6, p.7, p.8);
                                 prop_assert_eq!(back.map(|b| (b.layout(), b.parts())), Ok((l, p)));
                             }
                             Err(_) => prop_assert_eq!(&g, &before),

@@ -19,6 +19,8 @@ pub enum KeyAccess {
     Read,
     /// Reads and updates the key, creating it when missing (`RW ACCESS UPDATE`, as INCR).
     Write,
+    /// Takes no key.
+    NoKey,
 }
 
 #[derive(Clone, Copy)]
@@ -130,15 +132,20 @@ pub fn register_all(
         return Err("command table and trampolines differ in length".into());
     }
     for (cmd, tramp) in table.iter().zip(trampolines) {
+        let key = if matches!(cmd.key, KeyAccess::NoKey) {
+            0
+        } else {
+            1
+        };
         let rc = unsafe {
             raw::RedisModule_CreateCommand.unwrap()(
                 ctx,
                 cmd.name.as_ptr(),
                 *tramp,
                 cmd.flags.as_ptr(),
-                1,
-                1,
-                1,
+                key,
+                key,
+                key,
             )
         };
         if rc != raw::REDISMODULE_OK as c_int {
@@ -170,6 +177,7 @@ fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result
                 | raw::REDISMODULE_CMD_KEY_ACCESS
                 | raw::REDISMODULE_CMD_KEY_UPDATE
         }
+        KeyAccess::NoKey => 0,
     };
     let mut spec: raw::RedisModuleCommandKeySpec = unsafe { std::mem::zeroed() };
     spec.flags = flags as u64;
@@ -180,6 +188,9 @@ fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result
     spec.fk.range.keystep = 1;
     spec.fk.range.limit = 0;
     let specs = Box::leak(Box::new([spec, unsafe { std::mem::zeroed() }]));
+    if matches!(cmd.key, KeyAccess::NoKey) {
+        specs[0] = unsafe { std::mem::zeroed() };
+    }
 
     let mut args: Vec<raw::RedisModuleCommandArg> = cmd
         .args

@@ -11,6 +11,7 @@ pub mod config;
 pub mod ffi;
 pub mod safety;
 pub mod seq_cmd;
+pub mod serving;
 pub mod snowflake_cmd;
 pub mod stats;
 pub mod types;

@@ -19,12 +19,14 @@ pub fn snowflake_gap_ms() -> i64 {
 }
 
 /// The gap, in steps, a sequence of `range_steps` steps leaves above its mark when it resumes:
-/// its recent rate times the window, at least the configured minimum, but that minimum at most
-/// 1% of the range (at least one step), so that a restart does not use up a small sequence.
+/// twice its recent rate times the window (room for a rate that doubles within the window), at
+/// least the configured minimum, but that minimum at most 1% of the range (at least one step),
+/// so that a restart does not use up a small sequence. A burst larger than this inside the lost
+/// window is not covered: the reservations that recorded it are what was lost.
 pub fn sequence_gap_steps(rate_per_sec: u32, range_steps: u128) -> u64 {
     match config::safety() {
         Some((window, min_gap)) => {
-            let by_rate = (rate_per_sec as u128 * window as u128 / 1000).min(u64::MAX as u128);
+            let by_rate = (2 * rate_per_sec as u128 * window as u128 / 1000).min(u64::MAX as u128);
             let floor = (min_gap as u128).min((range_steps / 100).max(1));
             by_rate.max(floor) as u64
         }
@@ -43,8 +45,8 @@ mod tests {
         assert_eq!(snowflake_gap_ms(), 2000 + 1000);
         let big = u64::MAX as u128;
         assert_eq!(sequence_gap_steps(0, big), 1000);
-        assert_eq!(sequence_gap_steps(50_000, big), 100_000);
-        assert_eq!(sequence_gap_steps(u32::MAX, big), u32::MAX as u64 * 2);
+        assert_eq!(sequence_gap_steps(50_000, big), 200_000);
+        assert_eq!(sequence_gap_steps(u32::MAX, big), u32::MAX as u64 * 4);
         // A small range gets a small floor.
         assert_eq!(sequence_gap_steps(0, 100), 1);
         assert_eq!(sequence_gap_steps(0, 20_000), 200);

@@ -1,24 +1,48 @@
 //! SEQ.* commands: argument parsing, key access, replies, reservation propagation.
 
 use super::clock::now_ms;
-use super::ffi::{bytes, int, int128, is_option, parse_options, unknown_option, Ctx, RStr};
+use super::ffi::{bytes, int, int128, is_option, parse_options, unknown_option, Ctx, Key, RStr};
 use super::safety;
+use super::serving;
 use super::stats;
 use super::types::{replicate_seq, SEQ_TYPE};
 use crate::core::sequence::{SeqOptions, Sequence};
 use crate::error::{Error, Result};
+
+/// The sequence at `key`, on a serving node: first resumed above its mark if it has not served
+/// in the current generation (see `serving`). `None` when the key is empty.
+fn serving_value(key: &mut Key) -> Result<Option<&mut Sequence>> {
+    let Some(s) = key.value::<Sequence>(&SEQ_TYPE)? else {
+        return Ok(None);
+    };
+    let gaps = serving::gaps_since(s.gen);
+    if gaps > 0 {
+        let gap = safety::sequence_gap_steps(s.rate, s.opts().range_steps());
+        s.resume(gap.saturating_mul(gaps));
+        s.gen = serving::current();
+        stats::RESUMES.add(1);
+    }
+    Ok(Some(s))
+}
+
+/// A new sequence, serving in the current generation.
+fn fresh(opts: SeqOptions) -> Sequence {
+    let mut s = Sequence::new(opts);
+    s.gen = serving::current();
+    s
+}
 
 /// Takes `count` values from the sequence at `args[1]` (created with the defaults when missing,
 /// only if the call succeeds) and propagates a reservation when the mark moved.
 fn take(ctx: &Ctx, args: &[RStr], count: i64) -> Result<(i64, i64)> {
     let mut key = ctx.open_key(args[1], true);
     let now = now_ms();
-    let (taken, state) = match key.value::<Sequence>(&SEQ_TYPE)? {
+    let (taken, state) = match serving_value(&mut key)? {
         Some(state) => (state.take(count, now)?, state),
         None => {
-            let mut fresh = Sequence::new(SeqOptions::default());
-            let taken = fresh.take(count, now)?;
-            (taken, key.set(&SEQ_TYPE, fresh))
+            let mut new = fresh(SeqOptions::default());
+            let taken = new.take(count, now)?;
+            (taken, key.set(&SEQ_TYPE, new))
         }
     };
     if taken.advanced {
@@ -49,7 +73,7 @@ pub fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if key.value::<Sequence>(&SEQ_TYPE)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let state = key.set(&SEQ_TYPE, Sequence::new(opts));
+    let state = key.set(&SEQ_TYPE, fresh(opts));
     replicate_seq(ctx, args[1], state);
     ctx.reply_ok();
     Ok(())
@@ -93,27 +117,23 @@ pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         Some(a) if is_option(bytes(*a), "FORCE") && args.len() == 4 => true,
         Some(_) => return Err(unknown_option(bytes(*args.get(4).unwrap_or(&args[3])))),
     };
-    // What replication and the AOF send is absolute (always with FORCE); a node that takes it
-    // from there resumes above it by the safety gap, as for any reservation it receives.
-    let arrived = ctx.is_replicated_or_loading();
+    // What replication and the AOF send is absolute (always with FORCE). A client's SET on a
+    // serving node resumes the key first (so "could repeat" is judged above the safety gap) and
+    // then serves in the current generation; a replicated one only applies the value.
+    let from_client = !ctx.is_replicated_or_loading();
     let mut key = ctx.open_key(args[1], true);
-    let state = match key.value::<Sequence>(&SEQ_TYPE)? {
-        Some(state) => {
-            state.set(value, force)?;
-            state
-        }
-        None => {
-            let mut fresh = Sequence::new(SeqOptions::default());
-            fresh.set(value, force)?;
-            key.set(&SEQ_TYPE, fresh)
-        }
+    let existing = if from_client {
+        serving_value(&mut key)?
+    } else {
+        key.value::<Sequence>(&SEQ_TYPE)?
     };
-    if arrived {
-        state.resume(safety::sequence_gap_steps(
-            state.rate,
-            state.opts().range_steps(),
-        ));
-        stats::RESUMES.add(1);
+    match existing {
+        Some(state) => state.set(value, force)?,
+        None => {
+            let mut new = fresh(SeqOptions::default());
+            new.set(value, force)?;
+            key.set(&SEQ_TYPE, new);
+        }
     }
     ctx.replicate_set_force(args[1], args[2]);
     ctx.reply_ok();
@@ -140,20 +160,21 @@ pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     Ok(())
 }
 
-/// SEQ.RESERVE key cycles mark rate start increment minvalue maxvalue cycle
+/// SEQ.RESERVE key cycles mark rate start increment minvalue maxvalue cycle gen
 /// (internal: what replicas and the AOF receive). Creates the key when missing, else raises its
-/// mark; never lowers anything. The sequence then resumes above the mark plus the safety gap.
+/// mark; never lowers anything. `gen` is the serving generation the reservation was made in.
 pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mark = int128(args[3])?;
-    let mut v = [0i64; 7];
-    for (slot, i) in v.iter_mut().zip([2, 4, 5, 6, 7, 8, 9]) {
+    let mut v = [0i64; 8];
+    for (slot, i) in v.iter_mut().zip([2, 4, 5, 6, 7, 8, 9, 10]) {
         *slot = int(args[i])?;
     }
-    let [cycles, rate, start, increment, min, max, cycle] = v;
+    let [cycles, rate, start, increment, min, max, cycle, gen] = v;
     for (name, v, max) in [
         ("cycles", cycles, i64::MAX),
         ("rate", rate, i64::MAX),
         ("cycle", cycle, 1),
+        ("gen", gen, i64::MAX),
     ] {
         if v < 0 || v > max {
             return Err(Error::OutOfRange(name, 0, max));
@@ -168,18 +189,16 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     };
     opts.validate()?;
     let (cycles, rate) = (cycles as u64, rate.min(u32::MAX as i64) as u32);
-    let gap = safety::sequence_gap_steps(rate, opts.range_steps());
+    Sequence::check_reservation(&opts, cycles, mark)?;
     let mut key = ctx.open_key(args[1], true);
-    match key.value::<Sequence>(&SEQ_TYPE)? {
+    let state = match key.value::<Sequence>(&SEQ_TYPE)? {
         Some(s) if s.opts() != opts => return Err(Error::LayoutMismatch),
-        Some(s) => s.apply_reservation(cycles, mark, rate, gap),
-        None => {
-            let mut state = Sequence::new(opts);
-            state.apply_reservation(cycles, mark, rate, gap);
-            key.set(&SEQ_TYPE, state);
-        }
-    }
-    stats::RESUMES.add(1);
+        Some(s) => s,
+        None => key.set(&SEQ_TYPE, Sequence::new(opts)),
+    };
+    state.apply_reservation(cycles, mark, rate, 0);
+    state.gen = gen as u16;
+    serving::raise(gen as u64);
     ctx.replicate_verbatim();
     ctx.reply_ok();
     Ok(())

@@ -2,8 +2,9 @@
 
 use super::clock::now_ms;
 use super::config;
-use super::ffi::{int, parse_options, Ctx, RStr};
+use super::ffi::{int, parse_options, Ctx, Key, RStr};
 use super::safety;
+use super::serving;
 use super::stats;
 use super::types::{replicate_snowflake, SNOWFLAKE_TYPE};
 use crate::core::snowflake::{self as sf, Layout, Snowflake};
@@ -17,6 +18,28 @@ fn bits(v: Option<i64>, default: u8, name: &'static str, (lo, hi): (u8, u8)) -> 
         }
         Some(b) => Ok(b as u8),
     }
+}
+
+/// The generator at `key`, on a serving node: first resumed above its mark if it has not served
+/// in the current generation (see `serving`). `None` when the key is empty.
+fn serving_value(key: &mut Key) -> Result<Option<&mut Snowflake>> {
+    let Some(s) = key.value::<Snowflake>(&SNOWFLAKE_TYPE)? else {
+        return Ok(None);
+    };
+    let gaps = serving::gaps_since(s.gen);
+    if gaps > 0 {
+        s.resume(safety::snowflake_gap_ms().saturating_mul(gaps as i64));
+        s.gen = serving::current();
+        stats::RESUMES.add(1);
+    }
+    Ok(Some(s))
+}
+
+/// A new generator, serving in the current generation.
+fn fresh(layout: Layout, worker: Option<i64>) -> Snowflake {
+    let mut s = Snowflake::new(layout, worker);
+    s.gen = serving::current();
+    s
 }
 
 /// SNOWFLAKE.CREATE key [EPOCH ms] [TIME-BITS n] [WORKER-BITS n] [SEQUENCE-BITS n] [WORKER id]
@@ -54,7 +77,7 @@ pub fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if key.value::<Snowflake>(&SNOWFLAKE_TYPE)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let state = key.set(&SNOWFLAKE_TYPE, Snowflake::new(layout, worker));
+    let state = key.set(&SNOWFLAKE_TYPE, fresh(layout, worker));
     replicate_snowflake(ctx, args[1], state);
     ctx.reply_ok();
     Ok(())
@@ -76,13 +99,13 @@ pub fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let now = now_ms();
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
-    let (issued, state) = match key.value::<Snowflake>(&SNOWFLAKE_TYPE)? {
+    let (issued, state) = match serving_value(&mut key)? {
         Some(state) => (state.next(now, worker, n, borrow)?, state),
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
-            let mut fresh = Snowflake::new(Layout::default(), None);
-            let issued = fresh.next(now, worker, n, borrow)?;
-            (issued, key.set(&SNOWFLAKE_TYPE, fresh))
+            let mut new = fresh(Layout::default(), None);
+            let issued = new.next(now, worker, n, borrow)?;
+            (issued, key.set(&SNOWFLAKE_TYPE, new))
         }
     };
     if issued.advanced {
@@ -135,7 +158,7 @@ pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     ctx.reply_fields(&[
         ("time_bits", Some(s.time_bits as i64)),
         ("worker_bits", Some(s.worker_bits as i64)),
-        ("sequence_bits", Some(s.seq_bits as i64)),
+        ("sequence_bits", Some(s.seq_bits() as i64)),
         ("epoch", Some(s.epoch)),
         ("worker", Some(s.worker().unwrap_or(-1))),
         (
@@ -143,7 +166,7 @@ pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
             Some(if last_ts < 0 { -1 } else { unix(last_ts) }),
         ),
         ("ids_issued", Some(s.ids_issued as i64)),
-        ("clock_behind", Some(s.clock_behind as i64)),
+        ("clock_behind", Some(s.clock_behind() as i64)),
         ("borrowed_ms", Some(s.borrowed_ms as i64)),
         ("wall_seen", Some(unix(s.wall_seen))),
         ("reserved_until", Some(unix(s.mark))),
@@ -152,15 +175,15 @@ pub fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     Ok(())
 }
 
-/// SNOWFLAKE.RESERVE key mark wall-seen epoch time-bits worker-bits sequence-bits worker
+/// SNOWFLAKE.RESERVE key mark wall-seen epoch time-bits worker-bits sequence-bits worker gen
 /// (internal: what replicas and the AOF receive). Creates the key when missing, else raises its
-/// mark; never lowers anything. The generator then resumes above the mark plus the safety gap.
+/// mark; never lowers anything. `gen` is the serving generation the reservation was made in.
 pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
-    let mut v = [0i64; 7];
+    let mut v = [0i64; 8];
     for (slot, arg) in v.iter_mut().zip(&args[2..]) {
         *slot = int(*arg)?;
     }
-    let [mark, wall_seen, epoch, tb, wb, sb, worker] = v;
+    let [mark, wall_seen, epoch, tb, wb, sb, worker, gen] = v;
     let layout = Layout {
         epoch,
         time_bits: bits(Some(tb), 0, "TIME-BITS", sf::TIME_BITS_RANGE)?,
@@ -170,23 +193,22 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     layout.validate(None)?;
     let worker = (worker != -1).then_some(worker);
     Snowflake::validate_worker(&layout, worker)?;
-    if mark < 0 || wall_seen < 0 {
-        return Err(Error::OutOfRange("mark", 0, i64::MAX));
+    for (name, v) in [("mark", mark), ("wall-seen", wall_seen), ("gen", gen)] {
+        if v < 0 {
+            return Err(Error::OutOfRange(name, 0, i64::MAX));
+        }
     }
-    let gap = safety::snowflake_gap_ms();
     let mut key = ctx.open_key(args[1], true);
-    match key.value::<Snowflake>(&SNOWFLAKE_TYPE)? {
+    let state = match key.value::<Snowflake>(&SNOWFLAKE_TYPE)? {
         Some(s) if s.layout() != layout || s.worker() != worker => {
             return Err(Error::LayoutMismatch)
         }
-        Some(s) => s.apply_reservation(mark, wall_seen, gap),
-        None => {
-            let mut state = Snowflake::new(layout, worker);
-            state.apply_reservation(mark, wall_seen, gap);
-            key.set(&SNOWFLAKE_TYPE, state);
-        }
-    }
-    stats::RESUMES.add(1);
+        Some(s) => s,
+        None => key.set(&SNOWFLAKE_TYPE, Snowflake::new(layout, worker)),
+    };
+    state.apply_reservation(mark, wall_seen, 0);
+    state.gen = gen as u16;
+    serving::raise(gen as u64);
     ctx.replicate_verbatim();
     ctx.reply_ok();
     Ok(())

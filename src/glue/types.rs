@@ -8,7 +8,7 @@ use std::ptr;
 use redis_module::raw;
 
 use super::ffi::{log, Ctx, ModType, RStr};
-use super::safety;
+use super::serving;
 use super::stats;
 use crate::core::sequence::{SeqOptions, Sequence};
 use crate::core::snowflake::{Layout, Snowflake};
@@ -56,6 +56,11 @@ pub fn create_types(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
         free::<Sequence>,
         mem_usage::<Sequence>,
     );
+    // The serving generation travels as the snowflake type's aux data, before the keyspace.
+    let mut sf = sf;
+    sf.aux_load = Some(serving::aux_load);
+    sf.aux_save = Some(serving::aux_save);
+    sf.aux_save_triggers = raw::REDISMODULE_AUX_BEFORE_RDB as i32;
     SNOWFLAKE_TYPE.create(ctx, SNOWFLAKE_TYPE_NAME, SNOWFLAKE_ENCVER, sf)?;
     SEQ_TYPE.create(ctx, SEQ_TYPE_NAME, SEQ_ENCVER, seq)
 }
@@ -138,11 +143,11 @@ fn refuse(io: *mut raw::RedisModuleIO, what: &str) -> *mut c_void {
 
 unsafe extern "C" fn save_snowflake(io: *mut raw::RedisModuleIO, value: *mut c_void) {
     let s = &*(value as *const Snowflake);
-    let (worker, pos, mark, wall_seen, last_id, ids, behind, borrowed) = s.parts();
+    let (worker, pos, mark, wall_seen, last_id, ids, behind, borrowed, gen) = s.parts();
     save_i(io, s.epoch);
     save_u(io, s.time_bits as u64);
     save_u(io, s.worker_bits as u64);
-    save_u(io, s.seq_bits as u64);
+    save_u(io, s.seq_bits() as u64);
     save_i(io, worker);
     save_u(io, pos);
     save_i(io, mark);
@@ -151,6 +156,7 @@ unsafe extern "C" fn save_snowflake(io: *mut raw::RedisModuleIO, value: *mut c_v
     save_u(io, ids);
     save_u(io, behind as u64);
     save_u(io, borrowed as u64);
+    save_u(io, gen as u64);
 }
 
 fn load_u32(io: *mut raw::RedisModuleIO) -> Option<u32> {
@@ -176,7 +182,24 @@ fn read_snowflake_v1(io: *mut raw::RedisModuleIO) -> Result<Snowflake, &'static 
         load_u(io).ok_or(truncated)?,
         load_u32(io).ok_or(truncated)?,
         load_u32(io).ok_or(truncated)?,
+        load_u16(io).ok_or(truncated)?,
     )
+}
+
+fn load_u16(io: *mut raw::RedisModuleIO) -> Option<u16> {
+    load_u(io).and_then(|v| u16::try_from(v).ok())
+}
+
+/// A value loaded at startup or by a replica keeps the generation it was reserved in; one that
+/// comes from RESTORE carries another dataset's numbering, so it is made one behind: it resumes
+/// once at its first use.
+fn arrived_gen(io: *mut raw::RedisModuleIO, gen: u16) -> u16 {
+    let ctx = unsafe { raw::RedisModule_GetContextFromIO.unwrap()(io) };
+    if Ctx(ctx).flags() & raw::REDISMODULE_CTX_FLAGS_LOADING != 0 {
+        gen
+    } else {
+        serving::one_behind()
+    }
 }
 
 unsafe extern "C" fn load_snowflake(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
@@ -185,8 +208,7 @@ unsafe extern "C" fn load_snowflake(io: *mut raw::RedisModuleIO, encver: c_int) 
     }
     match read_snowflake_v1(io) {
         Ok(mut state) => {
-            state.resume(safety::snowflake_gap_ms());
-            stats::RESUMES.add(1);
+            state.gen = arrived_gen(io, state.gen);
             Box::into_raw(Box::new(state)) as *mut c_void
         }
         Err(why) => refuse(io, &format!("a snowflake value: {why}")),
@@ -194,16 +216,27 @@ unsafe extern "C" fn load_snowflake(io: *mut raw::RedisModuleIO, encver: c_int) 
 }
 
 /// The reservation of a snowflake generator as the arguments of `SNOWFLAKE.RESERVE` after the key.
-fn snowflake_reserve_args(s: &Snowflake) -> [i64; 7] {
+fn snowflake_reserve_args(s: &Snowflake) -> [i64; 8] {
     [
         s.mark,
         s.wall_seen,
         s.epoch,
         s.time_bits as i64,
         s.worker_bits as i64,
-        s.seq_bits as i64,
+        s.seq_bits() as i64,
         s.worker().unwrap_or(-1),
+        reservation_gen(s.gen),
     ]
+}
+
+/// The generation a reservation carries: the full current one when the key serves in it (the
+/// key stores only its low 16 bits), else the key's own.
+fn reservation_gen(key_gen: u16) -> i64 {
+    if key_gen == serving::current() {
+        serving::current_full() as i64
+    } else {
+        key_gen as i64
+    }
 }
 
 /// Calls `$emit` (`RedisModule_Replicate` or `RedisModule_EmitAOF`, both variadic, on `$target`)
@@ -214,7 +247,7 @@ macro_rules! emit_snowflake_reserve {
         $emit(
             $target,
             SNOWFLAKE_RESERVE.as_ptr(),
-            c"slllllll".as_ptr(),
+            c"sllllllll".as_ptr(),
             $key,
             a[0],
             a[1],
@@ -223,11 +256,24 @@ macro_rules! emit_snowflake_reserve {
             a[4],
             a[5],
             a[6],
+            a[7],
         );
     }};
 }
 
+/// Writes the current generation into a rewritten AOF (before every key's reservation: there is
+/// no per-rewrite hook, and the command is idempotent).
+unsafe fn rewrite_generation(io: *mut raw::RedisModuleIO) {
+    raw::RedisModule_EmitAOF.unwrap()(
+        io,
+        c"IDGEN.GENERATION".as_ptr(),
+        c"l".as_ptr(),
+        serving::current_full() as i64,
+    );
+}
+
 unsafe extern "C" fn rewrite_snowflake(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
+    rewrite_generation(io);
     emit_snowflake_reserve!(
         raw::RedisModule_EmitAOF.unwrap(),
         io,
@@ -272,6 +318,7 @@ unsafe extern "C" fn save_seq(io: *mut raw::RedisModuleIO, value: *mut c_void) {
     save_i128(io, s.mark());
     save_u(io, s.rate as u64);
     save_u(io, s.issued);
+    save_u(io, s.gen as u64);
 }
 
 /// Reads a version-1 sequence value: `Err` says what was wrong.
@@ -294,7 +341,8 @@ fn read_seq_v1(io: *mut raw::RedisModuleIO) -> Result<Sequence, &'static str> {
     let mark = load_i128(io).ok_or(truncated)?;
     let rate = load_u32(io).ok_or(truncated)?;
     let issued = load_u(io).ok_or(truncated)?;
-    Sequence::from_parts(
+    let gen = load_u16(io).ok_or(truncated)?;
+    let mut s = Sequence::from_parts(
         opts,
         cycles,
         next,
@@ -302,7 +350,9 @@ fn read_seq_v1(io: *mut raw::RedisModuleIO) -> Result<Sequence, &'static str> {
         mark,
         rate,
         issued,
-    )
+    )?;
+    s.gen = gen;
+    Ok(s)
 }
 
 unsafe extern "C" fn load_seq(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
@@ -311,11 +361,7 @@ unsafe extern "C" fn load_seq(io: *mut raw::RedisModuleIO, encver: c_int) -> *mu
     }
     match read_seq_v1(io) {
         Ok(mut state) => {
-            state.resume(safety::sequence_gap_steps(
-                state.rate,
-                state.opts().range_steps(),
-            ));
-            stats::RESUMES.add(1);
+            state.gen = arrived_gen(io, state.gen);
             Box::into_raw(Box::new(state)) as *mut c_void
         }
         Err(why) => refuse(io, &format!("a sequence value: {why}")),
@@ -330,7 +376,7 @@ fn i128_cstr(v: i128, buf: &mut [u8; 48]) -> *const std::ffi::c_char {
     buf.as_ptr() as *const std::ffi::c_char
 }
 
-fn seq_reserve_args(s: &Sequence) -> [i64; 7] {
+fn seq_reserve_args(s: &Sequence) -> [i64; 8] {
     let o = s.opts();
     [
         s.cycles as i64,
@@ -340,6 +386,7 @@ fn seq_reserve_args(s: &Sequence) -> [i64; 7] {
         o.min,
         o.max,
         o.cycle as i64,
+        reservation_gen(s.gen),
     ]
 }
 
@@ -353,7 +400,7 @@ macro_rules! emit_seq_reserve {
         $emit(
             $target,
             SEQ_RESERVE.as_ptr(),
-            c"slcllllll".as_ptr(),
+            c"slclllllll".as_ptr(),
             $key,
             a[0],
             i128_cstr(s.mark(), &mut buf),
@@ -363,11 +410,13 @@ macro_rules! emit_seq_reserve {
             a[4],
             a[5],
             a[6],
+            a[7],
         );
     }};
 }
 
 unsafe extern "C" fn rewrite_seq(io: *mut raw::RedisModuleIO, key: RStr, value: *mut c_void) {
+    rewrite_generation(io);
     emit_seq_reserve!(
         raw::RedisModule_EmitAOF.unwrap(),
         io,

@@ -1,0 +1,248 @@
+//! Small helpers of the fault suite: the lock that runs its scenarios one at a time, a seeded
+//! PRNG, the summary file, process signals, the test-clock build.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::common::{info_field, Conn, Server};
+
+/// The scenarios are timing-sensitive (a replica stopped for a few hundred ms, an AOF cut back
+/// to its size of a second ago) and each already runs several client threads, so they run one
+/// at a time even when the test harness runs tests in parallel.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Unix seconds when this test process started: the `run=` tag of the summary lines.
+fn run_tag() -> u64 {
+    static TAG: OnceLock<u64> = OnceLock::new();
+    *TAG.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    })
+}
+
+/// The seed of the PRNGs: `$FAULTS_SEED`, else the clock. Printed in every summary line so that
+/// a failing run can be replayed.
+pub fn seed() -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| match std::env::var("FAULTS_SEED") {
+        Ok(s) => s.trim().parse().expect("FAULTS_SEED must be an integer"),
+        Err(_) => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    })
+}
+
+/// splitmix64: small, fast, good enough to pick commands and mutations.
+#[derive(Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5851_f42d_4c95_7f2d)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo) as u64 + 1) as i64
+    }
+
+    /// True with probability `num / den`.
+    pub fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.below(den) < num
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// Prints one summary line and appends it (tagged with the run and the seed) to
+/// `target/faults/summary.txt`.
+pub fn summary(line: &str) {
+    let line = format!("{line} seed={} run={}", seed(), run_tag());
+    println!("{line}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/faults");
+    let _ = fs::create_dir_all(&dir);
+    if let Ok(mut f) = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("summary.txt"))
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// The pid of a running server (from `INFO server`).
+pub fn pid(server: &Server) -> i32 {
+    let mut c = server.conn();
+    info_field(&mut c, "server", "process_id")
+        .and_then(|p| p.parse().ok())
+        .expect("INFO server has no process_id")
+}
+
+/// SIGSTOPs a process; SIGCONTs it when dropped (also when the test panics).
+pub struct Stopped(i32);
+
+impl Stopped {
+    pub fn new(pid: i32) -> Stopped {
+        let rc = unsafe { libc::kill(pid, libc::SIGSTOP) };
+        assert_eq!(rc, 0, "SIGSTOP {pid}");
+        Stopped(pid)
+    }
+
+    /// SIGCONT now.
+    pub fn resume(self) {}
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+/// Lines of the server's log that tell about a crash (Redis's bug report, a panic), if any.
+pub fn crash_lines(server: &Server) -> Vec<String> {
+    crash_lines_in(&server.dir().join("redis.log"))
+}
+
+pub fn crash_lines_in(log: &Path) -> Vec<String> {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter(|l| {
+            l.contains("Guru Meditation")
+                || l.contains("BUG REPORT START")
+                || l.contains("crashed by signal")
+                || l.contains("panicked")
+                || l.contains("panic in")
+                || l.contains("ASSERTION FAILED")
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// Polls `INFO replication` of a replica until its link to the primary is up and no sync is in
+/// progress (bounded). Offsets are not compared: under load they never stand still.
+pub fn wait_link_up(replica: &Server, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(mut c) = Conn::try_connect(replica.port()) {
+            if let Ok(crate::common::Value::Bulk(b)) = c.try_cmd(&["INFO", "replication"]) {
+                let text = String::from_utf8_lossy(&b);
+                let up = text.contains("master_link_status:up");
+                let syncing = text.contains("master_sync_in_progress:1");
+                if up && !syncing {
+                    return;
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "replica on port {} did not get in sync within {timeout:?}; log:\n{}",
+                replica.port(),
+                replica.log_tail()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The test-clock build of the module (`IDGEN.DEBUG-CLOCK`): `$IDGEN_TEST_CLOCK_MODULE`, else
+/// built here with `cargo build --release --features test-clock --target-dir target/test-clock`
+/// (a no-op when it is up to date; its own target directory, so it does not wait for the lock
+/// of the `cargo test` that runs this).
+pub fn test_clock_module() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(p) = std::env::var_os("IDGEN_TEST_CLOCK_MODULE") {
+            return PathBuf::from(p);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--features",
+                "test-clock",
+                "--target-dir",
+                "target/test-clock",
+            ])
+            .current_dir(root)
+            .output()
+            .expect("run cargo build for the test-clock module");
+        assert!(
+            out.status.success(),
+            "building the test-clock module failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        root.join("target/test-clock/release/libidgen.so")
+    })
+    .clone()
+}
+
+/// Starts a server with a given module build: the harness reads `$IDGEN_MODULE` when it starts a
+/// server (a restart reuses the path), so the variable is set around `start` only. The scenarios
+/// run one at a time (`serial`), so no other test reads it meanwhile.
+pub fn start_with_module(
+    module: &Path,
+    builder: crate::common::ServerBuilder,
+) -> crate::common::Server {
+    let before = std::env::var_os("IDGEN_MODULE");
+    std::env::set_var("IDGEN_MODULE", module);
+    let server = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.start()));
+    match before {
+        Some(v) => std::env::set_var("IDGEN_MODULE", v),
+        None => std::env::remove_var("IDGEN_MODULE"),
+    }
+    server.unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// Sets `idgen.safety-min-gap` to cover the burst on `seq:burst` (see `load::BURST_VALUES`), then
+/// adds the module arguments of `$FAULTS_MODULE_ARGS` ("name value ...", later ones win), e.g.
+/// `FAULTS_MODULE_ARGS="idgen.safety-jump no"` to watch the idgen scenarios catch repeats when
+/// the safety jump is off.
+pub fn with_env_module_args(b: crate::common::ServerBuilder) -> crate::common::ServerBuilder {
+    let mut b = b.module_arg(
+        "idgen.safety-min-gap",
+        &super::load::BURST_MIN_GAP.to_string(),
+    );
+    if let Ok(args) = std::env::var("FAULTS_MODULE_ARGS") {
+        let words: Vec<&str> = args.split_whitespace().collect();
+        assert!(
+            words.len().is_multiple_of(2),
+            "FAULTS_MODULE_ARGS must be name value pairs"
+        );
+        for pair in words.chunks(2) {
+            b = b.module_arg(pair[0], pair[1]);
+        }
+    }
+    b
+}
