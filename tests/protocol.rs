@@ -320,8 +320,10 @@ fn info_idgen_section() {
     };
     assert_eq!(get("idgen_snowflake_ids_issued"), 13);
     assert_eq!(get("idgen_seq_values_issued"), 5);
-    assert!(get("idgen_clock_behind") >= 0);
-    assert!(get("idgen_borrowed_ms") >= 0);
+    assert_eq!(get("idgen_clock_behind"), 0);
+    assert_eq!(get("idgen_borrowed_ms"), 0);
+    assert_eq!(get("idgen_resumes"), 0);
+    assert_eq!(get("idgen_generation"), 0, "a fresh server loaded nothing");
     assert_eq!(get("idgen_refusals"), 0);
     assert!(
         get("idgen_reservations") >= 2,
@@ -330,6 +332,13 @@ fn info_idgen_section() {
     assert_eq!(get("idgen_worker_id"), 12);
     // The section is also part of INFO everything.
     assert!(info(&mut c, "everything").contains("idgen_worker_id:12"));
+    // A load starts a new generation; each key resumes once, at its first use.
+    c.cmd(&["DEBUG", "RELOAD"]).ok();
+    c.cmd(&["SNOWFLAKE.NEXT", "sf"]).int();
+    c.cmd(&["SNOWFLAKE.NEXT", "sf"]).int();
+    let text = info(&mut c, "idgen");
+    assert!(text.contains("idgen_generation:1"), "{text}");
+    assert!(text.contains("idgen_resumes:1"), "{text}");
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub static RESUMES: Counter = Counter::new();
 
 /// The `INFO idgen` callback.
 pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
-    let fields: [(&CStr, u64); 8] = [
+    let fields: [(&CStr, u64); 9] = [
         (c"snowflake_ids_issued", SNOWFLAKE_IDS.get()),
         (c"seq_values_issued", SEQ_VALUES.get()),
         (c"clock_behind", CLOCK_BEHIND.get()),
@@ -49,6 +49,7 @@ pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32
         (c"reservations", RESERVATIONS.get()),
         (c"resumes", RESUMES.get()),
         (c"worker_id", super::config::worker_id() as u64),
+        (c"generation", super::serving::current_full()),
     ];
     unsafe {
         raw::RedisModule_InfoAddSection.unwrap()(ctx, c"".as_ptr());
