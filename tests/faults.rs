@@ -32,7 +32,6 @@ mod common;
 
 mod faults {
     pub mod aof;
-    pub mod client;
     pub mod fuzz;
     pub mod load;
     pub mod proxy;
@@ -48,7 +47,6 @@ use std::time::{Duration, Instant};
 
 use common::{module_path, now_ms, wait_replica_sync, Conn, Server, Value};
 use faults::aof::{incr_file, truncate, Sampler};
-use faults::client::PipeConn;
 use faults::fuzz;
 use faults::load::{check, Load, Report, Workload};
 use faults::proxy::Proxy;
@@ -312,7 +310,7 @@ fn failover_scenario(name: &str, workload: Workload) -> Run {
         );
         thread::sleep(FAILOVER_LOAD);
 
-        let mut ctl = PipeConn::connect(replica.port(), Duration::from_secs(10))
+        let mut ctl = Conn::try_connect_with_timeout(replica.port(), Duration::from_secs(10))
             .expect("connect to the replica");
         let replica_pid = pid(&replica);
         let lag_ms = now_ms();
@@ -327,7 +325,7 @@ fn failover_scenario(name: &str, workload: Workload) -> Run {
         ctl.send(&[vec!["REPLICAOF", "NO", "ONE"]])
             .expect("send REPLICAOF NO ONE");
         stopped.resume();
-        let r = ctl.read().expect("REPLICAOF NO ONE reply");
+        let r = ctl.read_value().expect("REPLICAOF NO ONE reply");
         assert_eq!(r, Value::Simple("OK".into()), "REPLICAOF NO ONE");
         load.set_target(replica.port());
         let promoted_ms = now_ms();
@@ -1201,9 +1199,9 @@ fn start_on_rdb(dir: &Path) -> (Startup, String) {
             break Startup::Exited(s);
         }
         // A short timeout: a server stuck while loading accepts connections but never answers.
-        if let Ok(mut c) = PipeConn::connect(port, Duration::from_millis(200)) {
+        if let Ok(mut c) = Conn::try_connect_with_timeout(port, Duration::from_millis(200)) {
             if c.send(&[vec!["PING"]]).is_ok() {
-                if let Ok(Value::Simple(p)) = c.read() {
+                if let Ok(Value::Simple(p)) = c.read_value() {
                     if p == "PONG" {
                         break Startup::Served;
                     }

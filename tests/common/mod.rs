@@ -533,9 +533,14 @@ impl Conn {
     }
 
     pub fn try_connect(port: u16) -> io::Result<Conn> {
+        Conn::try_connect_with_timeout(port, READ_TIMEOUT)
+    }
+
+    /// Connects with its own read and write timeout (the fault-injection load uses short ones).
+    pub fn try_connect_with_timeout(port: u16, timeout: Duration) -> io::Result<Conn> {
         let s = TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(READ_TIMEOUT))?;
-        s.set_write_timeout(Some(READ_TIMEOUT))?;
+        s.set_read_timeout(Some(timeout))?;
+        s.set_write_timeout(Some(timeout))?;
         s.set_nodelay(true)?;
         Ok(Conn {
             reader: BufReader::new(s.try_clone()?),
@@ -562,13 +567,19 @@ impl Conn {
         self.read_value()
     }
 
-    /// Sends all commands, then reads one reply per command.
-    pub fn pipeline<C: AsRef<[S]>, S: AsRef<[u8]>>(&mut self, cmds: &[C]) -> Vec<Value> {
+    /// Sends all commands in one write without reading the replies (read them with
+    /// [`Conn::read_value`]); never panics.
+    pub fn send<C: AsRef<[S]>, S: AsRef<[u8]>>(&mut self, cmds: &[C]) -> io::Result<()> {
         let mut buf = Vec::new();
         for c in cmds {
             buf.extend(encode(c.as_ref()));
         }
-        self.writer.write_all(&buf).expect("write pipeline");
+        self.writer.write_all(&buf)
+    }
+
+    /// Sends all commands, then reads one reply per command.
+    pub fn pipeline<C: AsRef<[S]>, S: AsRef<[u8]>>(&mut self, cmds: &[C]) -> Vec<Value> {
+        self.send(cmds).expect("write pipeline");
         (0..cmds.len())
             .map(|_| self.read_value().expect("read pipeline reply"))
             .collect()

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use super::client::PipeConn;
 use super::util::Rng;
 use crate::common::{Conn, Value};
 
@@ -449,13 +448,13 @@ impl Drop for Load {
 fn client(workload: Workload, shared: &Shared, seed: u64) -> ClientLog {
     let mut rng = Rng::new(seed);
     let mut log = ClientLog::new(workload);
-    let mut conn: Option<PipeConn> = None;
+    let mut conn: Option<Conn> = None;
     while !shared.stop.load(Ordering::Relaxed) {
         let c = match conn.as_mut() {
             Some(c) => c,
             None => {
                 let target = shared.target.lock().unwrap();
-                match PipeConn::connect(*target, CLIENT_TIMEOUT) {
+                match Conn::try_connect_with_timeout(*target, CLIENT_TIMEOUT) {
                     Ok(c) => conn.insert(c),
                     Err(_) => {
                         drop(target);
@@ -486,7 +485,7 @@ fn client(workload: Workload, shared: &Shared, seed: u64) -> ClientLog {
             continue;
         }
         for req in &reqs {
-            match c.read() {
+            match c.read_value() {
                 Ok(v) => {
                     let cycle = shared.cycle.load(Ordering::Relaxed) as u32;
                     let refusals = log.refusals;
