@@ -301,7 +301,7 @@ impl Snowflake {
             self.last_id >> (self.worker_bits + self.seq_bits())
         };
         let borrowed = (last_ts - base.max(last_ts_before)).max(0) as u64;
-        let busy = now - self.wall_seen <= BUSY_INTERVAL_MS;
+        let busy = now.saturating_sub(self.wall_seen) <= BUSY_INTERVAL_MS;
         let still_resumed = self.resumed() && now < self.wall_seen;
         self.wall_seen = base;
         self.pos = ((last_ts as u64) << seq_bits) + last_seq + 1;
