@@ -285,9 +285,9 @@ impl Sequence {
     }
 
     /// Applies a replicated reservation `(cycles, mark)`, checked with `check_reservation`: raises
-    /// the mark (never lowers it; marks compare as pairs) and takes the rate, then resumes
-    /// `gap_steps` above the mark.
-    pub fn apply_reservation(&mut self, cycles: u64, mark: i128, rate: u32, gap_steps: u64) {
+    /// the mark (never lowers it; marks compare as pairs), takes the rate and moves the position
+    /// up to the mark. The safety gap comes at the first use on a serving node (`resume`).
+    pub fn apply_reservation(&mut self, cycles: u64, mark: i128, rate: u32) {
         let mark = mark.clamp(self.min as i128, self.end());
         if (cycles, mark) > (self.cycles, self.mark()) {
             if cycles > self.cycles {
@@ -298,7 +298,7 @@ impl Sequence {
             self.set_mark(mark);
             self.rate = rate;
         }
-        self.resume(gap_steps);
+        self.resume(0);
     }
 
     /// Sets the next value. Without `force`, a value below the next one is refused, since it could
@@ -529,7 +529,7 @@ mod tests {
                             v += inc;
                         }
                         if t.advanced {
-                            replica.apply_reservation(s.cycles, s.mark(), s.rate, 0);
+                            replica.apply_reservation(s.cycles, s.mark(), s.rate);
                         }
                         let back = Sequence::from_parts(s.opts(), s.cycles, s.next_value(), s.last(), s.mark(), s.rate, s.issued);
                         prop_assert_eq!(back.map(|b| (b.opts(), b.cycles, b.next_value(), b.last(), b.mark())), Ok((s.opts(), s.cycles, s.next_value(), s.last(), s.mark())));

@@ -345,11 +345,12 @@ impl Snowflake {
     }
 
     /// Applies a replicated reservation: raises the mark and the wall time seen (never lowers
-    /// them), then resumes `gap_ms` above the mark.
-    pub fn apply_reservation(&mut self, mark: i64, wall_seen: i64, gap_ms: i64) {
+    /// them) and moves the position up to the mark. The safety gap comes at the first use on a
+    /// serving node (`resume`).
+    pub fn apply_reservation(&mut self, mark: i64, wall_seen: i64) {
         self.mark = self.mark.max(mark.min(self.layout().max_ts() + 1));
         self.wall_seen = self.wall_seen.max(wall_seen);
-        self.resume(gap_ms);
+        self.resume(0);
     }
 
     /// Decomposes an id under this generator's layout into (unix ms, worker, sequence).
@@ -610,15 +611,17 @@ mod tests {
     #[test]
     fn reservation_never_lowers() {
         let mut g = gen();
-        g.apply_reservation(500, 400, 0);
-        g.apply_reservation(300, 200, 0);
+        g.apply_reservation(500, 400);
+        g.apply_reservation(300, 200);
         assert_eq!(
             (g.mark, g.wall_seen, g.next_position()),
             (500, 500, (500, 0))
         );
-        g.apply_reservation(500, 400, 30);
+        g.apply_reservation(500, 400);
+        g.resume(30);
         assert_eq!(g.next_position(), (530, 0));
-        g.apply_reservation(500, 400, 30);
+        g.apply_reservation(500, 400);
+        g.resume(30);
         assert_eq!(
             g.next_position(),
             (530, 0),
@@ -733,7 +736,7 @@ mod tests {
                     Op::Next(n) => if let Ok(i) = primary.next(now, 0, n, 30) {
                         last = i.ids().last().unwrap();
                         if i.advanced {
-                            replica.apply_reservation(primary.mark, primary.wall_seen, 0);
+                            replica.apply_reservation(primary.mark, primary.wall_seen);
                         }
                     },
                     _ => {}

@@ -170,27 +170,27 @@ fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result
     if command.is_null() {
         return Err(format!("cannot find command {:?}", cmd.name));
     }
+    // One key at argument 1 (RO, or RW like INCR), or none; a zeroed entry ends the list.
+    let mut spec: raw::RedisModuleCommandKeySpec = unsafe { std::mem::zeroed() };
     let flags = match cmd.key {
-        KeyAccess::Read => raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS,
-        KeyAccess::Write => {
+        KeyAccess::Read => Some(raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS),
+        KeyAccess::Write => Some(
             raw::REDISMODULE_CMD_KEY_RW
                 | raw::REDISMODULE_CMD_KEY_ACCESS
-                | raw::REDISMODULE_CMD_KEY_UPDATE
-        }
-        KeyAccess::NoKey => 0,
+                | raw::REDISMODULE_CMD_KEY_UPDATE,
+        ),
+        KeyAccess::NoKey => None,
     };
-    let mut spec: raw::RedisModuleCommandKeySpec = unsafe { std::mem::zeroed() };
-    spec.flags = flags as u64;
-    spec.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
-    spec.bs.index.pos = 1;
-    spec.find_keys_type = raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_RANGE;
-    spec.fk.range.lastkey = 0;
-    spec.fk.range.keystep = 1;
-    spec.fk.range.limit = 0;
-    let specs = Box::leak(Box::new([spec, unsafe { std::mem::zeroed() }]));
-    if matches!(cmd.key, KeyAccess::NoKey) {
-        specs[0] = unsafe { std::mem::zeroed() };
+    if let Some(flags) = flags {
+        spec.flags = flags as u64;
+        spec.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
+        spec.bs.index.pos = 1;
+        spec.find_keys_type = raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_RANGE;
+        spec.fk.range.lastkey = 0;
+        spec.fk.range.keystep = 1;
+        spec.fk.range.limit = 0;
     }
+    let specs = Box::leak(Box::new([spec, unsafe { std::mem::zeroed() }]));
 
     let mut args: Vec<raw::RedisModuleCommandArg> = cmd
         .args

@@ -1,35 +1,22 @@
 //! SEQ.* commands: argument parsing, key access, replies, reservation propagation.
 
 use super::clock::now_ms;
-use super::ffi::{bytes, int, int128, is_option, parse_options, unknown_option, Ctx, Key, RStr};
+use super::ffi::{int, int128, parse_options, Ctx, RStr};
 use super::safety;
-use super::serving;
+use super::serving::{self, fresh, serving_value};
 use super::stats;
 use super::types::{replicate_seq, SEQ_TYPE};
 use crate::core::sequence::{SeqOptions, Sequence};
 use crate::error::{Error, Result};
 
-/// The sequence at `key`, on a serving node: first resumed above its mark if it has not served
-/// in the current generation (see `serving`). `None` when the key is empty.
-fn serving_value(key: &mut Key) -> Result<Option<&mut Sequence>> {
-    let Some(s) = key.value::<Sequence>(&SEQ_TYPE)? else {
-        return Ok(None);
-    };
-    let gaps = serving::gaps_since(s.gen);
-    if gaps > 0 {
-        let gap = safety::sequence_gap_steps(s.rate, s.opts().range_steps());
-        s.resume(gap.saturating_mul(gaps));
-        s.gen = serving::current();
-        stats::RESUMES.add(1);
+impl serving::Served for Sequence {
+    fn gen_mut(&mut self) -> &mut u16 {
+        &mut self.gen
     }
-    Ok(Some(s))
-}
-
-/// A new sequence, serving in the current generation.
-fn fresh(opts: SeqOptions) -> Sequence {
-    let mut s = Sequence::new(opts);
-    s.gen = serving::current();
-    s
+    fn resume_gaps(&mut self, gaps: u64) {
+        let gap = safety::sequence_gap_steps(self.rate, self.opts().range_steps());
+        self.resume(gap.saturating_mul(gaps));
+    }
 }
 
 /// Takes `count` values from the sequence at `args[1]` (created with the defaults when missing,
@@ -37,10 +24,10 @@ fn fresh(opts: SeqOptions) -> Sequence {
 fn take(ctx: &Ctx, args: &[RStr], count: i64) -> Result<(i64, i64)> {
     let mut key = ctx.open_key(args[1], true);
     let now = now_ms();
-    let (taken, state) = match serving_value(&mut key)? {
+    let (taken, state) = match serving_value::<Sequence>(&mut key, &SEQ_TYPE)? {
         Some(state) => (state.take(count, now)?, state),
         None => {
-            let mut new = fresh(SeqOptions::default());
+            let mut new = fresh(Sequence::new(SeqOptions::default()));
             let taken = new.take(count, now)?;
             (taken, key.set(&SEQ_TYPE, new))
         }
@@ -73,7 +60,7 @@ pub fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if key.value::<Sequence>(&SEQ_TYPE)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let state = key.set(&SEQ_TYPE, fresh(opts));
+    let state = key.set(&SEQ_TYPE, fresh(Sequence::new(opts)));
     replicate_seq(ctx, args[1], state);
     ctx.reply_ok();
     Ok(())
@@ -112,25 +99,22 @@ pub fn current(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 /// SEQ.SET key value [FORCE]
 pub fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let value = int(args[2])?;
-    let force = match args.get(3) {
-        None => false,
-        Some(a) if is_option(bytes(*a), "FORCE") && args.len() == 4 => true,
-        Some(_) => return Err(unknown_option(bytes(*args.get(4).unwrap_or(&args[3])))),
-    };
+    let [force] = parse_options(&args[3..], ["FORCE"], &["FORCE"])?;
+    let force = force.is_some();
     // What replication and the AOF send is absolute (always with FORCE). A client's SET on a
     // serving node resumes the key first (so "could repeat" is judged above the safety gap) and
     // then serves in the current generation; a replicated one only applies the value.
     let from_client = !ctx.is_replicated_or_loading();
     let mut key = ctx.open_key(args[1], true);
     let existing = if from_client {
-        serving_value(&mut key)?
+        serving_value::<Sequence>(&mut key, &SEQ_TYPE)?
     } else {
         key.value::<Sequence>(&SEQ_TYPE)?
     };
     match existing {
         Some(state) => state.set(value, force)?,
         None => {
-            let mut new = fresh(SeqOptions::default());
+            let mut new = fresh(Sequence::new(SeqOptions::default()));
             new.set(value, force)?;
             key.set(&SEQ_TYPE, new);
         }
@@ -196,7 +180,7 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         Some(s) => s,
         None => key.set(&SEQ_TYPE, Sequence::new(opts)),
     };
-    state.apply_reservation(cycles, mark, rate, 0);
+    state.apply_reservation(cycles, mark, rate);
     state.gen = gen as u16;
     serving::raise(gen as u64);
     ctx.replicate_verbatim();

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use redis_module::raw;
 
-use super::ffi::{int, Ctx, RStr};
+use super::ffi::{int, Ctx, Key, ModType, RStr};
+use super::stats;
 use crate::error::{Error, Result};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -50,6 +51,34 @@ pub fn gaps_since(key_gen: u16) -> u64 {
 /// use whatever its origin (a RESTOREd value carries another dataset's numbering).
 pub fn one_behind() -> u16 {
     current().wrapping_sub(1)
+}
+
+/// A generator state kept in a key: its generation, and how it resumes by a number of gaps.
+pub trait Served {
+    fn gen_mut(&mut self) -> &mut u16;
+    /// Resumes `gaps` safety gaps above the mark.
+    fn resume_gaps(&mut self, gaps: u64);
+}
+
+/// The generator of type `ty` at `key`, on a serving node: first resumed above its mark if it
+/// has not served in the current generation. `None` when the key is empty.
+pub fn serving_value<'k, T: Served>(key: &'k mut Key, ty: &ModType) -> Result<Option<&'k mut T>> {
+    let Some(s) = key.value::<T>(ty)? else {
+        return Ok(None);
+    };
+    let gaps = gaps_since(*s.gen_mut());
+    if gaps > 0 {
+        s.resume_gaps(gaps);
+        *s.gen_mut() = current();
+        stats::RESUMES.add(1);
+    }
+    Ok(Some(s))
+}
+
+/// A new generator, serving in the current generation.
+pub fn fresh<T: Served>(mut state: T) -> T {
+    *state.gen_mut() = current();
+    state
 }
 
 /// Starts a new generation and propagates it right away (from a timer: propagation needs a

@@ -2,9 +2,9 @@
 
 use super::clock::now_ms;
 use super::config;
-use super::ffi::{int, parse_options, Ctx, Key, RStr};
+use super::ffi::{int, parse_options, Ctx, RStr};
 use super::safety;
-use super::serving;
+use super::serving::{self, fresh, serving_value};
 use super::stats;
 use super::types::{replicate_snowflake, SNOWFLAKE_TYPE};
 use crate::core::snowflake::{self as sf, Layout, Snowflake};
@@ -20,26 +20,13 @@ fn bits(v: Option<i64>, default: u8, name: &'static str, (lo, hi): (u8, u8)) -> 
     }
 }
 
-/// The generator at `key`, on a serving node: first resumed above its mark if it has not served
-/// in the current generation (see `serving`). `None` when the key is empty.
-fn serving_value(key: &mut Key) -> Result<Option<&mut Snowflake>> {
-    let Some(s) = key.value::<Snowflake>(&SNOWFLAKE_TYPE)? else {
-        return Ok(None);
-    };
-    let gaps = serving::gaps_since(s.gen);
-    if gaps > 0 {
-        s.resume(safety::snowflake_gap_ms().saturating_mul(gaps as i64));
-        s.gen = serving::current();
-        stats::RESUMES.add(1);
+impl serving::Served for Snowflake {
+    fn gen_mut(&mut self) -> &mut u16 {
+        &mut self.gen
     }
-    Ok(Some(s))
-}
-
-/// A new generator, serving in the current generation.
-fn fresh(layout: Layout, worker: Option<i64>) -> Snowflake {
-    let mut s = Snowflake::new(layout, worker);
-    s.gen = serving::current();
-    s
+    fn resume_gaps(&mut self, gaps: u64) {
+        self.resume(safety::snowflake_gap_ms().saturating_mul(gaps as i64));
+    }
 }
 
 /// SNOWFLAKE.CREATE key [EPOCH ms] [TIME-BITS n] [WORKER-BITS n] [SEQUENCE-BITS n] [WORKER id]
@@ -77,7 +64,7 @@ pub fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if key.value::<Snowflake>(&SNOWFLAKE_TYPE)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let state = key.set(&SNOWFLAKE_TYPE, fresh(layout, worker));
+    let state = key.set(&SNOWFLAKE_TYPE, fresh(Snowflake::new(layout, worker)));
     replicate_snowflake(ctx, args[1], state);
     ctx.reply_ok();
     Ok(())
@@ -99,11 +86,11 @@ pub fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let now = now_ms();
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
-    let (issued, state) = match serving_value(&mut key)? {
+    let (issued, state) = match serving_value::<Snowflake>(&mut key, &SNOWFLAKE_TYPE)? {
         Some(state) => (state.next(now, worker, n, borrow)?, state),
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
-            let mut new = fresh(Layout::default(), None);
+            let mut new = fresh(Snowflake::new(Layout::default(), None));
             let issued = new.next(now, worker, n, borrow)?;
             (issued, key.set(&SNOWFLAKE_TYPE, new))
         }
@@ -206,7 +193,7 @@ pub fn reserve(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         Some(s) => s,
         None => key.set(&SNOWFLAKE_TYPE, Snowflake::new(layout, worker)),
     };
-    state.apply_reservation(mark, wall_seen, 0);
+    state.apply_reservation(mark, wall_seen);
     state.gen = gen as u16;
     serving::raise(gen as u64);
     ctx.replicate_verbatim();
