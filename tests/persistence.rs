@@ -149,6 +149,36 @@ const ALL_KEYS: [&str; 7] = [
     "seq-implicit",
 ];
 
+/// The INFO command of a key (by its name's prefix) and the INFO fields that describe its
+/// options, which a reload or a copy must keep exactly.
+fn info_and_options(key: &str) -> (&'static str, &'static [&'static str]) {
+    if key.starts_with("sf") {
+        (
+            "SNOWFLAKE.INFO",
+            &[
+                "time_bits",
+                "worker_bits",
+                "sequence_bits",
+                "epoch",
+                "worker",
+                "time_bits_exhausted_at",
+            ],
+        )
+    } else {
+        (
+            "SEQ.INFO",
+            &[
+                "start",
+                "increment",
+                "minvalue",
+                "maxvalue",
+                "cycle",
+                "cycles",
+            ],
+        )
+    }
+}
+
 #[test]
 fn debug_reload_keeps_state_and_digest() {
     let s = server("pers-debug-reload").start();
@@ -184,31 +214,8 @@ fn debug_reload_keeps_state_and_digest() {
             "round {round}: DEBUG DIGEST changed"
         );
         for (k, before) in ALL_KEYS.iter().zip(infos) {
-            let cmd = if k.starts_with("sf") {
-                "SNOWFLAKE.INFO"
-            } else {
-                "SEQ.INFO"
-            };
+            let (cmd, names) = info_and_options(k);
             let after = c.cmd(&[cmd, k]);
-            let names: &[&str] = if k.starts_with("sf") {
-                &[
-                    "time_bits",
-                    "worker_bits",
-                    "sequence_bits",
-                    "epoch",
-                    "worker",
-                    "time_bits_exhausted_at",
-                ]
-            } else {
-                &[
-                    "start",
-                    "increment",
-                    "minvalue",
-                    "maxvalue",
-                    "cycle",
-                    "cycles",
-                ]
-            };
             assert_eq!(
                 fields(&after, names),
                 fields(&before, names),
@@ -361,31 +368,7 @@ fn dump_restore_round_trip() {
             digests(&mut c, &[copy.as_str()]),
             "{key}: copy digest differs"
         );
-        let (info_cmd, names): (&str, &[&str]) = if key.starts_with("sf") {
-            (
-                "SNOWFLAKE.INFO",
-                &[
-                    "time_bits",
-                    "worker_bits",
-                    "sequence_bits",
-                    "epoch",
-                    "worker",
-                    "time_bits_exhausted_at",
-                ],
-            )
-        } else {
-            (
-                "SEQ.INFO",
-                &[
-                    "start",
-                    "increment",
-                    "minvalue",
-                    "maxvalue",
-                    "cycle",
-                    "cycles",
-                ],
-            )
-        };
+        let (info_cmd, names) = info_and_options(key);
         assert_eq!(
             fields(&c.cmd(&[info_cmd, key]), names),
             fields(&c.cmd(&[info_cmd, copy.as_str()]), names),
