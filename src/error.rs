@@ -41,6 +41,8 @@ pub enum Error {
     ValueOutsideRange,
     WouldRepeat,
     LayoutMismatch,
+    /// An internal command (`*.RESERVE`, `IDGEN.GENERATION`) sent by a client.
+    InternalCommand,
     Internal(String),
 }
 
@@ -97,6 +99,9 @@ impl fmt::Display for Error {
             LayoutMismatch => {
                 f.write_str("ERR reservation does not match the existing generator's options")
             }
+            InternalCommand => f.write_str(
+                "ERR internal command: accepted only from the primary's replication link and the AOF",
+            ),
             Internal(msg) => write!(f, "ERR idgen internal error: {msg}"),
         }
     }
@@ -156,6 +161,7 @@ mod tests {
             Error::ValueOutsideRange,
             Error::WouldRepeat,
             Error::LayoutMismatch,
+            Error::InternalCommand,
             Error::Internal("x".into()),
         ];
         for e in all {

@@ -19,6 +19,8 @@ pub const BLOCK_WINDOW_MS: u64 = 1_000;
 /// The cycle counter stops here (it travels as a signed 64-bit integer); only forged state gets
 /// near it.
 pub const MAX_CYCLES: u64 = i64::MAX as u64;
+/// A compact sequence's next value stays below 2^COMPACT_NEXT_BITS.
+pub const COMPACT_NEXT_BITS: u32 = 33;
 /// The rate is measured over at least this long, so a short burst does not look like a flood.
 pub const MIN_RATE_WINDOW_MS: i64 = 100;
 
@@ -298,7 +300,13 @@ impl Sequence {
             self.set_mark(mark);
             self.rate = rate;
         }
+        let before = self.next_value();
         self.resume(0);
+        if self.next_value() != before {
+            // The position moved past values this node never saw issued: which one was last is
+            // no longer known here.
+            self.has_last = false;
+        }
     }
 
     /// Sets the next value. Without `force`, a value below the next one is refused, since it could
@@ -314,6 +322,59 @@ impl Sequence {
         self.set_next(value as i128);
         self.set_mark(value as i128);
         Ok(())
+    }
+
+    /// The compact form of this state, a word of at most 63 bits, when it has one: default
+    /// options, first cycle, a next value below 2^33, a reservation block of one step (a key
+    /// issuing fewer than about two values a second), the mark at most one step ahead, and the
+    /// last value (if known) just below the next. A compact sequence keeps no separate count of
+    /// issued values: `issued` reads as the values passed since START (issued or skipped by a
+    /// resume).
+    ///
+    /// Bits: 0 has-last, 1 mark-ahead, 2 rate, 3 timed, 4-5 steps since the last advance,
+    /// 6-13 the last advance's wall time in 1024 ms units (mod 256), 14-29 generation,
+    /// 30-62 next value.
+    pub fn to_compact(&self) -> Option<u64> {
+        let next = self.next as u64;
+        let fits = self.opts() == SeqOptions::default()
+            && self.cycles == 0
+            && !self.next_at_end
+            && !self.mark_at_end
+            && (1..1u64 << COMPACT_NEXT_BITS).contains(&next)
+            && (self.mark == self.next || self.mark == self.next + 1)
+            && (!self.has_last || self.last == self.next - 1)
+            && self.rate <= 1
+            && self.steps_since_advance <= 3;
+        fits.then_some(
+            self.has_last as u64
+                | ((self.mark != self.next) as u64) << 1
+                | (self.rate as u64) << 2
+                | ((self.last_advance_wall != 0) as u64) << 3
+                | (self.steps_since_advance as u64) << 4
+                | (((self.last_advance_wall >> 10) & 0xFF) as u64) << 6
+                | (self.gen as u64) << 14
+                | next << 30,
+        )
+    }
+
+    /// The state a compact word stands for. `now` (unix ms) places the last advance's coarse
+    /// wall time (memory-only, it sizes the next block) at its most recent possible moment.
+    pub fn from_compact(w: u64, now: i64) -> Self {
+        let mut s = Sequence::new(SeqOptions::default());
+        s.next = (w >> 30) as i64;
+        s.mark = s.next + ((w >> 1) & 1) as i64;
+        s.has_last = w & 1 == 1;
+        s.last = if s.has_last { s.next - 1 } else { 0 };
+        s.issued = (s.next - 1) as u64;
+        s.rate = ((w >> 2) & 1) as u32;
+        s.steps_since_advance = ((w >> 4) & 3) as u32;
+        s.gen = (w >> 14) as u16;
+        if (w >> 3) & 1 == 1 {
+            let unit_now = (now as u32) >> 10;
+            let behind = unit_now.wrapping_sub(((w >> 6) & 0xFF) as u32) & 0xFF;
+            s.last_advance_wall = (unit_now.wrapping_sub(behind) << 10).max(1);
+        }
+        s
     }
 
     /// Rebuilds a sequence from persisted fields, checking every one; `Err` names the first field
@@ -544,6 +605,57 @@ mod tests {
                 }
                 if replica.cycles == 0 { prop_assert_eq!((t.first - start).rem_euclid(inc), 0); }
             }
+        }
+
+        /// A default sequence that goes through its compact word after every call (as a key
+        /// does) keeps every field the word holds, never repeats a value, keeps every value
+        /// below its mark, and a replica that only sees its reservations resumes above them.
+        #[test]
+        fn compact_form_round_trips_and_never_repeats(
+            ops in prop::collection::vec((0u8..6, 1i64..50, 0i64..3000), 1..150),
+            gen in any::<u16>(), gap in 0u64..2000)
+        {
+            let mut s = Sequence::new(SeqOptions::default());
+            s.gen = gen;
+            let mut replica = s.clone();
+            let mut now = 1_700_000_000_000i64;
+            let mut last_issued = 0i64;
+            let mut compact_seen = false;
+            for (op, count, dt) in ops {
+                now += dt;
+                match op {
+                    0..=2 => {
+                        let t = s.take(if op == 0 { count } else { 1 }, now).unwrap();
+                        prop_assert!(t.first > last_issued);
+                        prop_assert!((t.last as i128) < s.mark());
+                        last_issued = t.last;
+                        if t.advanced {
+                            replica.apply_reservation(s.cycles, s.mark(), s.rate);
+                        }
+                    }
+                    3 => s.resume(count as u64),
+                    4 => {
+                        let v = s.next_value() as i64 + count;
+                        s.set(v, false).unwrap();
+                    }
+                    _ => s.apply_reservation(0, s.mark() + count as i128, s.rate),
+                }
+                if let Some(w) = s.to_compact() {
+                    compact_seen = true;
+                    prop_assert!(w < 1 << 63);
+                    let back = Sequence::from_compact(w, now);
+                    prop_assert_eq!(back.to_compact(), Some(w));
+                    prop_assert_eq!(
+                        (back.opts(), back.cycles, back.next_value(), back.mark(), back.last(), back.rate, back.gen),
+                        (s.opts(), s.cycles, s.next_value(), s.mark(), s.last(), s.rate, s.gen)
+                    );
+                    s = back;
+                }
+            }
+            prop_assert!(compact_seen || s.rate > 1);
+            replica.resume(gap);
+            let t = replica.take(1, now).unwrap();
+            prop_assert!(t.first > last_issued);
         }
     }
 }

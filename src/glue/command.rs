@@ -1,13 +1,16 @@
-//! Command registration: the per-command trampoline (arity check, panic barrier, error reply) and
-//! the command metadata Redis shows in `COMMAND INFO` / `COMMAND DOCS` (set with SetCommandInfo,
-//! which works on Redis 7.0, unlike the crate's `#[command]` macro).
+//! Commands, declared once. A [`Command`] names the command, its flags, arity, key access and
+//! arguments; the same declaration drives registration, the option parser ([`options`]) and what
+//! Redis shows in `COMMAND INFO` / `COMMAND DOCS` (set with SetCommandInfo, which works on Redis
+//! 7.0, unlike the crate's `#[command]` macro). Every command runs through [`run`]: arity check,
+//! the internal-command gate, the panic barrier and the error reply.
 
 use std::ffi::{c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use redis_module::raw;
 
-use super::ffi::{log, Ctx, RStr};
+use super::barrier::message;
+use super::ffi::{self, api, bytes, log, Ctx, RStr};
 use crate::error::{Error, Result};
 
 pub type Handler = fn(&Ctx, &[RStr]) -> Result<()>;
@@ -23,15 +26,16 @@ pub enum KeyAccess {
     NoKey,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum ArgKind {
     Key,
     Integer,
+    String,
     /// An option that is a bare word.
     Token,
 }
 
-/// One argument, as `COMMAND DOCS` lists it.
+/// One argument, as `COMMAND DOCS` lists it and the option parser reads it.
 pub struct Arg {
     pub name: &'static CStr,
     pub kind: ArgKind,
@@ -40,37 +44,33 @@ pub struct Arg {
     pub optional: bool,
 }
 
+const fn arg(name: &'static CStr, kind: ArgKind, token: Option<&'static CStr>) -> Arg {
+    Arg {
+        name,
+        kind,
+        token,
+        optional: token.is_some(),
+    }
+}
+/// The key argument.
 pub const fn key(name: &'static CStr) -> Arg {
-    Arg {
-        name,
-        kind: ArgKind::Key,
-        token: None,
-        optional: false,
-    }
+    arg(name, ArgKind::Key, None)
 }
+/// A positional integer.
 pub const fn int(name: &'static CStr) -> Arg {
-    Arg {
-        name,
-        kind: ArgKind::Integer,
-        token: None,
-        optional: false,
-    }
+    arg(name, ArgKind::Integer, None)
 }
+/// An optional `TOKEN integer`.
 pub const fn opt(token: &'static CStr, name: &'static CStr) -> Arg {
-    Arg {
-        name,
-        kind: ArgKind::Integer,
-        token: Some(token),
-        optional: true,
-    }
+    arg(name, ArgKind::Integer, Some(token))
 }
+/// An optional `TOKEN string`.
+pub const fn opt_str(token: &'static CStr, name: &'static CStr) -> Arg {
+    arg(name, ArgKind::String, Some(token))
+}
+/// An optional bare `TOKEN`.
 pub const fn flag(token: &'static CStr) -> Arg {
-    Arg {
-        name: token,
-        kind: ArgKind::Token,
-        token: Some(token),
-        optional: true,
-    }
+    arg(token, ArgKind::Token, Some(token))
 }
 
 pub struct Command {
@@ -81,13 +81,116 @@ pub struct Command {
     /// Redis convention: `n` exactly n arguments (with the name), `-n` at least n.
     pub arity: i32,
     pub key: KeyAccess,
+    /// Accepted only from the primary's replication link and while the AOF loads.
+    pub internal: bool,
     pub summary: &'static CStr,
     pub complexity: &'static CStr,
     pub args: &'static [Arg],
 }
 
-/// Runs one command: checks arity, calls the handler behind a panic barrier, replies with the
-/// error if there is one. Every registered command goes through here.
+impl Command {
+    /// A client command with the usual defaults (not internal).
+    pub const fn new(name: &'static CStr, handler: Handler) -> Self {
+        Command {
+            name,
+            handler,
+            flags: c"write deny-oom fast",
+            arity: -2,
+            key: KeyAccess::Write,
+            internal: false,
+            summary: c"",
+            complexity: c"O(1)",
+            args: &[],
+        }
+    }
+}
+
+// ---- option parsing, from the declaration ---------------------------------------------------------
+
+/// The most optional arguments one command declares.
+const MAX_OPTIONS: usize = 12;
+
+/// The options a call gave, by their declared position; read by token.
+pub struct Options {
+    decl: &'static [Arg],
+    given: [Option<RStr>; MAX_OPTIONS],
+}
+
+/// Parses `args` (the words after the positional arguments) as `cmd`'s declared options: unknown,
+/// repeated and value-less options are refused; tokens match case-insensitively.
+pub fn options(cmd: &Command, args: &[RStr]) -> Result<Options> {
+    let mut out = Options {
+        decl: cmd.args,
+        given: [None; MAX_OPTIONS],
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let word = bytes(args[i]);
+        let (slot, decl) = out
+            .decl
+            .iter()
+            .filter(|a| a.token.is_some())
+            .enumerate()
+            .find(|(_, a)| is_token(word, a))
+            .ok_or_else(|| unknown_option(word))?;
+        let token = token_str(decl);
+        if out.given[slot].is_some() {
+            return Err(Error::DuplicateOption(token));
+        }
+        if decl.kind == ArgKind::Token {
+            out.given[slot] = Some(args[i]);
+            i += 1;
+        } else {
+            out.given[slot] = Some(*args.get(i + 1).ok_or(Error::MissingValue(token))?);
+            i += 2;
+        }
+    }
+    Ok(out)
+}
+
+fn is_token(word: &[u8], a: &Arg) -> bool {
+    a.token
+        .is_some_and(|t| word.eq_ignore_ascii_case(t.to_bytes()))
+}
+
+fn token_str(a: &Arg) -> &'static str {
+    a.token.and_then(|t| t.to_str().ok()).unwrap_or("?")
+}
+
+/// The error for a word that is no declared option: echoes at most 32 bytes of it.
+fn unknown_option(word: &[u8]) -> Error {
+    let shown = &word[..word.len().min(32)];
+    Error::UnknownOption(String::from_utf8_lossy(shown).into_owned())
+}
+
+impl Options {
+    fn given(&self, token: &str) -> Option<RStr> {
+        let slot = self
+            .decl
+            .iter()
+            .filter(|a| a.token.is_some())
+            .position(|a| is_token(token.as_bytes(), a))
+            .unwrap_or_else(|| panic!("option {token} is not declared"));
+        self.given[slot]
+    }
+    /// The integer value of option `token`, if given.
+    pub fn int(&self, token: &str) -> Result<Option<i64>> {
+        self.given(token).map(ffi::int).transpose()
+    }
+    /// The bytes of option `token`'s value, if given.
+    pub fn str(&self, token: &str) -> Option<&[u8]> {
+        self.given(token).map(bytes)
+    }
+    /// Whether flag `token` was given.
+    pub fn flag(&self, token: &str) -> bool {
+        self.given(token).is_some()
+    }
+}
+
+// ---- running a command -------------------------------------------------------------------------------
+
+/// Runs one command: checks arity, refuses internal commands from clients, calls the handler
+/// behind a panic barrier, replies with the error if there is one.
 pub fn run(cmd: &Command, ctx: *mut raw::RedisModuleCtx, argv: *mut RStr, argc: c_int) -> c_int {
     let ctx = Ctx(ctx);
     let argc = argc.max(0) as usize;
@@ -96,52 +199,88 @@ pub fn run(cmd: &Command, ctx: *mut raw::RedisModuleCtx, argv: *mut RStr, argc: 
     } else {
         argc >= cmd.arity.unsigned_abs() as usize
     };
-    if !arity_ok {
-        ctx.reply_error(&Error::Arity);
-        return raw::REDISMODULE_OK as c_int;
-    }
-    let args = unsafe { std::slice::from_raw_parts(argv, argc) };
-    match catch_unwind(AssertUnwindSafe(|| (cmd.handler)(&ctx, args))) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            if e.is_refusal() {
-                super::stats::REFUSALS.add(1);
+    let result = if !arity_ok {
+        Err(Error::Arity)
+    } else if cmd.internal && !ctx.is_replicated_or_loading() {
+        Err(Error::InternalCommand)
+    } else {
+        // SAFETY: Redis passes `argc` valid argument strings for the duration of the call.
+        let args = unsafe { std::slice::from_raw_parts(argv, argc) };
+        match catch_unwind(AssertUnwindSafe(|| (cmd.handler)(&ctx, args))) {
+            Ok(r) => r,
+            Err(panic) => {
+                let msg = message(&*panic);
+                ctx.log_warning(&format!("panic in {:?}: {msg}", cmd.name));
+                Err(Error::Internal(msg))
             }
-            ctx.reply_error(&e);
         }
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
-            ctx.log_warning(&format!("panic in {:?}: {msg}", cmd.name));
-            ctx.reply_error(&Error::Internal(msg));
+    };
+    if let Err(e) = result {
+        if e.is_refusal() {
+            super::stats::REFUSALS.add(1);
         }
+        ctx.reply_error(&e);
     }
     raw::REDISMODULE_OK as c_int
 }
 
-/// Registers every command of `table` with its trampoline and metadata.
-pub fn register_all(
+/// A set of commands: a type's, or the module's own.
+pub trait CommandSet: 'static {
+    fn list() -> &'static [Command];
+}
+
+/// The most commands one set holds.
+pub const MAX_COMMANDS: usize = 16;
+
+extern "C" fn trampoline<S: CommandSet, const I: usize>(
     ctx: *mut raw::RedisModuleCtx,
-    table: &[Command],
-    trampolines: &[raw::RedisModuleCmdFunc],
-) -> std::result::Result<(), String> {
-    if table.len() != trampolines.len() {
-        return Err("command table and trampolines differ in length".into());
+    argv: *mut RStr,
+    argc: c_int,
+) -> c_int {
+    run(&S::list()[I], ctx, argv, argc)
+}
+
+/// One trampoline per slot of a set: Redis gives a command no user data, so each command's
+/// function knows its declaration by its set and index.
+const fn trampolines<S: CommandSet>() -> [raw::RedisModuleCmdFunc; MAX_COMMANDS] {
+    [
+        Some(trampoline::<S, 0>),
+        Some(trampoline::<S, 1>),
+        Some(trampoline::<S, 2>),
+        Some(trampoline::<S, 3>),
+        Some(trampoline::<S, 4>),
+        Some(trampoline::<S, 5>),
+        Some(trampoline::<S, 6>),
+        Some(trampoline::<S, 7>),
+        Some(trampoline::<S, 8>),
+        Some(trampoline::<S, 9>),
+        Some(trampoline::<S, 10>),
+        Some(trampoline::<S, 11>),
+        Some(trampoline::<S, 12>),
+        Some(trampoline::<S, 13>),
+        Some(trampoline::<S, 14>),
+        Some(trampoline::<S, 15>),
+    ]
+}
+
+/// Registers every command of set `S` with its metadata.
+pub fn register<S: CommandSet>(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
+    let list = S::list();
+    if list.len() > MAX_COMMANDS {
+        return Err(format!("more than {MAX_COMMANDS} commands in one set"));
     }
-    for (cmd, tramp) in table.iter().zip(trampolines) {
+    for (cmd, func) in list.iter().zip(trampolines::<S>()) {
         let key = if matches!(cmd.key, KeyAccess::NoKey) {
             0
         } else {
             1
         };
+        // SAFETY: init's context; the name and flags are static C strings.
         let rc = unsafe {
-            raw::RedisModule_CreateCommand.unwrap()(
+            api!(RedisModule_CreateCommand)(
                 ctx,
                 cmd.name.as_ptr(),
-                *tramp,
+                func,
                 cmd.flags.as_ptr(),
                 key,
                 key,
@@ -166,11 +305,13 @@ static INFO_VERSION: raw::RedisModuleCommandInfoVersion = raw::RedisModuleComman
 /// Sets arity, key spec, summary, complexity and argument docs. The structures are built once
 /// at load and leaked (Redis keeps pointers into them).
 fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result<(), String> {
-    let command = unsafe { raw::RedisModule_GetCommand.unwrap()(ctx, cmd.name.as_ptr()) };
+    // SAFETY: init's context; the command was just created.
+    let command = unsafe { api!(RedisModule_GetCommand)(ctx, cmd.name.as_ptr()) };
     if command.is_null() {
         return Err(format!("cannot find command {:?}", cmd.name));
     }
     // One key at argument 1 (RO, or RW like INCR), or none; a zeroed entry ends the list.
+    // SAFETY: the key-spec struct is plain data; all-zero is its "end of list" value.
     let mut spec: raw::RedisModuleCommandKeySpec = unsafe { std::mem::zeroed() };
     let flags = match cmd.key {
         KeyAccess::Read => Some(raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS),
@@ -190,24 +331,23 @@ fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result
         spec.fk.range.keystep = 1;
         spec.fk.range.limit = 0;
     }
+    // SAFETY: as above, the terminating zeroed entry.
     let specs = Box::leak(Box::new([spec, unsafe { std::mem::zeroed() }]));
 
     let mut args: Vec<raw::RedisModuleCommandArg> = cmd
         .args
         .iter()
         .map(|a| {
+            // SAFETY: the argument struct is plain data; zero means "no flags, no sub-args".
             let mut r: raw::RedisModuleCommandArg = unsafe { std::mem::zeroed() };
             r.name = a.name.as_ptr();
             r.type_ = match a.kind {
                 ArgKind::Key => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_KEY,
                 ArgKind::Integer => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_INTEGER,
+                ArgKind::String => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_STRING,
                 ArgKind::Token => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_PURE_TOKEN,
             };
-            r.key_spec_index = if matches!(a.kind, ArgKind::Key) {
-                0
-            } else {
-                -1
-            };
+            r.key_spec_index = if a.kind == ArgKind::Key { 0 } else { -1 };
             r.token = a.token.map_or(std::ptr::null(), |t| t.as_ptr());
             r.flags = if a.optional {
                 raw::REDISMODULE_CMD_ARG_OPTIONAL as c_int
@@ -217,6 +357,7 @@ fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result
             r
         })
         .collect();
+    // SAFETY: the terminating zeroed entry.
     args.push(unsafe { std::mem::zeroed() });
     let args = args.leak();
 
@@ -231,7 +372,9 @@ fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result
         key_specs: specs.as_mut_ptr(),
         args: args.as_mut_ptr(),
     }));
-    let rc = unsafe { raw::RedisModule_SetCommandInfo.unwrap()(command, info) };
+    // SAFETY: `command` belongs to this module; `info` and everything it points to is leaked,
+    // so it outlives the module.
+    let rc = unsafe { api!(RedisModule_SetCommandInfo)(command, info) };
     if rc != raw::REDISMODULE_OK as c_int {
         log(
             ctx,

@@ -1,9 +1,19 @@
-//! Module configuration: `idgen.*` settings, registered through Redis 7's module config API
-//! (CONFIG GET/SET, redis.conf lines) and also accepted as module arguments at load.
+//! Module configuration: the `idgen.*` settings, registered through Redis 7's module config API
+//! (CONFIG GET/SET/REWRITE, redis.conf lines, `MODULE LOADEX ... CONFIG`), and module arguments.
+//!
+//! How they combine: a module argument (`loadmodule libidgen.so idgen.worker-id 3`) becomes the
+//! setting's *default*; a config line (`idgen.worker-id 9` in redis.conf) overrides it, and
+//! `CONFIG SET` changes it at run time. `CONFIG REWRITE` writes a config line for every setting
+//! that differs from its default (and removes the line of one set back to it), so after a restart
+//! the node runs with what was in force when the file was rewritten.
 
+use std::ffi::{c_char, c_int, c_longlong, c_uint, c_void, CString};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use redis_module::RedisString;
+use redis_module::{raw, RedisString};
+
+use super::barrier::barrier;
+use super::ffi::api;
 
 /// `idgen.worker-id`: the worker id this node writes into snowflake IDs of keys without WORKER.
 pub static WORKER_ID: AtomicI64 = AtomicI64::new(0);
@@ -32,21 +42,35 @@ pub static SAFETY_MIN_GAP: AtomicI64 = AtomicI64::new(1000);
 pub const SAFETY_MIN_GAP_DEFAULT: i64 = 1000;
 pub const SAFETY_MIN_GAP_MAX: i64 = 1 << 40;
 
-/// The integer settings as (name without prefix, variable, min, max).
-pub const SETTINGS: [(&str, &AtomicI64, i64, i64); 4] = [
-    ("worker-id", &WORKER_ID, 0, WORKER_ID_MAX),
-    ("max-borrow-ms", &MAX_BORROW_MS, 0, MAX_BORROW_MS_MAX),
+/// The integer settings as (name without prefix, variable, default, min, max).
+pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 4] = [
+    ("worker-id", &WORKER_ID, WORKER_ID_DEFAULT, 0, WORKER_ID_MAX),
+    (
+        "max-borrow-ms",
+        &MAX_BORROW_MS,
+        MAX_BORROW_MS_DEFAULT,
+        0,
+        MAX_BORROW_MS_MAX,
+    ),
     (
         "safety-window-ms",
         &SAFETY_WINDOW_MS,
+        SAFETY_WINDOW_MS_DEFAULT,
         0,
         SAFETY_WINDOW_MS_MAX,
     ),
-    ("safety-min-gap", &SAFETY_MIN_GAP, 0, SAFETY_MIN_GAP_MAX),
+    (
+        "safety-min-gap",
+        &SAFETY_MIN_GAP,
+        SAFETY_MIN_GAP_DEFAULT,
+        0,
+        SAFETY_MIN_GAP_MAX,
+    ),
 ];
 
-/// The yes/no settings.
-pub const FLAGS: [(&str, &AtomicBool); 1] = [("safety-jump", &SAFETY_JUMP)];
+/// The yes/no settings as (name without prefix, variable, default).
+pub const FLAGS: [(&str, &AtomicBool, bool); 1] =
+    [("safety-jump", &SAFETY_JUMP, SAFETY_JUMP_DEFAULT)];
 
 pub fn worker_id() -> i64 {
     WORKER_ID.load(Ordering::Relaxed)
@@ -66,10 +90,14 @@ pub fn safety() -> Option<(i64, i64)> {
     })
 }
 
-/// Applies module arguments given as `name value` pairs, `name` with or without the `idgen.`
-/// prefix. Unknown names, odd argument counts and out-of-range values are refused, so that a
-/// typo in redis.conf stops the load instead of being ignored.
-pub fn apply_module_args(args: &[RedisString]) -> Result<(), String> {
+/// Parses module arguments given as `name value` pairs, `name` with or without the `idgen.`
+/// prefix, into per-setting defaults. Unknown names, odd argument counts and out-of-range values
+/// are refused, so that a typo in redis.conf stops the load instead of being ignored.
+fn module_arg_defaults(
+    args: &[RedisString],
+) -> Result<([i64; SETTINGS.len()], [bool; FLAGS.len()]), String> {
+    let mut ints = SETTINGS.map(|(_, _, d, _, _)| d);
+    let mut flags = FLAGS.map(|(_, _, d)| d);
     if !args.len().is_multiple_of(2) {
         return Err("module arguments must be name value pairs".into());
     }
@@ -80,27 +108,126 @@ pub fn apply_module_args(args: &[RedisString]) -> Result<(), String> {
             _ => &name[..],
         };
         let raw = pair[1].to_string_lossy();
-        if let Some((_, var)) = FLAGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(bare)) {
-            match raw.to_ascii_lowercase().as_str() {
-                "yes" => var.store(true, Ordering::Relaxed),
-                "no" => var.store(false, Ordering::Relaxed),
+        if let Some(i) = FLAGS
+            .iter()
+            .position(|(n, ..)| n.eq_ignore_ascii_case(bare))
+        {
+            flags[i] = match raw.to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
                 _ => return Err(format!("module argument '{name}' must be yes or no")),
-            }
+            };
             continue;
         }
-        let (_, var, min, max) = SETTINGS
+        let i = SETTINGS
             .iter()
-            .find(|(n, ..)| n.eq_ignore_ascii_case(bare))
+            .position(|(n, ..)| n.eq_ignore_ascii_case(bare))
             .ok_or_else(|| format!("unknown module argument '{name}'"))?;
+        let (_, _, _, min, max) = SETTINGS[i];
         let value: i64 = raw
             .parse()
             .map_err(|_| format!("module argument '{name}' needs an integer"))?;
-        if value < *min || value > *max {
+        if value < min || value > max {
             return Err(format!(
                 "module argument '{name}' must be between {min} and {max}"
             ));
         }
+        ints[i] = value;
+    }
+    Ok((ints, flags))
+}
+
+extern "C" fn get_int(_name: *const c_char, privdata: *mut c_void) -> c_longlong {
+    // SAFETY: `privdata` is the `&'static AtomicI64` registered with this setting.
+    let var = unsafe { &*(privdata as *const AtomicI64) };
+    var.load(Ordering::Relaxed)
+}
+
+extern "C" fn set_int(
+    _name: *const c_char,
+    value: c_longlong,
+    privdata: *mut c_void,
+    _err: *mut *mut raw::RedisModuleString,
+) -> c_int {
+    barrier("a config setter", raw::REDISMODULE_ERR as c_int, || {
+        // SAFETY: as in `get_int`. Redis checked the range registered with the setting.
+        let var = unsafe { &*(privdata as *const AtomicI64) };
         var.store(value, Ordering::Relaxed);
+        raw::REDISMODULE_OK as c_int
+    })
+}
+
+extern "C" fn get_bool(_name: *const c_char, privdata: *mut c_void) -> c_int {
+    // SAFETY: `privdata` is the `&'static AtomicBool` registered with this setting.
+    let var = unsafe { &*(privdata as *const AtomicBool) };
+    var.load(Ordering::Relaxed) as c_int
+}
+
+extern "C" fn set_bool(
+    _name: *const c_char,
+    value: c_int,
+    privdata: *mut c_void,
+    _err: *mut *mut raw::RedisModuleString,
+) -> c_int {
+    barrier("a config setter", raw::REDISMODULE_ERR as c_int, || {
+        // SAFETY: as in `get_bool`.
+        let var = unsafe { &*(privdata as *const AtomicBool) };
+        var.store(value != 0, Ordering::Relaxed);
+        raw::REDISMODULE_OK as c_int
+    })
+}
+
+/// Registers every setting with the module arguments as defaults, then lets Redis apply the
+/// config lines (`RedisModule_LoadConfigs`). Called first thing in `init`.
+pub fn register(ctx: *mut raw::RedisModuleCtx, args: &[RedisString]) -> Result<(), String> {
+    let (ints, flags) = module_arg_defaults(args)?;
+    let flags_default = raw::REDISMODULE_CONFIG_DEFAULT as c_uint;
+    for ((name, var, _, min, max), default) in SETTINGS.iter().zip(ints) {
+        let cname = CString::new(*name).map_err(|e| e.to_string())?;
+        var.store(default, Ordering::Relaxed);
+        // SAFETY: init's context; Redis copies the name; `var` is a static that outlives the
+        // module, handed back to the callbacks as `privdata`.
+        let rc = unsafe {
+            api!(RedisModule_RegisterNumericConfig)(
+                ctx,
+                cname.as_ptr(),
+                default,
+                flags_default,
+                *min,
+                *max,
+                Some(get_int),
+                Some(set_int),
+                None,
+                *var as *const AtomicI64 as *mut c_void,
+            )
+        };
+        if rc != raw::REDISMODULE_OK as c_int {
+            return Err(format!("cannot register setting idgen.{name}"));
+        }
+    }
+    for ((name, var, _), default) in FLAGS.iter().zip(flags) {
+        let cname = CString::new(*name).map_err(|e| e.to_string())?;
+        var.store(default, Ordering::Relaxed);
+        // SAFETY: as above, for a yes/no setting.
+        let rc = unsafe {
+            api!(RedisModule_RegisterBoolConfig)(
+                ctx,
+                cname.as_ptr(),
+                default as c_int,
+                flags_default,
+                Some(get_bool),
+                Some(set_bool),
+                None,
+                *var as *const AtomicBool as *mut c_void,
+            )
+        };
+        if rc != raw::REDISMODULE_OK as c_int {
+            return Err(format!("cannot register setting idgen.{name}"));
+        }
+    }
+    // SAFETY: init's context, after every setting is registered.
+    if unsafe { api!(RedisModule_LoadConfigs)(ctx) } != raw::REDISMODULE_OK as c_int {
+        return Err("a config line for an idgen setting was refused".into());
     }
     Ok(())
 }

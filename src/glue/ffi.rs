@@ -1,77 +1,246 @@
-//! The thin layer over the raw Redis module API: context, keys, arguments and replies.
-//! Nothing here allocates on the per-call path.
+//! The thin layer over the raw Redis module API: context, keys, typed key values, arguments and
+//! replies. Every raw call of the module API outside type registration goes through here, so the
+//! `unsafe` of the crate is concentrated in a few small, documented places. Nothing here
+//! allocates on the per-call path.
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use redis_module::raw;
 
 use crate::error::{Error, Result};
 
+/// `RedisModule_<name>`: the module API function, resolved by Redis when the module loaded.
+macro_rules! api {
+    ($name:ident) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: Redis fills the API table once, in RedisModule_Init, before any module code
+        // runs, and never writes it again: reading it is a plain load of a function pointer.
+        let f = unsafe { ::redis_module::raw::$name };
+        f.expect(concat!(stringify!($name), " is missing from this server"))
+    }};
+}
+pub(crate) use api;
+
 pub type RStr = *mut raw::RedisModuleString;
 
-/// The calling context of one command.
+/// The calling context of one command (or of a timer or event callback).
 pub struct Ctx(pub *mut raw::RedisModuleCtx);
 
-/// A module data type, created at load. The raw handle is kept for the hot path.
-pub struct ModType(AtomicPtr<raw::RedisModuleType>);
+// ---- typed module values ----------------------------------------------------------------------
 
-impl Default for ModType {
+/// What a module data type stores in a key. The value pointer Redis keeps is either a `Box<Self>`
+/// (aligned, low bit 0) or, for a state that has a compact form, that form as a tagged word
+/// `(word << 1) | 1` with no allocation at all. Only this module's code ever reads the pointer
+/// (Redis hands it back to the type's own callbacks), so both encodings are private to us.
+pub trait Stored: Sized + 'static {
+    /// Whether some states have a compact form (`to_word` can return `Some`).
+    const COMPACT: bool = false;
+    /// The compact form of this state (at most 63 bits), when it has one.
+    fn to_word(&self) -> Option<u64> {
+        None
+    }
+    /// The state a compact word stands for. `now` (unix ms) restores memory-only timing that the
+    /// word keeps coarsely.
+    fn from_word(_word: u64, _now: i64) -> Self {
+        unreachable!("a type without a compact form has no words")
+    }
+}
+
+/// A module data type created at load, typed by the Rust state `T` its keys hold: safe code can
+/// only read a key as the type the handle was created for.
+pub struct ModType<T> {
+    raw: AtomicPtr<raw::RedisModuleType>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Stored> Default for ModType<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl ModType {
+impl<T: Stored> ModType<T> {
     pub const fn new() -> Self {
-        ModType(AtomicPtr::new(std::ptr::null_mut()))
+        ModType {
+            raw: AtomicPtr::new(std::ptr::null_mut()),
+            _t: PhantomData,
+        }
     }
 
-    pub fn create(
-        &self,
-        ctx: *mut raw::RedisModuleCtx,
-        name: &CStr,
-        encver: i32,
-        mut methods: raw::RedisModuleTypeMethods,
-    ) -> std::result::Result<(), String> {
-        let t = unsafe {
-            raw::RedisModule_CreateDataType.unwrap()(ctx, name.as_ptr(), encver, &mut methods)
-        };
-        if t.is_null() {
-            return Err(format!("cannot create data type {name:?}"));
-        }
-        self.0.store(t, Ordering::Relaxed);
-        Ok(())
+    pub fn set_raw(&self, t: *mut raw::RedisModuleType) {
+        self.raw.store(t, Ordering::Relaxed);
     }
 
     fn raw(&self) -> *mut raw::RedisModuleType {
-        self.0.load(Ordering::Relaxed)
+        self.raw.load(Ordering::Relaxed)
     }
 }
+
+/// Turns a state into the value pointer Redis keeps: its compact word when it has one, else a box.
+pub fn into_ptr<T: Stored>(state: T) -> *mut c_void {
+    if T::COMPACT {
+        if let Some(w) = state.to_word() {
+            return tag(w);
+        }
+    }
+    Box::into_raw(Box::new(state)) as *mut c_void
+}
+
+fn tag(word: u64) -> *mut c_void {
+    ((word << 1) | 1) as usize as *mut c_void
+}
+
+fn untag(ptr: *const c_void) -> Option<u64> {
+    let bits = ptr as usize as u64;
+    (bits & 1 == 1).then_some(bits >> 1)
+}
+
+/// Reads a value pointer made by `into_ptr`.
+///
+/// # Safety
+/// `ptr` must come from `into_ptr::<T>` and still be held by Redis.
+pub unsafe fn with_ptr<T: Stored, R>(ptr: *const c_void, f: impl FnOnce(&T) -> R) -> R {
+    match untag(ptr) {
+        Some(w) => f(&T::from_word(w, 0)),
+        // SAFETY: not tagged, so a live `Box<T>` made by `into_ptr` (the caller's contract).
+        None => f(unsafe { &*(ptr as *const T) }),
+    }
+}
+
+/// Frees a value pointer made by `into_ptr`.
+///
+/// # Safety
+/// `ptr` must come from `into_ptr::<T>`, and Redis must be done with it.
+pub unsafe fn free_ptr<T: Stored>(ptr: *mut c_void) {
+    if untag(ptr).is_none() {
+        // SAFETY: a box made by `into_ptr`, given up by Redis (the caller's contract).
+        drop(unsafe { Box::from_raw(ptr as *mut T) });
+    }
+}
+
+/// Heap bytes behind a value pointer (none for a compact word).
+pub fn heap_size<T>(ptr: *const c_void) -> usize {
+    if untag(ptr).is_some() {
+        0
+    } else {
+        std::mem::size_of::<T>()
+    }
+}
+
+// ---- keys --------------------------------------------------------------------------------------
 
 /// An open key, closed on drop.
 pub struct Key(*mut raw::RedisModuleKey);
 
 impl Drop for Key {
     fn drop(&mut self) {
-        unsafe { raw::RedisModule_CloseKey.unwrap()(self.0) }
+        // SAFETY: the handle came from OpenKey in this command and is closed exactly once.
+        unsafe { api!(RedisModule_CloseKey)(self.0) }
+    }
+}
+
+/// A key's state, borrowed for a command. For a state kept as a compact word this is a decoded
+/// copy, written back when the guard drops (boxed into the full form when it no longer fits);
+/// a boxed state that fits a compact word again is shrunk back.
+pub struct ValueMut<'k, T: Stored> {
+    key: &'k Key,
+    ty: &'k ModType<T>,
+    repr: Repr<T>,
+}
+
+enum Repr<T> {
+    Boxed(*mut T),
+    /// A decoded compact word, and the word it came from.
+    Word(T, u64),
+    /// Only while dropping.
+    Gone,
+}
+
+impl<T: Stored> Deref for ValueMut<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.repr {
+            // SAFETY: the box belongs to the open key, which outlives the guard, and the guard
+            // holds the key's only borrow.
+            Repr::Boxed(p) => unsafe { &**p },
+            Repr::Word(v, _) => v,
+            Repr::Gone => unreachable!(),
+        }
+    }
+}
+
+impl<T: Stored> DerefMut for ValueMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match &mut self.repr {
+            // SAFETY: as in `deref`; the guard is borrowed mutably, so this is the only reference.
+            Repr::Boxed(p) => unsafe { &mut **p },
+            Repr::Word(v, _) => v,
+            Repr::Gone => unreachable!(),
+        }
+    }
+}
+
+impl<T: Stored> Drop for ValueMut<'_, T> {
+    fn drop(&mut self) {
+        if !T::COMPACT {
+            return;
+        }
+        let (new, old_box) = match std::mem::replace(&mut self.repr, Repr::Gone) {
+            Repr::Word(v, old) => match v.to_word() {
+                Some(w) if w == old => return,
+                Some(w) => (tag(w), None),
+                // Grown out of the compact form: box the full state.
+                None => (Box::into_raw(Box::new(v)) as *mut c_void, None),
+            },
+            // SAFETY: as in `deref`.
+            Repr::Boxed(p) => match unsafe { &*p }.to_word() {
+                Some(w) => (tag(w), Some(p)),
+                None => return,
+            },
+            Repr::Gone => return,
+        };
+        let mut previous: *mut c_void = std::ptr::null_mut();
+        // SAFETY: the key is open for writing (a `ValueMut` only comes from `value_mut` and
+        // `set`) and holds this type; Redis swaps the pointer without freeing the old one.
+        unsafe {
+            api!(RedisModule_ModuleTypeReplaceValue)(self.key.0, self.ty.raw(), new, &mut previous)
+        };
+        if let Some(p) = old_box {
+            // SAFETY: the old box, no longer referenced by Redis after the swap.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+/// A key's state for reading: borrowed from its box, or decoded from its compact word.
+pub enum ValueRef<'k, T> {
+    Borrowed(&'k T),
+    Owned(T),
+}
+
+impl<T> Deref for ValueRef<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            ValueRef::Borrowed(v) => v,
+            ValueRef::Owned(v) => v,
+        }
     }
 }
 
 impl Key {
-    /// The key's value if it holds `ty`, `None` if the key is empty, `WRONGTYPE` otherwise.
-    ///
-    /// # Safety contract
-    /// `T` must be the Rust type stored under `ty`.
-    pub fn value<T>(&mut self, ty: &ModType) -> Result<Option<&mut T>> {
+    /// The raw value pointer if the key holds `ty`, `None` if it is empty, `WRONGTYPE` otherwise.
+    fn ptr<T: Stored>(&self, ty: &ModType<T>) -> Result<Option<*mut c_void>> {
+        // SAFETY: `self.0` is an open key of this command.
         unsafe {
             // The common case first: the key holds our type.
-            if raw::RedisModule_ModuleTypeGetType.unwrap()(self.0) == ty.raw() {
-                let v = raw::RedisModule_ModuleTypeGetValue.unwrap()(self.0) as *mut T;
-                return Ok(Some(&mut *v));
+            if api!(RedisModule_ModuleTypeGetType)(self.0) == ty.raw() {
+                return Ok(Some(api!(RedisModule_ModuleTypeGetValue)(self.0)));
             }
-            if raw::RedisModule_KeyType.unwrap()(self.0) as isize == raw::REDISMODULE_KEYTYPE_EMPTY
-            {
+            if api!(RedisModule_KeyType)(self.0) as isize == raw::REDISMODULE_KEYTYPE_EMPTY {
                 Ok(None)
             } else {
                 Err(Error::WrongType)
@@ -79,23 +248,59 @@ impl Key {
         }
     }
 
-    /// Stores `value` as the key's value (the key must be open for writing and empty or ours)
-    /// and returns it.
-    pub fn set<T>(&mut self, ty: &ModType, value: T) -> &mut T {
-        let ptr = Box::into_raw(Box::new(value));
-        unsafe {
-            raw::RedisModule_ModuleTypeSetValue.unwrap()(self.0, ty.raw(), ptr as *mut c_void);
-            &mut *ptr
+    /// The key's state for reading.
+    pub fn value<'k, T: Stored>(
+        &'k self,
+        ty: &ModType<T>,
+        now: i64,
+    ) -> Result<Option<ValueRef<'k, T>>> {
+        Ok(self.ptr(ty)?.map(|p| match untag(p) {
+            Some(w) => ValueRef::Owned(T::from_word(w, now)),
+            // SAFETY: a box of `T` held by the key (the type handle says so).
+            None => ValueRef::Borrowed(unsafe { &*(p as *const T) }),
+        }))
+    }
+
+    /// The key's state for updating (the key must be open for writing).
+    pub fn value_mut<'k, T: Stored>(
+        &'k self,
+        ty: &'k ModType<T>,
+        now: i64,
+    ) -> Result<Option<ValueMut<'k, T>>> {
+        Ok(self.ptr(ty)?.map(|p| ValueMut {
+            key: self,
+            ty,
+            repr: match untag(p) {
+                Some(w) => Repr::Word(T::from_word(w, now), w),
+                None => Repr::Boxed(p as *mut T),
+            },
+        }))
+    }
+
+    /// Stores `state` in the empty key (open for writing) and returns it for further updates.
+    pub fn set<'k, T: Stored>(&'k self, ty: &'k ModType<T>, state: T) -> ValueMut<'k, T> {
+        let ptr = Box::into_raw(Box::new(state));
+        // SAFETY: the key is open for writing and empty (callers checked); Redis takes the box
+        // and hands it back to the type's `free`.
+        unsafe { api!(RedisModule_ModuleTypeSetValue)(self.0, ty.raw(), ptr as *mut c_void) };
+        // The guard shrinks the box to a compact word on drop when the state has one.
+        ValueMut {
+            key: self,
+            ty,
+            repr: Repr::Boxed(ptr),
         }
     }
 }
 
+// ---- context: flags, keys, replies, propagation ------------------------------------------------
+
 impl Ctx {
     pub fn flags(&self) -> u32 {
-        unsafe { raw::RedisModule_GetContextFlags.unwrap()(self.0) as u32 }
+        // SAFETY: `self.0` is the context Redis passed to this callback.
+        unsafe { api!(RedisModule_GetContextFlags)(self.0) as u32 }
     }
 
-    /// The command came over the replication link or from the AOF, not from a client.
+    /// The command came over the primary's replication link or from the AOF, not from a client.
     pub fn is_replicated_or_loading(&self) -> bool {
         self.flags() & (raw::REDISMODULE_CTX_FLAGS_REPLICATED | raw::REDISMODULE_CTX_FLAGS_LOADING)
             != 0
@@ -107,32 +312,35 @@ impl Ctx {
         } else {
             raw::REDISMODULE_READ
         };
-        Key(unsafe { raw::RedisModule_OpenKey.unwrap()(self.0, name, mode as i32) as *mut _ })
+        // SAFETY: `name` is an argument of the running command; the key is closed on drop.
+        Key(unsafe { api!(RedisModule_OpenKey)(self.0, name, mode as c_int) as *mut _ })
     }
 
     pub fn reply_int(&self, v: i64) {
-        unsafe { raw::RedisModule_ReplyWithLongLong.unwrap()(self.0, v) };
+        // SAFETY: replies go to the running command's client.
+        unsafe { api!(RedisModule_ReplyWithLongLong)(self.0, v) };
     }
     pub fn reply_ok(&self) {
-        unsafe { raw::RedisModule_ReplyWithSimpleString.unwrap()(self.0, c"OK".as_ptr()) };
+        // SAFETY: as in `reply_int`; the status text is a static C string.
+        unsafe { api!(RedisModule_ReplyWithSimpleString)(self.0, c"OK".as_ptr()) };
     }
     pub fn reply_null(&self) {
-        unsafe { raw::RedisModule_ReplyWithNull.unwrap()(self.0) };
+        // SAFETY: as in `reply_int`.
+        unsafe { api!(RedisModule_ReplyWithNull)(self.0) };
     }
     pub fn reply_array(&self, len: usize) {
-        unsafe { raw::RedisModule_ReplyWithArray.unwrap()(self.0, len as _) };
+        // SAFETY: as in `reply_int`; the caller then replies `len` elements.
+        unsafe { api!(RedisModule_ReplyWithArray)(self.0, len as _) };
     }
     /// A map under RESP3, a flat field/value array under RESP2 (Redis converts).
     pub fn reply_map(&self, pairs: usize) {
-        unsafe { raw::RedisModule_ReplyWithMap.unwrap()(self.0, pairs as _) };
+        // SAFETY: as in `reply_int`; the caller then replies `pairs` key/value pairs.
+        unsafe { api!(RedisModule_ReplyWithMap)(self.0, pairs as _) };
     }
-    pub fn reply_bulk(&self, s: &str) {
+    pub fn reply_bulk(&self, s: &[u8]) {
+        // SAFETY: as in `reply_int`; Redis copies the bytes.
         unsafe {
-            raw::RedisModule_ReplyWithStringBuffer.unwrap()(
-                self.0,
-                s.as_ptr() as *const c_char,
-                s.len(),
-            )
+            api!(RedisModule_ReplyWithStringBuffer)(self.0, s.as_ptr() as *const c_char, s.len())
         };
     }
 
@@ -140,7 +348,7 @@ impl Ctx {
     pub fn reply_fields(&self, fields: &[(&str, Option<i64>)]) {
         self.reply_map(fields.len());
         for (name, v) in fields {
-            self.reply_bulk(name);
+            self.reply_bulk(name.as_bytes());
             match v {
                 Some(v) => self.reply_int(*v),
                 None => self.reply_null(),
@@ -150,33 +358,19 @@ impl Ctx {
 
     pub fn reply_error(&self, e: &Error) {
         if matches!(e, Error::Arity) {
-            unsafe { raw::RedisModule_WrongArity.unwrap()(self.0) };
+            // SAFETY: as in `reply_int`.
+            unsafe { api!(RedisModule_WrongArity)(self.0) };
             return;
         }
-        let mut text = e.to_string().into_bytes();
-        // Redis takes a C string; a NUL inside would cut it, so drop any.
-        text.retain(|&b| b != 0 && b != b'\r' && b != b'\n');
-        text.push(0);
-        unsafe { raw::RedisModule_ReplyWithError.unwrap()(self.0, text.as_ptr() as *const c_char) };
+        let text = c_text(&e.to_string());
+        // SAFETY: as in `reply_int`; `text` is NUL-terminated and Redis copies it.
+        unsafe { api!(RedisModule_ReplyWithError)(self.0, text.as_ptr() as *const c_char) };
     }
 
     /// Propagates this command as it was called (for absolute, idempotent commands).
     pub fn replicate_verbatim(&self) {
-        unsafe { raw::RedisModule_ReplicateVerbatim.unwrap()(self.0) };
-    }
-
-    /// Propagates `SEQ.SET key value FORCE`: absolute, whatever the receiver's state.
-    pub fn replicate_set_force(&self, key: RStr, value: RStr) {
-        unsafe {
-            raw::RedisModule_Replicate.unwrap()(
-                self.0,
-                c"SEQ.SET".as_ptr(),
-                c"ssc".as_ptr(),
-                key,
-                value,
-                c"FORCE".as_ptr(),
-            )
-        };
+        // SAFETY: called from a command context.
+        unsafe { api!(RedisModule_ReplicateVerbatim)(self.0) };
     }
 
     pub fn log_warning(&self, msg: &str) {
@@ -184,19 +378,33 @@ impl Ctx {
     }
 }
 
-pub fn log(ctx: *mut raw::RedisModuleCtx, level: &CStr, msg: &str) {
-    let mut text: Vec<u8> = msg.bytes().filter(|&b| b != 0).collect();
+/// `msg` as a C string: NULs, CR and LF dropped (they would cut or break a reply or log line).
+fn c_text(msg: &str) -> Vec<u8> {
+    let mut text: Vec<u8> = msg
+        .bytes()
+        .filter(|&b| b != 0 && b != b'\r' && b != b'\n')
+        .collect();
     text.push(0);
-    unsafe {
-        raw::RedisModule_Log.unwrap()(ctx, level.as_ptr(), c"%s".as_ptr(), text.as_ptr());
-    }
+    text
 }
+
+/// Logs at `level` (`warning`, `notice`, ...). `ctx` may be null (then Redis logs without a
+/// module context).
+pub fn log(ctx: *mut raw::RedisModuleCtx, level: &CStr, msg: &str) {
+    let text = c_text(&format!("idgen: {msg}"));
+    // SAFETY: Redis accepts a null context here; both strings are NUL-terminated.
+    unsafe { api!(RedisModule_Log)(ctx, level.as_ptr(), c"%s".as_ptr(), text.as_ptr()) };
+}
+
+// ---- command arguments -------------------------------------------------------------------------
 
 /// The bytes of an argument.
 pub fn bytes<'a>(s: RStr) -> &'a [u8] {
     let mut len = 0usize;
+    // SAFETY: `s` is an argument of the running command; Redis returns its buffer and length,
+    // valid while the command runs.
     unsafe {
-        let p = raw::RedisModule_StringPtrLen.unwrap()(s, &mut len);
+        let p = api!(RedisModule_StringPtrLen)(s, &mut len);
         std::slice::from_raw_parts(p as *const u8, len)
     }
 }
@@ -204,15 +412,16 @@ pub fn bytes<'a>(s: RStr) -> &'a [u8] {
 /// An argument as a signed 64-bit integer, Redis's rules (no spaces, no leading `+`).
 pub fn int(s: RStr) -> Result<i64> {
     let mut v: i64 = 0;
-    let rc = unsafe { raw::RedisModule_StringToLongLong.unwrap()(s, &mut v) };
-    if rc == raw::REDISMODULE_OK as i32 {
+    // SAFETY: `s` is an argument of the running command.
+    let rc = unsafe { api!(RedisModule_StringToLongLong)(s, &mut v) };
+    if rc == raw::REDISMODULE_OK as c_int {
         Ok(v)
     } else {
         Err(Error::NotInteger)
     }
 }
 
-/// An argument as an `i128` (used by internal commands for values up to MAXVALUE + 1).
+/// An argument as an `i128` (internal commands carry values up to MAXVALUE + 1).
 pub fn int128(s: RStr) -> Result<i128> {
     std::str::from_utf8(bytes(s))
         .ok()
@@ -220,44 +429,151 @@ pub fn int128(s: RStr) -> Result<i128> {
         .ok_or(Error::NotInteger)
 }
 
-/// Case-insensitive match of an argument against an upper-case option name.
-pub fn is_option(arg: &[u8], name: &str) -> bool {
-    arg.eq_ignore_ascii_case(name.as_bytes())
+// ---- propagated arguments ----------------------------------------------------------------------
+
+/// The most arguments (after the key) one propagated command carries.
+pub const MAX_ARGS: usize = 12;
+
+/// The integer arguments of a propagated command (after its key), built without allocation.
+#[derive(Default, Clone, Copy)]
+pub struct Args {
+    n: usize,
+    v: [i128; MAX_ARGS],
 }
 
-/// The error for an argument that is no known option: echoes at most 32 bytes of it.
-pub fn unknown_option(arg: &[u8]) -> Error {
-    let shown = &arg[..arg.len().min(32)];
-    Error::UnknownOption(String::from_utf8_lossy(shown).into_owned())
-}
-
-/// Parses `NAME value` options. `names` are the upper-case options that take an integer value,
-/// `flags` those that take none. Returns, per name/flag in order, the value (flags give 1).
-/// Rejects unknown, repeated and value-less options.
-pub fn parse_options<const N: usize>(
-    args: &[RStr],
-    names: [&'static str; N],
-    flags: &[&'static str],
-) -> Result<[Option<i64>; N]> {
-    let mut out = [None; N];
-    let mut i = 0;
-    while i < args.len() {
-        let arg = bytes(args[i]);
-        let idx = names
-            .iter()
-            .position(|n| is_option(arg, n))
-            .ok_or_else(|| unknown_option(arg))?;
-        if out[idx].is_some() {
-            return Err(Error::DuplicateOption(names[idx]));
-        }
-        if flags.contains(&names[idx]) {
-            out[idx] = Some(1);
-            i += 1;
-        } else {
-            let v = args.get(i + 1).ok_or(Error::MissingValue(names[idx]))?;
-            out[idx] = Some(int(*v)?);
-            i += 2;
-        }
+impl Args {
+    pub fn push(&mut self, v: impl Into<i128>) -> &mut Self {
+        self.v[self.n] = v.into();
+        self.n += 1;
+        self
     }
-    Ok(out)
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    pub fn as_slice(&self) -> &[i128] {
+        &self.v[..self.n]
+    }
+
+    /// The arguments as decimal text: `(buffer, length)` per argument.
+    fn render(&self) -> [([u8; 40], usize); MAX_ARGS] {
+        use std::io::Write;
+        let mut out = [([0u8; 40], 0usize); MAX_ARGS];
+        for (slot, v) in out.iter_mut().zip(self.as_slice()) {
+            let mut cur = std::io::Cursor::new(&mut slot.0[..]);
+            let _ = write!(cur, "{v}");
+            slot.1 = cur.position() as usize;
+        }
+        out
+    }
+}
+
+/// The format strings `s`, `sb`, `sbb`, ...: a key followed by n (pointer, length) buffers.
+const FORMATS: [&CStr; MAX_ARGS + 1] = [
+    c"s",
+    c"sb",
+    c"sbb",
+    c"sbbb",
+    c"sbbbb",
+    c"sbbbbb",
+    c"sbbbbbb",
+    c"sbbbbbbb",
+    c"sbbbbbbbb",
+    c"sbbbbbbbbb",
+    c"sbbbbbbbbbb",
+    c"sbbbbbbbbbbb",
+    c"sbbbbbbbbbbbb",
+];
+
+/// Calls a variadic emitter (`RedisModule_Replicate` or `RedisModule_EmitAOF`) with
+/// `cmd key buf0 .. buf(n-1)` from rendered `Args`. Always passes all `MAX_ARGS` pairs: the format
+/// string says how many Redis reads.
+macro_rules! emit {
+    ($f:expr, $target:expr, $cmd:expr, $key:expr, $n:expr, $b:expr) => {{
+        let b = &$b;
+        let p = |i: usize| b[i].0.as_ptr() as *const ::std::ffi::c_char;
+        $f(
+            $target,
+            $cmd.as_ptr(),
+            $crate::glue::ffi::format_for($n),
+            $key,
+            p(0),
+            b[0].1,
+            p(1),
+            b[1].1,
+            p(2),
+            b[2].1,
+            p(3),
+            b[3].1,
+            p(4),
+            b[4].1,
+            p(5),
+            b[5].1,
+            p(6),
+            b[6].1,
+            p(7),
+            b[7].1,
+            p(8),
+            b[8].1,
+            p(9),
+            b[9].1,
+            p(10),
+            b[10].1,
+            p(11),
+            b[11].1,
+        )
+    }};
+}
+
+pub fn format_for(n: usize) -> *const c_char {
+    FORMATS[n].as_ptr()
+}
+
+/// Emits `cmd key args...` into a rewritten AOF.
+pub fn emit_aof(io: *mut raw::RedisModuleIO, cmd: &CStr, key: RStr, args: &Args) {
+    let bufs = args.render();
+    // SAFETY: `io` is the AOF rewrite handle Redis passed to the callback; as in
+    // `Ctx::replicate` for the arguments.
+    unsafe { emit!(api!(RedisModule_EmitAOF), io, cmd, key, args.len(), bufs) };
+}
+
+impl Ctx {
+    /// Propagates `cmd key args...` to replicas and the AOF.
+    pub fn replicate(&self, cmd: &CStr, key: RStr, args: &Args) {
+        let bufs = args.render();
+        // SAFETY: a command or timer context; the format names one string and `args.len()`
+        // buffers, each a (pointer, length) pair into `bufs`, alive for the call. Extra variadic
+        // arguments past the format are never read.
+        unsafe {
+            emit!(
+                api!(RedisModule_Replicate),
+                self.0,
+                cmd,
+                key,
+                args.len(),
+                bufs
+            )
+        };
+    }
+}
+
+impl Ctx {
+    /// Propagates `cmd key value word` (`SEQ.SET key value FORCE`: absolute, whatever the
+    /// receiver's state).
+    pub fn replicate_with_word(&self, cmd: &CStr, key: RStr, value: RStr, word: &CStr) {
+        // SAFETY: a command context; the format names two strings and a C string, all passed
+        // and alive for the call.
+        unsafe {
+            api!(RedisModule_Replicate)(
+                self.0,
+                cmd.as_ptr(),
+                c"ssc".as_ptr(),
+                key,
+                value,
+                word.as_ptr(),
+            )
+        };
+    }
 }

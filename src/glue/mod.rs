@@ -1,17 +1,49 @@
-//! The Redis glue: arguments, keys, replies, replication, persistence, configuration, INFO.
-//! Generator logic lives in `crate::core`.
+//! The shared Redis machinery: arguments, keys, replies, commands, data types, persistence,
+//! replication, serving generations, configuration, INFO. Written once, generic over the types
+//! in `crate::types`; the generator logic lives in `crate::core`.
 //!
 //! Every function here works on pointers Redis hands to the module (contexts, keys, strings,
 //! I/O handles) and that are valid for the call, hence the allowed lint.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod barrier;
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod datatype;
 pub mod ffi;
+pub mod rdb;
 pub mod safety;
-pub mod seq_cmd;
 pub mod serving;
-pub mod snowflake_cmd;
 pub mod stats;
-pub mod types;
+
+use command::{int, Command, CommandSet, KeyAccess};
+
+/// The module's own commands (not tied to a type).
+pub struct ModuleCommands;
+
+impl CommandSet for ModuleCommands {
+    fn list() -> &'static [Command] {
+        MODULE_COMMANDS
+    }
+}
+
+static MODULE_COMMANDS: &[Command] = &[
+    Command {
+        arity: 2,
+        key: KeyAccess::NoKey,
+        internal: true,
+        summary: c"Internal: raises the serving generation (sent to replicas and the AOF after a load or promotion)",
+        args: &[int(c"generation")],
+        ..Command::new(c"idgen.generation", serving::generation_command)
+    },
+    #[cfg(feature = "test-clock")]
+    Command {
+        flags: c"admin fast",
+        arity: -1,
+        key: KeyAccess::NoKey,
+        summary: c"Test builds only: shows or sets the offset added to the module's clock",
+        args: &[],
+        ..Command::new(c"idgen.debug-clock", clock::test_clock::debug_clock)
+    },
+];

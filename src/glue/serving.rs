@@ -12,18 +12,22 @@
 //! first use on a serving node, a key whose generation is behind resumes at
 //! `mark + gap x (G - key generation)`: one gap for every load or promotion since its newest
 //! durable reservation, each of which may have issued from an unrecorded floor. This is lazy and
-//! O(1) per key: nothing scans the keyspace at a load or a promotion.
+//! O(1) per key (`datatype::serving`): nothing scans the keyspace at a load or a promotion.
 
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void, CStr};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use redis_module::raw;
 
-use super::ffi::{int, Ctx, Key, ModType, RStr};
-use super::stats;
+use super::barrier::barrier;
+use super::datatype::create_type;
+use super::ffi::{api, int, Ctx, RStr};
 use crate::error::{Error, Result};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The internal command that carries the generation to replicas and the AOF.
+pub const GENERATION_COMMAND: &CStr = c"IDGEN.GENERATION";
 
 /// The largest number of gaps one resume adds (a key idle across many loads).
 pub const MAX_GAPS: u64 = 1024;
@@ -53,52 +57,49 @@ pub fn one_behind() -> u16 {
     current().wrapping_sub(1)
 }
 
-/// A generator state kept in a key: its generation, and how it resumes by a number of gaps.
-pub trait Served {
-    fn gen_mut(&mut self) -> &mut u16;
-    /// Resumes `gaps` safety gaps above the mark.
-    fn resume_gaps(&mut self, gaps: u64);
-}
-
-/// The generator of type `ty` at `key`, on a serving node: first resumed above its mark if it
-/// has not served in the current generation. `None` when the key is empty.
-pub fn serving_value<'k, T: Served>(key: &'k mut Key, ty: &ModType) -> Result<Option<&'k mut T>> {
-    let Some(s) = key.value::<T>(ty)? else {
-        return Ok(None);
-    };
-    let gaps = gaps_since(*s.gen_mut());
-    if gaps > 0 {
-        s.resume_gaps(gaps);
-        *s.gen_mut() = current();
-        stats::RESUMES.add(1);
+/// The generation a reservation carries: the full current one when the key serves in it (the
+/// key stores only its low 16 bits), else the key's own.
+pub fn reservation_gen(key_gen: u16) -> i64 {
+    if key_gen == current() {
+        current_full() as i64
+    } else {
+        key_gen as i64
     }
-    Ok(Some(s))
-}
-
-/// A new generator, serving in the current generation.
-pub fn fresh<T: Served>(mut state: T) -> T {
-    *state.gen_mut() = current();
-    state
 }
 
 /// Starts a new generation and propagates it right away (from a timer: propagation needs a
 /// command-like context).
 fn begin(ctx: *mut raw::RedisModuleCtx) {
     GENERATION.fetch_add(1, Ordering::Relaxed);
-    unsafe {
-        raw::RedisModule_CreateTimer.unwrap()(ctx, 0, Some(propagate), std::ptr::null_mut());
-    }
+    // SAFETY: an event callback's context; the timer takes no data.
+    unsafe { api!(RedisModule_CreateTimer)(ctx, 0, Some(propagate), std::ptr::null_mut()) };
 }
 
 extern "C" fn propagate(ctx: *mut raw::RedisModuleCtx, _data: *mut c_void) {
+    barrier("the generation timer", (), || {
+        // SAFETY: the timer's context; the format is one integer, passed.
+        unsafe {
+            api!(RedisModule_Replicate)(
+                ctx,
+                GENERATION_COMMAND.as_ptr(),
+                c"l".as_ptr(),
+                current_full() as i64,
+            )
+        };
+    })
+}
+
+/// Writes the current generation into a rewritten AOF.
+pub fn rewrite_generation(io: *mut raw::RedisModuleIO) {
+    // SAFETY: the AOF rewrite handle Redis passed to the callback; the format is one integer.
     unsafe {
-        raw::RedisModule_Replicate.unwrap()(
-            ctx,
-            c"IDGEN.GENERATION".as_ptr(),
+        api!(RedisModule_EmitAOF)(
+            io,
+            GENERATION_COMMAND.as_ptr(),
             c"l".as_ptr(),
             current_full() as i64,
-        );
-    }
+        )
+    };
 }
 
 fn is_primary(ctx: *mut raw::RedisModuleCtx) -> bool {
@@ -111,9 +112,11 @@ extern "C" fn on_loading(
     subevent: u64,
     _data: *mut c_void,
 ) {
-    if subevent == raw::REDISMODULE_SUBEVENT_LOADING_ENDED && is_primary(ctx) {
-        begin(ctx);
-    }
+    barrier("the loading event", (), || {
+        if subevent == raw::REDISMODULE_SUBEVENT_LOADING_ENDED && is_primary(ctx) {
+            begin(ctx);
+        }
+    })
 }
 
 extern "C" fn on_role_changed(
@@ -122,13 +125,15 @@ extern "C" fn on_role_changed(
     subevent: u64,
     _data: *mut c_void,
 ) {
-    if subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER {
-        begin(ctx);
-    }
+    barrier("the role-changed event", (), || {
+        if subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER {
+            begin(ctx);
+        }
+    })
 }
 
-/// Subscribes to loads and role changes; called from `init`.
-pub fn subscribe(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
+/// Subscribes to loads and role changes and creates the aux-data carrier; called from `init`.
+pub fn register(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
     let events: [(u64, raw::RedisModuleEventCallback); 2] = [
         (raw::REDISMODULE_EVENT_LOADING, Some(on_loading)),
         (
@@ -138,12 +143,19 @@ pub fn subscribe(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), Strin
     ];
     for (id, callback) in events {
         let event = raw::RedisModuleEvent { id, dataver: 1 };
-        let rc = unsafe { raw::RedisModule_SubscribeToServerEvent.unwrap()(ctx, event, callback) };
-        if rc != raw::REDISMODULE_OK as i32 {
+        // SAFETY: init's context; the callbacks are plain functions that live forever.
+        let rc = unsafe { api!(RedisModule_SubscribeToServerEvent)(ctx, event, callback) };
+        if rc != raw::REDISMODULE_OK as c_int {
             return Err(format!("cannot subscribe to server event {id}"));
         }
     }
-    Ok(())
+    // SAFETY: an all-zero methods table is valid (every callback absent).
+    let mut m: raw::RedisModuleTypeMethods = unsafe { std::mem::zeroed() };
+    m.version = raw::REDISMODULE_TYPE_METHOD_VERSION as u64;
+    m.aux_load = Some(aux_load);
+    m.aux_save = Some(aux_save);
+    m.aux_save_triggers = raw::REDISMODULE_AUX_BEFORE_RDB as c_int;
+    create_type(ctx, AUX_TYPE_NAME, AUX_ENCVER, &mut m).map(|_| ())
 }
 
 /// IDGEN.GENERATION g (internal: what replicas and the AOF receive when a generation begins).
@@ -159,27 +171,46 @@ pub fn generation_command(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     Ok(())
 }
 
-/// RDB aux data (before the keyspace): the generation.
-///
-/// # Safety
-/// Called by Redis with a valid RDB I/O handle.
-pub unsafe extern "C" fn aux_save(io: *mut raw::RedisModuleIO, _when: i32) {
-    raw::RedisModule_SaveUnsigned.unwrap()(io, current_full());
+// ---- RDB aux data --------------------------------------------------------------------------------
+
+/// The aux data (the serving generation, before the keyspace) rides on a data type of its own
+/// that never holds a key, so its version moves independently of every generator type's.
+pub const AUX_TYPE_NAME: &CStr = c"idgen-aux";
+/// Aux encoding version 1: the generation as one unsigned integer.
+pub const AUX_ENCVER_1: i32 = 1;
+pub const AUX_ENCVER: i32 = AUX_ENCVER_1;
+
+/// The generator type that carried the aux data before it had a type of its own (encoding 1 of
+/// `idgen-sfk`): files written then still hold it there, so that type keeps a loader for it.
+const LEGACY_AUX_CARRIER: &CStr = c"idgen-sfk";
+
+/// Gives the legacy aux carrier its loader (no saver: new files use `idgen-aux`).
+pub fn legacy_aux(type_name: &CStr, m: &mut raw::RedisModuleTypeMethods) {
+    if type_name == LEGACY_AUX_CARRIER {
+        m.aux_load = Some(aux_load);
+    }
 }
 
-/// Reads the aux data written by `aux_save`.
-///
-/// # Safety
-/// Called by Redis with a valid RDB I/O handle.
-pub unsafe extern "C" fn aux_load(io: *mut raw::RedisModuleIO, encver: i32, _when: i32) -> i32 {
-    if encver != 1 {
-        return raw::REDISMODULE_ERR as i32;
-    }
-    match raw::load_unsigned(io) {
-        Ok(g) => {
-            raise(g);
-            raw::REDISMODULE_OK as i32
+extern "C" fn aux_save(io: *mut raw::RedisModuleIO, _when: c_int) {
+    barrier("aux_save", (), || {
+        // SAFETY: the RDB handle Redis passed to this callback.
+        unsafe { api!(RedisModule_SaveUnsigned)(io, current_full()) }
+    })
+}
+
+/// Reads the aux data: version 1 from `idgen-aux`, and the same layout from the legacy carrier,
+/// whose encoding-1 files are the only ones that hold it there.
+extern "C" fn aux_load(io: *mut raw::RedisModuleIO, encver: c_int, _when: c_int) -> c_int {
+    barrier("aux_load", raw::REDISMODULE_ERR as c_int, || {
+        if encver != AUX_ENCVER_1 {
+            return raw::REDISMODULE_ERR as c_int;
         }
-        Err(_) => raw::REDISMODULE_ERR as i32,
-    }
+        match raw::load_unsigned(io) {
+            Ok(g) => {
+                raise(g);
+                raw::REDISMODULE_OK as c_int
+            }
+            Err(_) => raw::REDISMODULE_ERR as c_int,
+        }
+    })
 }

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use redis_module::raw;
 
+use super::ffi::api;
+
 pub struct Counter(AtomicU64);
 
 impl Default for Counter {
@@ -39,7 +41,11 @@ pub static RESERVATIONS: Counter = Counter::new();
 pub static RESUMES: Counter = Counter::new();
 
 /// The `INFO idgen` callback.
-pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
+pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32) {
+    super::barrier::barrier("INFO", (), || fill_info(ctx, for_crash_report))
+}
+
+fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
     let fields: [(&CStr, u64); 9] = [
         (c"snowflake_ids_issued", SNOWFLAKE_IDS.get()),
         (c"seq_values_issued", SEQ_VALUES.get()),
@@ -51,10 +57,11 @@ pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32
         (c"worker_id", super::config::worker_id() as u64),
         (c"generation", super::serving::current_full()),
     ];
+    // SAFETY: the INFO context Redis passed to the callback; names are static C strings.
     unsafe {
-        raw::RedisModule_InfoAddSection.unwrap()(ctx, c"".as_ptr());
+        api!(RedisModule_InfoAddSection)(ctx, c"".as_ptr());
         for (name, v) in fields {
-            raw::RedisModule_InfoAddFieldULongLong.unwrap()(ctx, name.as_ptr(), v);
+            api!(RedisModule_InfoAddFieldULongLong)(ctx, name.as_ptr(), v);
         }
     }
 }

@@ -1,0 +1,264 @@
+//! Everything a replicated generator type needs from Redis, written once and generic over the
+//! type: creating the data type, RDB save and validated load, AOF rewrite, digest, memory usage,
+//! free, the reservation command that carries its state to replicas and the AOF, and its resume
+//! after a load or a promotion. A type (see `crate::types`) implements [`Generator`] and lists
+//! its commands; it keeps only its commands and its encoding.
+
+use std::ffi::{c_int, c_void, CStr};
+
+use redis_module::raw;
+
+use super::barrier::barrier;
+use super::command::{self, Command, CommandSet};
+use super::ffi::{self, api, emit_aof, int, Args, Ctx, Key, ModType, RStr, Stored, ValueMut};
+use super::rdb::{RdbIn, RdbOut, Refusal};
+use super::serving;
+use super::stats;
+use crate::error::{Error, Result};
+
+/// A generator data type: its state, how it persists and replicates, how it resumes.
+pub trait Generator: Stored + CommandSet {
+    /// The data type's name: exactly 9 characters, part of every RDB file that holds one.
+    const NAME: &'static CStr;
+    /// The encoding version `save` writes; `load` accepts this one and every older one.
+    const ENCVER: i32;
+    /// The internal command that carries a key's reservation to replicas and the AOF:
+    /// `<RESERVE> key <reservation args> <generation>`.
+    const RESERVE: &'static CStr;
+    /// What `parse_reservation` reads.
+    type Reservation;
+
+    /// The type's handle, set when the module loads.
+    fn handle() -> &'static ModType<Self>;
+
+    /// Writes the state (encoding `ENCVER`).
+    fn save(&self, w: &mut RdbOut);
+    /// Reads a state written with encoding `encver`, checking every field.
+    fn load(r: &mut RdbIn, encver: i32) -> std::result::Result<Self, Refusal>;
+
+    /// The reservation's arguments (after the key, without the generation): absolute and
+    /// idempotent, so that applying it twice or late changes nothing.
+    fn reservation(&self, out: &mut Args);
+    /// The fields a primary and its replica agree on (`DEBUG DIGEST`).
+    fn digest(&self, out: &mut Args);
+    /// Parses the reservation's arguments (after the key, without the generation).
+    fn parse_reservation(args: &[RStr]) -> Result<Self::Reservation>;
+    /// A new key's state for a reservation (then `apply_reservation` raises it).
+    fn from_reservation(r: &Self::Reservation) -> Self;
+    /// Raises the state to the reservation (never lowers anything); `LayoutMismatch` when the
+    /// reservation is for other options.
+    fn apply_reservation(&mut self, r: &Self::Reservation) -> Result<()>;
+
+    /// The serving generation of the newest reservation this state reflects (low 16 bits).
+    fn gen(&self) -> u16;
+    fn set_gen(&mut self, gen: u16);
+    /// Resumes `gaps` safety gaps above the reservation (after a load or a promotion).
+    fn resume_gaps(&mut self, gaps: u64);
+}
+
+// ---- registration ------------------------------------------------------------------------------
+
+/// A type as `lib.rs` lists it: registers its data type and its commands.
+pub trait Registered: Sync {
+    fn register(&self, ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String>;
+    fn commands(&self) -> &'static [Command];
+}
+
+/// The registration of generator type `T`.
+pub struct Type<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Type<T> {
+    pub const fn new() -> Self {
+        Type(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for Type<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Generator> Registered for Type<T> {
+    fn register(&self, ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
+        // SAFETY: an all-zero methods table is valid (every callback absent); the used ones are
+        // set below.
+        let mut m: raw::RedisModuleTypeMethods = unsafe { std::mem::zeroed() };
+        m.version = raw::REDISMODULE_TYPE_METHOD_VERSION as u64;
+        m.rdb_load = Some(rdb_load::<T>);
+        m.rdb_save = Some(rdb_save::<T>);
+        m.aof_rewrite = Some(aof_rewrite::<T>);
+        m.digest = Some(digest::<T>);
+        m.free = Some(free::<T>);
+        m.mem_usage = Some(mem_usage::<T>);
+        serving::legacy_aux(T::NAME, &mut m);
+        let t = create_type(ctx, T::NAME, T::ENCVER, &mut m)?;
+        T::handle().set_raw(t);
+        command::register::<T>(ctx)
+    }
+    fn commands(&self) -> &'static [Command] {
+        T::list()
+    }
+}
+
+/// Creates a data type (called from `init`).
+pub fn create_type(
+    ctx: *mut raw::RedisModuleCtx,
+    name: &CStr,
+    encver: i32,
+    methods: &mut raw::RedisModuleTypeMethods,
+) -> std::result::Result<*mut raw::RedisModuleType, String> {
+    // SAFETY: called from the module's init with its context; Redis copies the methods table.
+    let t = unsafe { api!(RedisModule_CreateDataType)(ctx, name.as_ptr(), encver, methods) };
+    if t.is_null() {
+        Err(format!("cannot create data type {name:?}"))
+    } else {
+        Ok(t)
+    }
+}
+
+// ---- the type methods, generic over the type ---------------------------------------------------
+
+extern "C" fn rdb_load<T: Generator>(io: *mut raw::RedisModuleIO, encver: c_int) -> *mut c_void {
+    barrier("rdb_load", std::ptr::null_mut(), || {
+        let mut r = RdbIn(io);
+        let loaded = if (1..=T::ENCVER).contains(&encver) {
+            T::load(&mut r, encver)
+        } else {
+            Err("an unknown encoding version")
+        };
+        match loaded {
+            Ok(mut state) => {
+                // A value loaded at startup or by a replica keeps the generation it was reserved
+                // in; one that comes from RESTORE carries another dataset's numbering, so it is
+                // made one behind: it resumes once at its first use.
+                if !r.is_dataset_load() {
+                    state.set_gen(serving::one_behind());
+                }
+                ffi::into_ptr(state)
+            }
+            Err(why) => {
+                ffi::log(
+                    std::ptr::null_mut(),
+                    c"warning",
+                    &format!(
+                        "refusing to load a {:?} value (encoding {encver}): {why}",
+                        T::NAME
+                    ),
+                );
+                std::ptr::null_mut()
+            }
+        }
+    })
+}
+
+extern "C" fn rdb_save<T: Generator>(io: *mut raw::RedisModuleIO, value: *mut c_void) {
+    barrier("rdb_save", (), || {
+        // SAFETY: Redis passes a value of this type, made by `into_ptr`.
+        unsafe { ffi::with_ptr::<T, _>(value, |s| s.save(&mut RdbOut(io))) }
+    })
+}
+
+extern "C" fn aof_rewrite<T: Generator>(
+    io: *mut raw::RedisModuleIO,
+    key: RStr,
+    value: *mut c_void,
+) {
+    barrier("aof_rewrite", (), || {
+        // There is no per-rewrite hook, so the generation goes before every key (idempotent).
+        serving::rewrite_generation(io);
+        // SAFETY: as in `rdb_save`.
+        let args = unsafe { ffi::with_ptr::<T, _>(value, reservation_args) };
+        emit_aof(io, T::RESERVE, key, &args);
+    })
+}
+
+extern "C" fn digest<T: Generator>(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
+    barrier("digest", (), || {
+        let mut a = Args::default();
+        // SAFETY: as in `rdb_save`.
+        unsafe { ffi::with_ptr::<T, _>(value, |s| s.digest(&mut a)) };
+        for v in a.as_slice() {
+            for half in [(*v >> 64) as i64, *v as i64] {
+                // SAFETY: `md` is the digest handle Redis passed to this callback.
+                unsafe { api!(RedisModule_DigestAddLongLong)(md, half) };
+            }
+        }
+        // SAFETY: as above.
+        unsafe { api!(RedisModule_DigestEndSequence)(md) };
+    })
+}
+
+extern "C" fn free<T: Generator>(value: *mut c_void) {
+    barrier("free", (), || {
+        // SAFETY: Redis frees a value of this type, made by `into_ptr`, exactly once.
+        unsafe { ffi::free_ptr::<T>(value) }
+    })
+}
+
+extern "C" fn mem_usage<T: Generator>(value: *const c_void) -> usize {
+    barrier("mem_usage", 0, || ffi::heap_size::<T>(value))
+}
+
+// ---- reservations ------------------------------------------------------------------------------
+
+/// A state's reservation with the generation it was made in, as the RESERVE arguments.
+fn reservation_args<T: Generator>(s: &T) -> Args {
+    let mut a = Args::default();
+    s.reservation(&mut a);
+    a.push(serving::reservation_gen(s.gen()));
+    a
+}
+
+/// Propagates a key's reservation to replicas and the AOF (after its mark moved).
+pub fn replicate<T: Generator>(ctx: &Ctx, key: RStr, state: &T) {
+    ctx.replicate(T::RESERVE, key, &reservation_args(state));
+    stats::RESERVATIONS.add(1);
+}
+
+/// `<TYPE>.RESERVE key <reservation> gen`: creates the key when missing, else raises its
+/// reservation; never lowers anything. Internal: accepted only from the replication link and the
+/// AOF (the command table marks it so).
+pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let (gen_arg, fields) = args[2..].split_last().ok_or(Error::Arity)?;
+    let gen = int(*gen_arg)?;
+    if gen < 0 {
+        return Err(Error::OutOfRange("gen", 0, i64::MAX));
+    }
+    let r = T::parse_reservation(fields)?;
+    let key = ctx.open_key(args[1], true);
+    let mut state = match key.value_mut(T::handle(), 0)? {
+        Some(s) => s,
+        None => key.set(T::handle(), T::from_reservation(&r)),
+    };
+    state.apply_reservation(&r)?;
+    state.set_gen(gen as u16);
+    drop(state);
+    serving::raise(gen as u64);
+    ctx.replicate_verbatim();
+    ctx.reply_ok();
+    Ok(())
+}
+
+// ---- serving -------------------------------------------------------------------------------------
+
+/// The state at `key` on a serving node, first resumed above its reservation if it has not
+/// served in the current generation. `None` when the key is empty.
+pub fn serving<'k, T: Generator>(key: &'k Key, now: i64) -> Result<Option<ValueMut<'k, T>>> {
+    let Some(mut s) = key.value_mut(T::handle(), now)? else {
+        return Ok(None);
+    };
+    let gaps = serving::gaps_since(s.gen());
+    if gaps > 0 {
+        s.resume_gaps(gaps);
+        s.set_gen(serving::current());
+        stats::RESUMES.add(1);
+    }
+    Ok(Some(s))
+}
+
+/// Stores a new state, serving in the current generation, in the empty `key`.
+pub fn create<'k, T: Generator>(key: &'k Key, mut state: T) -> ValueMut<'k, T> {
+    state.set_gen(serving::current());
+    key.set(T::handle(), state)
+}
