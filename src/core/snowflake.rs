@@ -133,6 +133,23 @@ pub struct Snowflake {
 
 const RESUMED: u32 = 1 << 31;
 
+/// The compact form of a default-layout generator (see `Snowflake::to_compact`): the position,
+/// the mark and newest wall time relative to it, the counters, and in `misc` the generation
+/// (bits 0-15), the last id's worker (16-26, `NO_LAST` for none), the resumed flag (27), the
+/// clock-behind count (28-46) and the high bits of the ids issued (47-63).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnowflakeCompact {
+    pos: u64,
+    mark_d: i32,
+    wall_d: i32,
+    ids_lo: u32,
+    borrowed_ms: u32,
+    misc: u64,
+}
+
+/// `SnowflakeCompact`'s last-worker value for "no id issued yet".
+const NO_LAST: u64 = 0x7FF;
+
 /// What one successful `next` call issued: `count` ids starting at `(ts, seq)`, filling each
 /// millisecond's sequence space before moving to the next millisecond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,7 +367,72 @@ impl Snowflake {
     pub fn apply_reservation(&mut self, mark: i64, wall_seen: i64) {
         self.mark = self.mark.max(mark.min(self.layout().max_ts() + 1));
         self.wall_seen = self.wall_seen.max(wall_seen);
+        let before = self.pos;
         self.resume(0);
+        if self.pos != before {
+            // The position moved past ids this node never saw issued: which one was last is no
+            // longer known here.
+            self.last_id = -1;
+        }
+    }
+
+    /// The compact form of this state (32 bytes instead of 64), when it has one: the default
+    /// layout with the node's worker, the mark and the newest wall time within 2^31 ms of the
+    /// position, the last id (if any) just before the position, and counters that fit.
+    pub fn to_compact(&self) -> Option<SnowflakeCompact> {
+        if self.layout() != Layout::default() || self.worker >= 0 {
+            return None;
+        }
+        let ts = (self.pos >> DEFAULT_SEQUENCE_BITS) as i64;
+        let mark_d = i32::try_from(self.mark - ts).ok()?;
+        let wall_d = i32::try_from(self.wall_seen - ts).ok()?;
+        let last_worker = match self.layout().decompose(self.last_id) {
+            None => NO_LAST,
+            Some((lts, w, lseq)) => {
+                let before = self.pos.checked_sub(1)?;
+                if before != ((lts as u64) << DEFAULT_SEQUENCE_BITS) + lseq {
+                    return None;
+                }
+                w as u64
+            }
+        };
+        let behind = self.clock_behind() as u64;
+        if self.ids_issued >> 48 != 0 || behind >> 19 != 0 {
+            return None;
+        }
+        Some(SnowflakeCompact {
+            pos: self.pos,
+            mark_d,
+            wall_d,
+            ids_lo: self.ids_issued as u32,
+            borrowed_ms: self.borrowed_ms,
+            misc: self.gen as u64
+                | last_worker << 16
+                | (self.resumed() as u64) << 27
+                | behind << 28
+                | (self.ids_issued >> 32) << 47,
+        })
+    }
+
+    /// The state a compact form stands for.
+    pub fn from_compact(c: &SnowflakeCompact) -> Self {
+        let mut s = Snowflake::new(Layout::default(), None);
+        let ts = (c.pos >> DEFAULT_SEQUENCE_BITS) as i64;
+        s.pos = c.pos;
+        s.mark = ts + c.mark_d as i64;
+        s.wall_seen = ts + c.wall_d as i64;
+        s.gen = c.misc as u16;
+        let last_worker = (c.misc >> 16) & 0x7FF;
+        if last_worker != NO_LAST && c.pos > 0 {
+            let before = c.pos - 1;
+            let (lts, lseq) = ((before >> DEFAULT_SEQUENCE_BITS) as i64, before & 0xFFF);
+            s.last_id = s.layout().compose(lts, last_worker as i64, lseq);
+        }
+        s.ids_issued = (c.misc >> 47) << 32 | c.ids_lo as u64;
+        s.behind_and_resumed = ((c.misc >> 28) & 0x7FFFF) as u32;
+        s.set_resumed((c.misc >> 27) & 1 == 1);
+        s.borrowed_ms = c.borrowed_ms;
+        s
     }
 
     /// Decomposes an id under this generator's layout into (unix ms, worker, sequence).
@@ -439,6 +521,7 @@ mod tests {
     #[test]
     fn state_is_64_bytes() {
         assert_eq!(std::mem::size_of::<Snowflake>(), 64);
+        assert_eq!(std::mem::size_of::<SnowflakeCompact>(), 32);
     }
 
     #[test]
@@ -609,6 +692,20 @@ mod tests {
     }
 
     #[test]
+    fn default_keys_have_a_compact_form() {
+        let mut g = gen();
+        assert!(g.to_compact().is_some(), "a new key");
+        g.next(E + 100, 7, 3, 1000).unwrap();
+        let c = g.to_compact().expect("after issuing");
+        assert_eq!(Snowflake::from_compact(&c), g);
+        g.resume(3000);
+        assert!(g.to_compact().is_none(), "resumed, before issuing");
+        g.next(E + 101, 7, 1, 1000).unwrap();
+        assert!(g.to_compact().is_some(), "issued again");
+        assert!(Snowflake::new(Layout::default(), Some(3)).to_compact().is_none());
+    }
+
+    #[test]
     fn reservation_never_lowers() {
         let mut g = gen();
         g.apply_reservation(500, 400);
@@ -682,7 +779,7 @@ mod tests {
 
         /// Under any clock (steps back and forward), resumes and worker changes, every issued id
         /// is strictly greater than the one before, stays below the mark, and refusals change
-        /// nothing.
+        /// nothing; the compact form, where there is one, round-trips the whole state.
         #[test]
         fn ids_strictly_increase_under_any_clock(layout in small_layout(),
                                                  ops in prop::collection::vec(op(), 1..200),
@@ -716,6 +813,12 @@ mod tests {
                             Err(_) => prop_assert_eq!(&g, &before),
                         }
                     }
+                }
+                // A key keeps the compact form whenever it has one: it must stand for exactly
+                // this state.
+                if let Some(c) = g.to_compact() {
+                    prop_assert_eq!(&Snowflake::from_compact(&c), &g);
+                    g = Snowflake::from_compact(&c);
                 }
             }
             prop_assert_eq!(g.ids_issued, issued);

@@ -32,20 +32,32 @@ pub struct Ctx(pub *mut raw::RedisModuleCtx);
 // ---- typed module values ----------------------------------------------------------------------
 
 /// What a module data type stores in a key. The value pointer Redis keeps is either a `Box<Self>`
-/// (aligned, low bit 0) or, for a state that has a compact form, that form as a tagged word
-/// `(word << 1) | 1` with no allocation at all. Only this module's code ever reads the pointer
-/// (Redis hands it back to the type's own callbacks), so both encodings are private to us.
+/// (the full form; aligned, low bit 0) or, for a state that has a compact form, that form with
+/// the low bit set: kept in the pointer itself (`INLINE`: a word of at most 63 bits, no
+/// allocation at all) or in a small box of its own. Only this module's code ever reads the
+/// pointer (Redis hands it back to the type's own callbacks), so the encoding is private to us.
 pub trait Stored: Sized + 'static {
-    /// Whether some states have a compact form (`to_word` can return `Some`).
+    /// The compact form (`()` for a type without one).
+    type Compact: Copy + PartialEq;
+    /// Whether some states have a compact form (`pack` can return `Some`).
     const COMPACT: bool = false;
-    /// The compact form of this state (at most 63 bits), when it has one.
-    fn to_word(&self) -> Option<u64> {
+    /// Whether the compact form is a word kept in the pointer itself (see `word`, `unword`).
+    const INLINE: bool = false;
+    /// The compact form of this state, when it has one.
+    fn pack(&self) -> Option<Self::Compact> {
         None
     }
-    /// The state a compact word stands for. `now` (unix ms) restores memory-only timing that the
-    /// word keeps coarsely.
-    fn from_word(_word: u64, _now: i64) -> Self {
-        unreachable!("a type without a compact form has no words")
+    /// The state a compact form stands for. `now` (unix ms) restores memory-only timing that the
+    /// form keeps coarsely.
+    fn unpack(_c: &Self::Compact, _now: i64) -> Self {
+        unreachable!("a type without a compact form has no compact values")
+    }
+    /// For an `INLINE` type: the word (at most 63 bits) of a compact form, and back.
+    fn word(_c: &Self::Compact) -> u64 {
+        unreachable!("not an inline type")
+    }
+    fn unword(_w: u64) -> Self::Compact {
+        unreachable!("not an inline type")
     }
 }
 
@@ -79,33 +91,64 @@ impl<T: Stored> ModType<T> {
     }
 }
 
-/// Turns a state into the value pointer Redis keeps: its compact word when it has one, else a box.
+/// Turns a state into the value pointer Redis keeps: its compact form when it has one, else a
+/// box of the full state.
 pub fn into_ptr<T: Stored>(state: T) -> *mut c_void {
     if T::COMPACT {
-        if let Some(w) = state.to_word() {
-            return tag(w);
+        if let Some(c) = state.pack() {
+            return encode::<T>(c);
         }
     }
     Box::into_raw(Box::new(state)) as *mut c_void
 }
 
-fn tag(word: u64) -> *mut c_void {
-    ((word << 1) | 1) as usize as *mut c_void
+/// The tagged pointer of a compact form.
+fn encode<T: Stored>(c: T::Compact) -> *mut c_void {
+    let bits = if T::INLINE {
+        T::word(&c) << 1
+    } else {
+        Box::into_raw(Box::new(c)) as usize as u64
+    };
+    (bits | 1) as usize as *mut c_void
 }
 
-fn untag(ptr: *const c_void) -> Option<u64> {
+/// The compact form behind a tagged pointer; `None` for a full state's box.
+fn decode<T: Stored>(ptr: *const c_void) -> Option<T::Compact> {
     let bits = ptr as usize as u64;
-    (bits & 1 == 1).then_some(bits >> 1)
+    if bits & 1 == 0 {
+        None
+    } else if T::INLINE {
+        Some(T::unword(bits >> 1))
+    } else {
+        // SAFETY: a tagged pointer of a non-inline type is a live `Box<T::Compact>` made by
+        // `encode` (callers pass pointers Redis holds for this type).
+        Some(unsafe { *compact_box::<T>(ptr) })
+    }
+}
+
+fn compact_box<T: Stored>(ptr: *const c_void) -> *mut T::Compact {
+    (ptr as usize & !1) as *mut T::Compact
+}
+
+/// Frees the small box behind a tagged pointer (nothing to free for an inline word).
+///
+/// # Safety
+/// `ptr` must be a tagged pointer made by `encode::<T>` that nothing references any more.
+unsafe fn free_compact<T: Stored>(ptr: *mut c_void) {
+    if !T::INLINE {
+        // SAFETY: the caller's contract.
+        drop(unsafe { Box::from_raw(compact_box::<T>(ptr)) });
+    }
 }
 
 /// Reads a value pointer made by `into_ptr`.
 ///
 /// # Safety
-/// `ptr` must come from `into_ptr::<T>` and still be held by Redis.
+/// `ptr` must come from `into_ptr::<T>` (or a `ValueMut` of `T`) and still be held by Redis.
 pub unsafe fn with_ptr<T: Stored, R>(ptr: *const c_void, f: impl FnOnce(&T) -> R) -> R {
-    match untag(ptr) {
-        Some(w) => f(&T::from_word(w, 0)),
-        // SAFETY: not tagged, so a live `Box<T>` made by `into_ptr` (the caller's contract).
+    match decode::<T>(ptr) {
+        Some(c) => f(&T::unpack(&c, 0)),
+        // SAFETY: not tagged, so a live `Box<T>` (the caller's contract).
         None => f(unsafe { &*(ptr as *const T) }),
     }
 }
@@ -113,20 +156,24 @@ pub unsafe fn with_ptr<T: Stored, R>(ptr: *const c_void, f: impl FnOnce(&T) -> R
 /// Frees a value pointer made by `into_ptr`.
 ///
 /// # Safety
-/// `ptr` must come from `into_ptr::<T>`, and Redis must be done with it.
+/// As `with_ptr`, and Redis must be done with it.
 pub unsafe fn free_ptr<T: Stored>(ptr: *mut c_void) {
-    if untag(ptr).is_none() {
-        // SAFETY: a box made by `into_ptr`, given up by Redis (the caller's contract).
+    if ptr as usize & 1 == 1 {
+        // SAFETY: the caller's contract.
+        unsafe { free_compact::<T>(ptr) };
+    } else {
+        // SAFETY: a full state's box (the caller's contract).
         drop(unsafe { Box::from_raw(ptr as *mut T) });
     }
 }
 
-/// Heap bytes behind a value pointer (none for a compact word).
-pub fn heap_size<T>(ptr: *const c_void) -> usize {
-    if untag(ptr).is_some() {
-        0
-    } else {
-        std::mem::size_of::<T>()
+/// Heap bytes behind a value pointer: the full state's box, the compact form's box, or none for
+/// an inline word.
+pub fn heap_size<T: Stored>(ptr: *const c_void) -> usize {
+    match (ptr as usize & 1 == 1, T::INLINE) {
+        (false, _) => std::mem::size_of::<T>(),
+        (true, false) => std::mem::size_of::<T::Compact>(),
+        (true, true) => 0,
     }
 }
 
@@ -151,10 +198,10 @@ pub struct ValueMut<'k, T: Stored> {
     repr: Repr<T>,
 }
 
-enum Repr<T> {
+enum Repr<T: Stored> {
     Boxed(*mut T),
-    /// A decoded compact word, and the word it came from.
-    Word(T, u64),
+    /// A decoded compact form, with the pointer and the form it came from.
+    Packed(T, *mut c_void, T::Compact),
     /// Only while dropping.
     Gone,
 }
@@ -166,7 +213,7 @@ impl<T: Stored> Deref for ValueMut<'_, T> {
             // SAFETY: the box belongs to the open key, which outlives the guard, and the guard
             // holds the key's only borrow.
             Repr::Boxed(p) => unsafe { &**p },
-            Repr::Word(v, _) => v,
+            Repr::Packed(v, ..) => v,
             Repr::Gone => unreachable!(),
         }
     }
@@ -177,40 +224,53 @@ impl<T: Stored> DerefMut for ValueMut<'_, T> {
         match &mut self.repr {
             // SAFETY: as in `deref`; the guard is borrowed mutably, so this is the only reference.
             Repr::Boxed(p) => unsafe { &mut **p },
-            Repr::Word(v, _) => v,
+            Repr::Packed(v, ..) => v,
             Repr::Gone => unreachable!(),
         }
     }
 }
 
 impl<T: Stored> Drop for ValueMut<'_, T> {
+    /// Writes a changed compact state back: in place in its small box when it still fits, else
+    /// as a new pointer (a new word, or the full state boxed); shrinks a full state that fits a
+    /// compact form again.
     fn drop(&mut self) {
         if !T::COMPACT {
             return;
         }
-        let (new, old_box) = match std::mem::replace(&mut self.repr, Repr::Gone) {
-            Repr::Word(v, old) => match v.to_word() {
-                Some(w) if w == old => return,
-                Some(w) => (tag(w), None),
-                // Grown out of the compact form: box the full state.
-                None => (Box::into_raw(Box::new(v)) as *mut c_void, None),
-            },
-            // SAFETY: as in `deref`.
-            Repr::Boxed(p) => match unsafe { &*p }.to_word() {
-                Some(w) => (tag(w), Some(p)),
-                None => return,
-            },
-            Repr::Gone => return,
-        };
+        // (the new pointer, the old allocation to free after the swap)
+        let (new, old): (*mut c_void, Option<*mut c_void>) =
+            match std::mem::replace(&mut self.repr, Repr::Gone) {
+                Repr::Packed(v, ptr, was) => match v.pack() {
+                    Some(c) if c == was => return,
+                    Some(c) if !T::INLINE => {
+                        // SAFETY: the small box behind `ptr`, owned by the key and referenced
+                        // by nothing else while the guard lives.
+                        unsafe { *compact_box::<T>(ptr) = c };
+                        return;
+                    }
+                    Some(c) => (encode::<T>(c), None),
+                    None => (
+                        Box::into_raw(Box::new(v)) as *mut c_void,
+                        (!T::INLINE).then_some(ptr),
+                    ),
+                },
+                // SAFETY: as in `deref`.
+                Repr::Boxed(p) => match unsafe { &*p }.pack() {
+                    Some(c) => (encode::<T>(c), Some(p as *mut c_void)),
+                    None => return,
+                },
+                Repr::Gone => return,
+            };
         let mut previous: *mut c_void = std::ptr::null_mut();
         // SAFETY: the key is open for writing (a `ValueMut` only comes from `value_mut` and
         // `set`) and holds this type; Redis swaps the pointer without freeing the old one.
         unsafe {
             api!(RedisModule_ModuleTypeReplaceValue)(self.key.0, self.ty.raw(), new, &mut previous)
         };
-        if let Some(p) = old_box {
-            // SAFETY: the old box, no longer referenced by Redis after the swap.
-            drop(unsafe { Box::from_raw(p) });
+        if let Some(old) = old {
+            // SAFETY: the old allocation, no longer referenced by Redis after the swap.
+            unsafe { free_ptr::<T>(old) };
         }
     }
 }
@@ -254,8 +314,8 @@ impl Key {
         ty: &ModType<T>,
         now: i64,
     ) -> Result<Option<ValueRef<'k, T>>> {
-        Ok(self.ptr(ty)?.map(|p| match untag(p) {
-            Some(w) => ValueRef::Owned(T::from_word(w, now)),
+        Ok(self.ptr(ty)?.map(|p| match decode::<T>(p) {
+            Some(c) => ValueRef::Owned(T::unpack(&c, now)),
             // SAFETY: a box of `T` held by the key (the type handle says so).
             None => ValueRef::Borrowed(unsafe { &*(p as *const T) }),
         }))
@@ -270,8 +330,8 @@ impl Key {
         Ok(self.ptr(ty)?.map(|p| ValueMut {
             key: self,
             ty,
-            repr: match untag(p) {
-                Some(w) => Repr::Word(T::from_word(w, now), w),
+            repr: match decode::<T>(p) {
+                Some(c) => Repr::Packed(T::unpack(&c, now), p, c),
                 None => Repr::Boxed(p as *mut T),
             },
         }))

@@ -35,12 +35,20 @@ pub static HANDLE: ModType<Sequence> = ModType::new();
 pub static TYPE: Type<Sequence> = Type::new();
 
 impl Stored for Sequence {
+    type Compact = u64;
     const COMPACT: bool = true;
-    fn to_word(&self) -> Option<u64> {
+    const INLINE: bool = true;
+    fn pack(&self) -> Option<u64> {
         self.to_compact()
     }
-    fn from_word(word: u64, now: i64) -> Self {
-        Sequence::from_compact(word, now)
+    fn unpack(word: &u64, now: i64) -> Self {
+        Sequence::from_compact(*word, now)
+    }
+    fn word(word: &u64) -> u64 {
+        *word
+    }
+    fn unword(word: u64) -> u64 {
+        word
     }
 }
 

@@ -172,6 +172,7 @@ fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         ("wall_seen", Some(unix(s.wall_seen))),
         ("reserved_until", Some(unix(s.mark))),
         ("time_bits_exhausted_at", Some(s.exhausted_at())),
+        ("compact", Some(s.to_compact().is_some() as i64)),
     ]);
     Ok(())
 }

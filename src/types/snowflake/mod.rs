@@ -5,7 +5,7 @@ mod commands;
 
 use std::ffi::CStr;
 
-use crate::core::snowflake::{self as sf, Layout, Snowflake};
+use crate::core::snowflake::{self as sf, Layout, Snowflake, SnowflakeCompact};
 use crate::error::{Error, Result};
 use crate::glue::command::{Command, CommandSet};
 use crate::glue::datatype::{Generator, Type};
@@ -20,7 +20,18 @@ pub const ENCVER_1: i32 = 1;
 pub static HANDLE: ModType<Snowflake> = ModType::new();
 pub static TYPE: Type<Snowflake> = Type::new();
 
-impl Stored for Snowflake {}
+/// A default-layout generator with the node's worker is kept in a 32-byte compact form
+/// (`Snowflake::to_compact`) instead of the 64-byte full state.
+impl Stored for Snowflake {
+    type Compact = SnowflakeCompact;
+    const COMPACT: bool = true;
+    fn pack(&self) -> Option<SnowflakeCompact> {
+        self.to_compact()
+    }
+    fn unpack(c: &SnowflakeCompact, _now: i64) -> Self {
+        Snowflake::from_compact(c)
+    }
+}
 
 impl CommandSet for Snowflake {
     fn list() -> &'static [Command] {
