@@ -16,36 +16,41 @@ fn load_fixture(file: &str) -> Server {
     server
 }
 
-#[test]
-fn encoding_v1_loads_and_resumes_above_the_marks() {
-    let server = load_fixture("encoding-v1.rdb");
-    let mut c = server.conn();
+/// What a fixture holds: the snowflake key's last id, last timestamp and mark.
+struct Expected {
+    sf_last_id: i64,
+    sf_last_ts: i64,
+    sf_mark: i64,
+    node_id: i64,
+}
 
+/// Checks the keys every fixture holds (see tests/fixtures/README.md).
+fn check_common(c: &mut Conn, want: &Expected) {
     let info = c.cmd(&["SNOWFLAKE.INFO", "fx:sf"]);
-    for (field, want) in [
+    for (field, value) in [
         ("time_bits", 42),
         ("worker_bits", 5),
         ("sequence_bits", 16),
         ("epoch", 1_600_000_000_000),
         ("worker", 3),
         ("ids_issued", 5),
-        ("last_timestamp", 1_795_253_236_726),
-        ("reserved_until", 1_795_253_236_776),
+        ("last_timestamp", want.sf_last_ts),
+        ("reserved_until", want.sf_mark),
     ] {
-        assert_eq!(info.field_int(field), want, "fx:sf {field}");
+        assert_eq!(info.field_int(field), value, "fx:sf {field}");
     }
     let id = c.cmd(&["SNOWFLAKE.NEXT", "fx:sf"]).int();
-    assert!(id > 409_475_715_906_600_964);
+    assert!(id > want.sf_last_id);
     let parsed = c.cmd(&args!["SNOWFLAKE.PARSE", "fx:sf", id]);
     assert_eq!(parsed.field_int("worker"), 3);
     // Loaded state (saved in generation 0, loaded into generation 1) resumes above its mark plus
     // one default safety gap (2000 + 1000 ms).
-    assert!(parsed.field_int("timestamp") >= 1_795_253_236_776 + 3_000);
+    assert!(parsed.field_int("timestamp") >= want.sf_mark + 3_000);
 
-    assert!(c.cmd(&["SNOWFLAKE.NEXT", "fx:node"]).int() > 382_461_958_600_785_920);
+    assert!(c.cmd(&["SNOWFLAKE.NEXT", "fx:node"]).int() > want.node_id);
 
     let info = c.cmd(&["SEQ.INFO", "fx:seq"]);
-    for (field, want) in [
+    for (field, value) in [
         ("start", 10),
         ("increment", 5),
         ("minvalue", 10),
@@ -56,13 +61,96 @@ fn encoding_v1_loads_and_resumes_above_the_marks() {
         ("values_issued", 7),
         ("reserved_until", 50),
     ] {
-        assert_eq!(info.field_int(field), want, "fx:seq {field}");
+        assert_eq!(info.field_int(field), value, "fx:seq {field}");
     }
     assert_eq!(c.cmd(&["SEQ.CURRENT", "fx:seq"]).int(), 40);
     let v = c.cmd(&["SEQ.NEXT", "fx:seq"]).int();
     // Above mark 50 by at least the minimum gap of 1000 steps of 5, on the progression 10 + 5k.
     assert!(v >= 50 + 1000 * 5, "{v}");
     assert_eq!((v - 10) % 5, 0, "{v}");
+}
 
+#[test]
+fn encoding_v1_loads_and_resumes_above_the_marks() {
+    let server = load_fixture("encoding-v1.rdb");
+    let mut c = server.conn();
+    check_common(
+        &mut c,
+        &Expected {
+            sf_last_id: 409_475_715_906_600_964,
+            sf_last_ts: 1_795_253_236_726,
+            sf_mark: 1_795_253_236_776,
+            node_id: 382_461_958_600_785_920,
+        },
+    );
     assert!(c.cmd(&["SEQ.NEXT", "fx:default"]).int() > 1);
+}
+
+/// Encoding 2 of sequences (compact and full forms) and the aux data on its own type.
+#[test]
+fn encoding_v2_loads_and_resumes_above_the_marks() {
+    let server = load_fixture("encoding-v2.rdb");
+    let mut c = server.conn();
+    let node = c.cmd(&["SNOWFLAKE.INFO", "fx:node"]);
+    assert_eq!(node.field_int("compact"), 1);
+    assert_eq!(node.field_int("reserved_until"), 1_796_094_952_485);
+    let info = c.cmd(&["SEQ.INFO", "fx:default"]);
+    for (field, value) in [
+        ("last", 2),
+        ("next", 3),
+        ("reserved_until", 3),
+        ("compact", 1),
+    ] {
+        assert_eq!(info.field_int(field), value, "fx:default {field}");
+    }
+    assert_eq!(c.cmd(&["SEQ.INFO", "fx:seq"]).field_int("compact"), 0);
+    check_common(
+        &mut c,
+        &Expected {
+            sf_last_id: 411_240_921_649_315_844,
+            sf_last_ts: 1_796_094_952_416,
+            sf_mark: 1_796_094_952_466,
+            node_id: 385_992_370_149_130_240,
+        },
+    );
+    // Above mark 3 by the minimum gap of 1000 steps; still compact after issuing.
+    assert!(c.cmd(&["SEQ.NEXT", "fx:default"]).int() >= 1003);
+    assert_eq!(c.cmd(&["SEQ.INFO", "fx:default"]).field_int("compact"), 1);
+}
+
+/// A file written in encoding 1 and saved again by this build (sequences in encoding 2, the
+/// generation on `idgen-aux`) loads again with the same state.
+#[test]
+fn encoding_v1_file_saved_again_loads() {
+    let mut server = load_fixture("encoding-v1.rdb");
+    let mut c = server.conn();
+    let before: Vec<Value> = ["fx:seq", "fx:default"]
+        .iter()
+        .map(|k| c.cmd(&["SEQ.INFO", k]))
+        .collect();
+    let generation = server.info_field("idgen", "idgen_generation");
+    server.shutdown_save();
+    server.restart();
+    let mut c = server.conn();
+    for (k, b) in ["fx:seq", "fx:default"].iter().zip(before) {
+        let a = c.cmd(&["SEQ.INFO", k]);
+        for f in [
+            "start",
+            "increment",
+            "minvalue",
+            "maxvalue",
+            "cycle",
+            "reserved_until",
+        ] {
+            assert_eq!(a.field_int(f), b.field_int(f), "{k} {f}");
+        }
+    }
+    // The generation survived on idgen-aux: one more load, one more generation.
+    let g: u64 = generation.unwrap().parse().unwrap();
+    let g2: u64 = server
+        .info_field("idgen", "idgen_generation")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(g2, g + 1);
 }

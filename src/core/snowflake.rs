@@ -702,7 +702,9 @@ mod tests {
         assert!(g.to_compact().is_none(), "resumed, before issuing");
         g.next(E + 101, 7, 1, 1000).unwrap();
         assert!(g.to_compact().is_some(), "issued again");
-        assert!(Snowflake::new(Layout::default(), Some(3)).to_compact().is_none());
+        assert!(Snowflake::new(Layout::default(), Some(3))
+            .to_compact()
+            .is_none());
     }
 
     #[test]
