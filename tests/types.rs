@@ -39,7 +39,7 @@ const INTERNAL: &[&[&str]] = &[
 fn internal_commands_are_refused_from_clients_and_change_nothing() {
     let s = Server::start("internal-refused");
     let mut c = s.conn();
-    assert_eq!(c.cmd(&["SNOWFLAKE.NEXT", "k"]).is_err(), false);
+    assert!(c.cmd(&["SNOWFLAKE.NEXT", "k"]).int() > 0);
     assert_eq!(c.cmd(&["SEQ.NEXT", "s"]).int(), 1);
     let gen = s.info_field("idgen", "idgen_generation");
     let sf = c.cmd(&["SNOWFLAKE.INFO", "k"]);
