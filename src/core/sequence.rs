@@ -336,14 +336,14 @@ impl Sequence {
     /// 30-62 next value.
     pub fn to_compact(&self) -> Option<u64> {
         let next = self.next as u64;
-        let fits = self.opts() == SeqOptions::default()
+        let fits = self.rate <= 1
+            && self.opts() == SeqOptions::default()
             && self.cycles == 0
             && !self.next_at_end
             && !self.mark_at_end
             && (1..1u64 << COMPACT_NEXT_BITS).contains(&next)
             && (self.mark == self.next || self.mark == self.next + 1)
             && (!self.has_last || self.last == self.next - 1)
-            && self.rate <= 1
             && self.steps_since_advance <= 3;
         fits.then_some(
             self.has_last as u64

@@ -377,13 +377,15 @@ impl Snowflake {
     }
 
     /// The compact form of this state (32 bytes instead of 64), when it has one: the default
-    /// layout with the node's worker, the mark and the newest wall time within 2^31 ms of the
-    /// position, the last id (if any) just before the position, and counters that fit.
+    /// layout with the node's worker, a key that is not busy (its mark at most one small block
+    /// ahead: a busy key stays in the full form, so its calls pay no decoding), the newest wall
+    /// time within 2^31 ms of the position, the last id (if any) just before the position, and
+    /// counters that fit.
     pub fn to_compact(&self) -> Option<SnowflakeCompact> {
-        if self.layout() != Layout::default() || self.worker >= 0 {
+        let ts = (self.pos >> DEFAULT_SEQUENCE_BITS) as i64;
+        if self.mark - ts > MIN_BLOCK_MS || self.worker >= 0 || self.layout() != Layout::default() {
             return None;
         }
-        let ts = (self.pos >> DEFAULT_SEQUENCE_BITS) as i64;
         let mark_d = i32::try_from(self.mark - ts).ok()?;
         let wall_d = i32::try_from(self.wall_seen - ts).ok()?;
         let last_worker = match self.layout().decompose(self.last_id) {
@@ -695,13 +697,16 @@ mod tests {
     fn default_keys_have_a_compact_form() {
         let mut g = gen();
         assert!(g.to_compact().is_some(), "a new key");
-        g.next(E + 100, 7, 3, 1000).unwrap();
+        let t = E + 10_000_000_000;
+        g.next(t, 7, 3, 1000).unwrap();
         let c = g.to_compact().expect("after issuing");
         assert_eq!(Snowflake::from_compact(&c), g);
         g.resume(3000);
         assert!(g.to_compact().is_none(), "resumed, before issuing");
-        g.next(E + 101, 7, 1, 1000).unwrap();
+        g.next(t + 10_000, 7, 1, 1000).unwrap();
         assert!(g.to_compact().is_some(), "issued again");
+        g.next(t + 10_060, 7, 1, 1000).unwrap();
+        assert!(g.to_compact().is_none(), "busy: a large block");
         assert!(Snowflake::new(Layout::default(), Some(3))
             .to_compact()
             .is_none());

@@ -10,7 +10,7 @@ use redis_module::raw;
 
 use super::barrier::barrier;
 use super::command::{self, Command, CommandSet};
-use super::ffi::{self, api, emit_aof, int, Args, Ctx, Key, ModType, RStr, Stored, ValueMut};
+use super::ffi::{self, api, emit_aof, int, Args, Ctx, Key, ModType, RStr, Slot, Stored, ValueMut};
 use super::rdb::{RdbIn, RdbOut, Refusal};
 use super::serving;
 use super::stats;
@@ -227,7 +227,8 @@ pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     }
     let r = T::parse_reservation(fields)?;
     let key = ctx.open_key(args[1], true);
-    let mut state = match key.value_mut(T::handle(), 0)? {
+    let mut slot = Slot::default();
+    let mut state = match key.value_mut(T::handle(), 0, &mut slot)? {
         Some(s) => s,
         None => key.set(T::handle(), T::from_reservation(&r)),
     };
@@ -244,8 +245,12 @@ pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 /// The state at `key` on a serving node, first resumed above its reservation if it has not
 /// served in the current generation. `None` when the key is empty.
-pub fn serving<'k, T: Generator>(key: &'k Key, now: i64) -> Result<Option<ValueMut<'k, T>>> {
-    let Some(mut s) = key.value_mut(T::handle(), now)? else {
+pub fn serving<'k, T: Generator>(
+    key: &'k Key,
+    now: i64,
+    slot: &'k mut Slot<T>,
+) -> Result<Option<ValueMut<'k, T>>> {
+    let Some(mut s) = key.value_mut(T::handle(), now, slot)? else {
         return Ok(None);
     };
     let gaps = serving::gaps_since(s.gen());

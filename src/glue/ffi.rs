@@ -5,6 +5,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -189,79 +190,75 @@ impl Drop for Key {
     }
 }
 
-/// A key's state, borrowed for a command. For a state kept as a compact word this is a decoded
-/// copy, written back when the guard drops (boxed into the full form when it no longer fits);
-/// a boxed state that fits a compact word again is shrunk back.
+/// Room on the caller's stack for a state decoded from its compact form (see `Key::value_mut`):
+/// the decoded state is never moved around, only pointed to.
+pub struct Slot<T>(MaybeUninit<T>);
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot(MaybeUninit::uninit())
+    }
+}
+
+/// A key's state, borrowed for a command: the full state in its box, or the compact form decoded
+/// into a `Slot` and written back when the guard drops (in place, as a new word, or boxed into
+/// the full form when it no longer fits). A full state that fits a compact form again is shrunk
+/// back.
 pub struct ValueMut<'k, T: Stored> {
     key: &'k Key,
     ty: &'k ModType<T>,
-    repr: Repr<T>,
-}
-
-enum Repr<T: Stored> {
-    Boxed(*mut T),
-    /// A decoded compact form, with the pointer and the form it came from.
-    Packed(T, *mut c_void, T::Compact),
-    /// Only while dropping.
-    Gone,
+    /// The box, or the slot holding the decoded compact form.
+    state: *mut T,
+    /// For a decoded compact form: the pointer and the form it came from.
+    packed: Option<(*mut c_void, T::Compact)>,
 }
 
 impl<T: Stored> Deref for ValueMut<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        match &self.repr {
-            // SAFETY: the box belongs to the open key, which outlives the guard, and the guard
-            // holds the key's only borrow.
-            Repr::Boxed(p) => unsafe { &**p },
-            Repr::Packed(v, ..) => v,
-            Repr::Gone => unreachable!(),
-        }
+        // SAFETY: `state` is the key's box or an initialized slot; both outlive the guard ('k),
+        // and the guard holds the only reference.
+        unsafe { &*self.state }
     }
 }
 
 impl<T: Stored> DerefMut for ValueMut<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        match &mut self.repr {
-            // SAFETY: as in `deref`; the guard is borrowed mutably, so this is the only reference.
-            Repr::Boxed(p) => unsafe { &mut **p },
-            Repr::Packed(v, ..) => v,
-            Repr::Gone => unreachable!(),
-        }
+        // SAFETY: as in `deref`; the guard is borrowed mutably.
+        unsafe { &mut *self.state }
     }
 }
 
 impl<T: Stored> Drop for ValueMut<'_, T> {
-    /// Writes a changed compact state back: in place in its small box when it still fits, else
-    /// as a new pointer (a new word, or the full state boxed); shrinks a full state that fits a
-    /// compact form again.
     fn drop(&mut self) {
         if !T::COMPACT {
             return;
         }
         // (the new pointer, the old allocation to free after the swap)
-        let (new, old): (*mut c_void, Option<*mut c_void>) =
-            match std::mem::replace(&mut self.repr, Repr::Gone) {
-                Repr::Packed(v, ptr, was) => match v.pack() {
+        let (new, old): (*mut c_void, Option<*mut c_void>) = match self.packed {
+            Some((ptr, was)) => {
+                // SAFETY: the slot was initialized by `value_mut` and is not used after this.
+                let state = unsafe { std::ptr::read(self.state) };
+                match state.pack() {
                     Some(c) if c == was => return,
                     Some(c) if !T::INLINE => {
-                        // SAFETY: the small box behind `ptr`, owned by the key and referenced
-                        // by nothing else while the guard lives.
+                        // SAFETY: the small box behind `ptr`, owned by the key and referenced by
+                        // nothing else while the guard lives.
                         unsafe { *compact_box::<T>(ptr) = c };
                         return;
                     }
                     Some(c) => (encode::<T>(c), None),
                     None => (
-                        Box::into_raw(Box::new(v)) as *mut c_void,
+                        Box::into_raw(Box::new(state)) as *mut c_void,
                         (!T::INLINE).then_some(ptr),
                     ),
-                },
-                // SAFETY: as in `deref`.
-                Repr::Boxed(p) => match unsafe { &*p }.pack() {
-                    Some(c) => (encode::<T>(c), Some(p as *mut c_void)),
-                    None => return,
-                },
-                Repr::Gone => return,
-            };
+                }
+            }
+            None => match self.pack() {
+                Some(c) => (encode::<T>(c), Some(self.state as *mut c_void)),
+                None => return,
+            },
+        };
         let mut previous: *mut c_void = std::ptr::null_mut();
         // SAFETY: the key is open for writing (a `ValueMut` only comes from `value_mut` and
         // `set`) and holds this type; Redis swaps the pointer without freeing the old one.
@@ -321,18 +318,26 @@ impl Key {
         }))
     }
 
-    /// The key's state for updating (the key must be open for writing).
+    /// The key's state for updating (the key must be open for writing); a compact form is
+    /// decoded into `slot`.
     pub fn value_mut<'k, T: Stored>(
         &'k self,
         ty: &'k ModType<T>,
         now: i64,
+        slot: &'k mut Slot<T>,
     ) -> Result<Option<ValueMut<'k, T>>> {
-        Ok(self.ptr(ty)?.map(|p| ValueMut {
-            key: self,
-            ty,
-            repr: match decode::<T>(p) {
-                Some(c) => Repr::Packed(T::unpack(&c, now), p, c),
-                None => Repr::Boxed(p as *mut T),
+        Ok(self.ptr(ty)?.map(|p| match decode::<T>(p) {
+            Some(c) => ValueMut {
+                key: self,
+                ty,
+                state: slot.0.write(T::unpack(&c, now)),
+                packed: Some((p, c)),
+            },
+            None => ValueMut {
+                key: self,
+                ty,
+                state: p as *mut T,
+                packed: None,
             },
         }))
     }
@@ -343,11 +348,12 @@ impl Key {
         // SAFETY: the key is open for writing and empty (callers checked); Redis takes the box
         // and hands it back to the type's `free`.
         unsafe { api!(RedisModule_ModuleTypeSetValue)(self.0, ty.raw(), ptr as *mut c_void) };
-        // The guard shrinks the box to a compact word on drop when the state has one.
+        // The guard shrinks the box to a compact form on drop when the state has one.
         ValueMut {
             key: self,
             ty,
-            repr: Repr::Boxed(ptr),
+            state: ptr,
+            packed: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::glue::clock::now_ms;
 use crate::glue::command::{flag, int, key, opt, options, Command, KeyAccess::*};
 use crate::glue::datatype::{self, replicate, reserve_command};
-use crate::glue::ffi::{self, Ctx, RStr};
+use crate::glue::ffi::{self, Ctx, RStr, Slot};
 use crate::glue::stats;
 
 use super::HANDLE;
@@ -17,7 +17,8 @@ pub static COMMANDS: &[Command] = &[CREATE, NEXT, NEXTBATCH, CURRENT, SET, INFO,
 fn take(ctx: &Ctx, args: &[RStr], count: i64) -> Result<(i64, i64)> {
     let key = ctx.open_key(args[1], true);
     let now = now_ms();
-    let (taken, state) = match datatype::serving::<Sequence>(&key, now)? {
+    let mut slot = Slot::default();
+    let (taken, state) = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
         Some(mut state) => (state.take(count, now)?, state),
         None => {
             let mut new = Sequence::new(SeqOptions::default());
@@ -138,10 +139,11 @@ fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let from_client = !ctx.is_replicated_or_loading();
     let key = ctx.open_key(args[1], true);
     let now = now_ms();
+    let mut slot = Slot::default();
     let existing = if from_client {
-        datatype::serving::<Sequence>(&key, now)?
+        datatype::serving::<Sequence>(&key, now, &mut slot)?
     } else {
-        key.value_mut(&HANDLE, now)?
+        key.value_mut(&HANDLE, now, &mut slot)?
     };
     match existing {
         Some(mut state) => state.set(value, force)?,

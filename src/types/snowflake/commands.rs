@@ -6,7 +6,7 @@ use crate::glue::clock::now_ms;
 use crate::glue::command::{int, key, opt, options, Command, KeyAccess::*};
 use crate::glue::config;
 use crate::glue::datatype::{self, replicate, reserve_command};
-use crate::glue::ffi::{self, Ctx, RStr};
+use crate::glue::ffi::{self, Ctx, RStr, Slot};
 use crate::glue::stats;
 
 use super::{bits, HANDLE};
@@ -85,7 +85,8 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let now = now_ms();
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
-    let (issued, state) = match datatype::serving::<Snowflake>(&key, now)? {
+    let mut slot = Slot::default();
+    let (issued, state) = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
         Some(mut state) => (state.next(now, worker, n, borrow)?, state),
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
