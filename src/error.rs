@@ -41,7 +41,23 @@ pub enum Error {
     ValueOutsideRange,
     WouldRepeat,
     LayoutMismatch,
-    /// An internal command (`*.RESERVE`, `IDGEN.GENERATION`) sent by a client.
+    /// Worker-ID pool: no ID can be granted now; the next one frees up in this many ms.
+    PoolFull {
+        retry_ms: i64,
+    },
+    /// Worker-ID pool: resumed after a load or promotion, it grants no ID for this many ms (a
+    /// grant it never received may still be in use).
+    PoolResuming {
+        retry_ms: i64,
+    },
+    /// Worker-ID pool: the caller no longer holds the ID (expired, released, or a newer grant).
+    LeaseLost {
+        id: i64,
+        why: &'static str,
+    },
+    /// Worker-ID pool: an option fixed at creation (`SIZE`, `GRACE`) given with another value.
+    PoolOptionDiffers(&'static str),
+    /// An internal command (`*.RESERVE`, `WORKER.EFFECT`, `IDGEN.GENERATION`) sent by a client.
     InternalCommand,
     Internal(String),
 }
@@ -99,6 +115,19 @@ impl fmt::Display for Error {
             LayoutMismatch => {
                 f.write_str("ERR reservation does not match the existing generator's options")
             }
+            PoolFull { retry_ms } => write!(
+                f,
+                "POOLFULL no worker ID is free: the next one frees up in {retry_ms} ms"
+            ),
+            PoolResuming { retry_ms } => write!(
+                f,
+                "POOLRESUMING the pool was loaded or promoted and grants no worker ID for {retry_ms} ms (a grant it never received may still be in use); held leases can still be renewed"
+            ),
+            LeaseLost { id, why } => write!(
+                f,
+                "LEASELOST worker ID {id} is no longer yours ({why}): stop issuing IDs with it and acquire a new one"
+            ),
+            PoolOptionDiffers(name) => write!(f, "ERR {name} differs from the pool's"),
             InternalCommand => f.write_str(
                 "ERR internal command: accepted only from the primary's replication link and the AOF",
             ),
@@ -118,6 +147,9 @@ impl Error {
                 | Error::NotEnoughLeft { .. }
                 | Error::BatchLargerThanRange
                 | Error::WorkerDoesNotFit { .. }
+                | Error::PoolFull { .. }
+                | Error::PoolResuming { .. }
+                | Error::LeaseLost { .. }
         )
     }
 }
@@ -161,6 +193,13 @@ mod tests {
             Error::ValueOutsideRange,
             Error::WouldRepeat,
             Error::LayoutMismatch,
+            Error::PoolFull { retry_ms: 5 },
+            Error::PoolResuming { retry_ms: 5 },
+            Error::LeaseLost {
+                id: 3,
+                why: "lease expired",
+            },
+            Error::PoolOptionDiffers("SIZE"),
             Error::InternalCommand,
             Error::Internal("x".into()),
         ];

@@ -1,4 +1,5 @@
 //! Pure generator logic: no FFI, no Redis, the clock passed in. Unit- and property-tested.
 
+pub mod pool;
 pub mod sequence;
 pub mod snowflake;
