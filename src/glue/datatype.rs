@@ -4,13 +4,15 @@
 //! after a load or a promotion. A type (see `crate::types`) implements [`Generator`] and lists
 //! its commands; it keeps only its commands and its encoding.
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 
 use redis_module::raw;
 
 use super::barrier::barrier;
 use super::command::{self, Command, CommandSet};
-use super::ffi::{self, api, emit_aof, int, Args, Ctx, Key, ModType, RStr, Slot, Stored, ValueMut};
+use super::ffi::{
+    self, api, emit_aof, int, Arg, Args, Ctx, Key, ModType, RStr, Slot, Stored, ValueMut,
+};
 use super::rdb::{RdbIn, RdbOut, Refusal};
 use super::serving;
 use super::stats;
@@ -41,6 +43,19 @@ pub trait Generator: Stored + CommandSet {
     fn reservation(&self, out: &mut Args);
     /// The fields a primary and its replica agree on (`DEBUG DIGEST`).
     fn digest(&self, out: &mut Args);
+    /// Every group of digest fields, in order, for a state that has more than `digest` holds
+    /// (a pool's per-ID records). Default: the one group of `digest`.
+    fn digest_groups(&self, each: &mut dyn FnMut(&Args)) {
+        let mut a = Args::default();
+        self.digest(&mut a);
+        each(&a);
+    }
+    /// The commands that rebuild the whole state in a rewritten AOF (after the generation),
+    /// each absolute and idempotent. Default: the reservation, which is the whole replicated
+    /// state of a type whose effects are reservations only.
+    fn aof_commands(&self, emit: &mut dyn FnMut(&'static CStr, &Args)) {
+        emit(Self::RESERVE, &reservation_args(self));
+    }
     /// Parses the reservation's arguments (after the key, without the generation).
     fn parse_reservation(args: &[RStr]) -> Result<Self::Reservation>;
     /// A new key's state for a reservation (then `apply_reservation` raises it).
@@ -52,8 +67,17 @@ pub trait Generator: Stored + CommandSet {
     /// The serving generation of the newest reservation this state reflects (low 16 bits).
     fn gen(&self) -> u16;
     fn set_gen(&mut self, gen: u16);
-    /// Resumes `gaps` safety gaps above the reservation (after a load or a promotion).
-    fn resume_gaps(&mut self, gaps: u64);
+    /// Resumes `gaps` safety gaps above the reservation (after a load or a promotion), at
+    /// server time `now` (unix ms; a pool's resume window starts then).
+    fn resume_gaps(&mut self, gaps: u64, now: i64);
+
+    /// Whether the state owns heap memory beyond its own struct (`owned_heap`). False by
+    /// default, so that `MEMORY USAGE` of a fixed-size type never decodes a compact form.
+    const OWNS_HEAP: bool = false;
+    /// Heap bytes the state owns beyond its own struct (collections, names).
+    fn owned_heap(&self) -> usize {
+        0
+    }
 }
 
 // ---- registration ------------------------------------------------------------------------------
@@ -168,22 +192,38 @@ extern "C" fn aof_rewrite<T: Generator>(
         // There is no per-rewrite hook, so the generation goes before every key (idempotent).
         serving::rewrite_generation(io);
         // SAFETY: as in `rdb_save`.
-        let args = unsafe { ffi::with_ptr::<T, _>(value, reservation_args) };
-        emit_aof(io, T::RESERVE, key, &args);
+        unsafe {
+            ffi::with_ptr::<T, _>(value, |s| {
+                s.aof_commands(&mut |cmd, args| emit_aof(io, cmd, key, args))
+            })
+        };
     })
 }
 
 extern "C" fn digest<T: Generator>(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
     barrier("digest", (), || {
-        let mut a = Args::default();
-        // SAFETY: as in `rdb_save`.
-        unsafe { ffi::with_ptr::<T, _>(value, |s| s.digest(&mut a)) };
-        for v in a.as_slice() {
-            for half in [(*v >> 64) as i64, *v as i64] {
-                // SAFETY: `md` is the digest handle Redis passed to this callback.
-                unsafe { api!(RedisModule_DigestAddLongLong)(md, half) };
+        let mut add = |a: &Args| {
+            for arg in a.iter() {
+                match arg {
+                    Arg::Int(v) => {
+                        for half in [(v >> 64) as i64, v as i64] {
+                            // SAFETY: `md` is the digest handle Redis passed to this callback.
+                            unsafe { api!(RedisModule_DigestAddLongLong)(md, half) };
+                        }
+                    }
+                    // SAFETY: as above; Redis reads `b.len()` bytes from `b`.
+                    Arg::Bytes(b) => unsafe {
+                        api!(RedisModule_DigestAddStringBuffer)(
+                            md,
+                            b.as_ptr() as *const c_char,
+                            b.len(),
+                        )
+                    },
+                }
             }
-        }
+        };
+        // SAFETY: as in `rdb_save`.
+        unsafe { ffi::with_ptr::<T, _>(value, |s| s.digest_groups(&mut add)) };
         // SAFETY: as above.
         unsafe { api!(RedisModule_DigestEndSequence)(md) };
     })
@@ -197,13 +237,21 @@ extern "C" fn free<T: Generator>(value: *mut c_void) {
 }
 
 extern "C" fn mem_usage<T: Generator>(value: *const c_void) -> usize {
-    barrier("mem_usage", 0, || ffi::heap_size::<T>(value))
+    barrier("mem_usage", 0, || {
+        let own = ffi::heap_size::<T>(value);
+        if T::OWNS_HEAP {
+            // SAFETY: as in `rdb_save`.
+            own + unsafe { ffi::with_ptr::<T, _>(value, T::owned_heap) }
+        } else {
+            own
+        }
+    })
 }
 
 // ---- reservations ------------------------------------------------------------------------------
 
 /// A state's reservation with the generation it was made in, as the RESERVE arguments.
-fn reservation_args<T: Generator>(s: &T) -> Args {
+pub fn reservation_args<T: Generator>(s: &T) -> Args<'static> {
     let mut a = Args::default();
     s.reservation(&mut a);
     a.push(serving::reservation_gen(s.gen()));
@@ -255,7 +303,7 @@ pub fn serving<'k, T: Generator>(
     };
     let gaps = serving::gaps_since(s.gen());
     if gaps > 0 {
-        s.resume_gaps(gaps);
+        s.resume_gaps(gaps, now);
         s.set_gen(serving::current());
         stats::RESUMES.add(1);
     }

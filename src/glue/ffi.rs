@@ -439,6 +439,20 @@ impl Ctx {
         unsafe { api!(RedisModule_ReplicateVerbatim)(self.0) };
     }
 
+    /// Emits keyspace event `event` (module class, `d` in `notify-keyspace-events`) on `key`.
+    pub fn notify(&self, event: &CStr, key: RStr) {
+        // SAFETY: a command context; `event` is NUL-terminated and `key` an argument of the
+        // running command; Redis copies both.
+        unsafe {
+            api!(RedisModule_NotifyKeyspaceEvent)(
+                self.0,
+                raw::REDISMODULE_NOTIFY_MODULE,
+                event.as_ptr(),
+                key,
+            )
+        };
+    }
+
     pub fn log_warning(&self, msg: &str) {
         log(self.0, c"warning", msg);
     }
@@ -500,16 +514,33 @@ pub fn int128(s: RStr) -> Result<i128> {
 /// The most arguments (after the key) one propagated command carries.
 pub const MAX_ARGS: usize = 12;
 
-/// The integer arguments of a propagated command (after its key), built without allocation.
+/// The arguments of a propagated command (after its key), built without allocation: integers,
+/// and at most one byte string (a worker pool's holder name) borrowed for the call.
 #[derive(Default, Clone, Copy)]
-pub struct Args {
+pub struct Args<'a> {
     n: usize,
     v: [i128; MAX_ARGS],
+    /// The byte-string argument: its position and its bytes (its slot in `v` is unused).
+    bulk: Option<(usize, &'a [u8])>,
 }
 
-impl Args {
+/// One argument of an [`Args`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arg<'a> {
+    Int(i128),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Args<'a> {
     pub fn push(&mut self, v: impl Into<i128>) -> &mut Self {
         self.v[self.n] = v.into();
+        self.n += 1;
+        self
+    }
+    /// Adds a byte-string argument; one per command at most.
+    pub fn push_bytes(&mut self, b: &'a [u8]) -> &mut Self {
+        assert!(self.bulk.is_none(), "one byte-string argument at most");
+        self.bulk = Some((self.n, b));
         self.n += 1;
         self
     }
@@ -519,20 +550,48 @@ impl Args {
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
-    pub fn as_slice(&self) -> &[i128] {
-        &self.v[..self.n]
+    /// The arguments in order.
+    pub fn iter(&self) -> impl Iterator<Item = Arg<'a>> + '_ {
+        (0..self.n).map(move |i| match self.bulk {
+            Some((at, b)) if at == i => Arg::Bytes(b),
+            _ => Arg::Int(self.v[i]),
+        })
     }
 
-    /// The arguments as decimal text: `(buffer, length)` per argument.
-    fn render(&self) -> [([u8; 40], usize); MAX_ARGS] {
+    /// The arguments as text for a variadic emitter: integers in decimal, the byte string as is.
+    fn render(&self) -> Rendered<'a> {
         use std::io::Write;
-        let mut out = [([0u8; 40], 0usize); MAX_ARGS];
-        for (slot, v) in out.iter_mut().zip(self.as_slice()) {
+        let mut out = Rendered {
+            bufs: [([0u8; 40], 0usize); MAX_ARGS],
+            bulk: self.bulk,
+        };
+        for (slot, v) in out.bufs.iter_mut().zip(&self.v[..self.n]) {
             let mut cur = std::io::Cursor::new(&mut slot.0[..]);
             let _ = write!(cur, "{v}");
             slot.1 = cur.position() as usize;
         }
         out
+    }
+}
+
+/// Rendered `Args`: one (pointer, length) buffer per argument.
+struct Rendered<'a> {
+    bufs: [([u8; 40], usize); MAX_ARGS],
+    bulk: Option<(usize, &'a [u8])>,
+}
+
+impl Rendered<'_> {
+    fn ptr(&self, i: usize) -> *const c_char {
+        match self.bulk {
+            Some((at, b)) if at == i => b.as_ptr() as *const c_char,
+            _ => self.bufs[i].0.as_ptr() as *const c_char,
+        }
+    }
+    fn len(&self, i: usize) -> usize {
+        match self.bulk {
+            Some((at, b)) if at == i => b.len(),
+            _ => self.bufs[i].1,
+        }
     }
 }
 
@@ -554,41 +613,40 @@ const FORMATS: [&CStr; MAX_ARGS + 1] = [
 ];
 
 /// Calls a variadic emitter (`RedisModule_Replicate` or `RedisModule_EmitAOF`) with
-/// `cmd key buf0 .. buf(n-1)` from rendered `Args`. Always passes all `MAX_ARGS` pairs: the format
+/// `cmd key buf0 .. buf(n-1)` from rendered `Args` (each a pointer and a length). Always passes all `MAX_ARGS` pairs: the format
 /// string says how many Redis reads.
 macro_rules! emit {
     ($f:expr, $target:expr, $cmd:expr, $key:expr, $n:expr, $b:expr) => {{
         let b = &$b;
-        let p = |i: usize| b[i].0.as_ptr() as *const ::std::ffi::c_char;
         $f(
             $target,
             $cmd.as_ptr(),
             $crate::glue::ffi::format_for($n),
             $key,
-            p(0),
-            b[0].1,
-            p(1),
-            b[1].1,
-            p(2),
-            b[2].1,
-            p(3),
-            b[3].1,
-            p(4),
-            b[4].1,
-            p(5),
-            b[5].1,
-            p(6),
-            b[6].1,
-            p(7),
-            b[7].1,
-            p(8),
-            b[8].1,
-            p(9),
-            b[9].1,
-            p(10),
-            b[10].1,
-            p(11),
-            b[11].1,
+            b.ptr(0),
+            b.len(0),
+            b.ptr(1),
+            b.len(1),
+            b.ptr(2),
+            b.len(2),
+            b.ptr(3),
+            b.len(3),
+            b.ptr(4),
+            b.len(4),
+            b.ptr(5),
+            b.len(5),
+            b.ptr(6),
+            b.len(6),
+            b.ptr(7),
+            b.len(7),
+            b.ptr(8),
+            b.len(8),
+            b.ptr(9),
+            b.len(9),
+            b.ptr(10),
+            b.len(10),
+            b.ptr(11),
+            b.len(11),
         )
     }};
 }
@@ -610,7 +668,8 @@ impl Ctx {
     pub fn replicate(&self, cmd: &CStr, key: RStr, args: &Args) {
         let bufs = args.render();
         // SAFETY: a command or timer context; the format names one string and `args.len()`
-        // buffers, each a (pointer, length) pair into `bufs`, alive for the call. Extra variadic
+        // buffers, each a (pointer, length) pair into `bufs` or into the byte-string argument
+        // `args` borrows, alive for the call. Extra variadic
         // arguments past the format are never read.
         unsafe {
             emit!(

@@ -240,7 +240,7 @@ impl Generator for Sequence {
     fn set_gen(&mut self, gen: u16) {
         self.gen = gen;
     }
-    fn resume_gaps(&mut self, gaps: u64) {
+    fn resume_gaps(&mut self, gaps: u64, _now: i64) {
         let gap = safety::sequence_gap_steps(self.rate, self.opts().range_steps());
         self.resume(gap.saturating_mul(gaps));
     }

@@ -182,7 +182,7 @@ impl Generator for Snowflake {
     fn set_gen(&mut self, gen: u16) {
         self.gen = gen;
     }
-    fn resume_gaps(&mut self, gaps: u64) {
+    fn resume_gaps(&mut self, gaps: u64, _now: i64) {
         self.resume(safety::snowflake_gap_ms().saturating_mul(gaps as i64));
     }
 }
