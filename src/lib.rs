@@ -16,7 +16,11 @@ use glue::ffi::{api, log};
 use redis_module::{raw, redis_module, Context, RedisString, Status};
 
 /// Every data type of the module: adding one is a folder under `src/types` and a line here.
-pub static TYPES: &[&dyn Registered] = &[&types::snowflake::TYPE, &types::sequence::TYPE];
+pub static TYPES: &[&dyn Registered] = &[
+    &types::snowflake::TYPE,
+    &types::sequence::TYPE,
+    &types::pool::TYPE,
+];
 
 /// Every command the module registers (the types' and the module's own), for documentation and
 /// tests.

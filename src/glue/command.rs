@@ -60,6 +60,10 @@ pub const fn key(name: &'static CStr) -> Arg {
 pub const fn int(name: &'static CStr) -> Arg {
     arg(name, ArgKind::Integer, None)
 }
+/// A positional string.
+pub const fn string(name: &'static CStr) -> Arg {
+    arg(name, ArgKind::String, None)
+}
 /// An optional `TOKEN integer`.
 pub const fn opt(token: &'static CStr, name: &'static CStr) -> Arg {
     arg(name, ArgKind::Integer, Some(token))

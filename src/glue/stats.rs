@@ -39,6 +39,10 @@ pub static BORROWED_MS: Counter = Counter::new();
 pub static REFUSALS: Counter = Counter::new();
 pub static RESERVATIONS: Counter = Counter::new();
 pub static RESUMES: Counter = Counter::new();
+pub static POOL_GRANTS: Counter = Counter::new();
+pub static POOL_RENEWALS: Counter = Counter::new();
+pub static POOL_RELEASES: Counter = Counter::new();
+pub static POOL_EXPIRIES: Counter = Counter::new();
 
 /// The `INFO idgen` callback.
 pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32) {
@@ -46,7 +50,7 @@ pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32)
 }
 
 fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
-    let fields: [(&CStr, u64); 9] = [
+    let fields: [(&CStr, u64); 13] = [
         (c"snowflake_ids_issued", SNOWFLAKE_IDS.get()),
         (c"seq_values_issued", SEQ_VALUES.get()),
         (c"clock_behind", CLOCK_BEHIND.get()),
@@ -54,6 +58,10 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
         (c"refusals", REFUSALS.get()),
         (c"reservations", RESERVATIONS.get()),
         (c"resumes", RESUMES.get()),
+        (c"pool_grants", POOL_GRANTS.get()),
+        (c"pool_renewals", POOL_RENEWALS.get()),
+        (c"pool_releases", POOL_RELEASES.get()),
+        (c"pool_expiries", POOL_EXPIRIES.get()),
         (c"worker_id", super::config::worker_id() as u64),
         (c"generation", super::serving::current_full()),
     ];

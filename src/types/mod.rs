@@ -2,5 +2,6 @@
 //! type needs from Redis is in `crate::glue::datatype`, generic over the type. Adding a type is a
 //! new folder here and one line in `lib.rs`'s `TYPES`.
 
+pub mod pool;
 pub mod sequence;
 pub mod snowflake;
