@@ -154,3 +154,106 @@ fn encoding_v1_file_saved_again_loads() {
         .unwrap();
     assert_eq!(g2, g + 1);
 }
+
+/// The commands of a RESP file (a rewritten AOF), each as its arguments.
+fn resp_commands(mut b: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    fn line<'a>(b: &mut &'a [u8]) -> &'a [u8] {
+        let i = b.windows(2).position(|w| w == b"\r\n").expect("CRLF");
+        let l = &b[..i];
+        *b = &b[i + 2..];
+        l
+    }
+    let num = |l: &[u8]| -> usize { std::str::from_utf8(&l[1..]).unwrap().parse().unwrap() };
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let n = num(line(&mut b));
+        let mut cmd = Vec::new();
+        for _ in 0..n {
+            let len = num(line(&mut b));
+            cmd.push(b[..len].to_vec());
+            b = &b[len + 2..];
+        }
+        out.push(cmd);
+    }
+    out
+}
+
+/// The worker-ID pool (idgen-wrk encoding 1): every field comes back, as a rewritten AOF shows
+/// it (the rewrite reads the state as loaded, before any call touches it), the counters as
+/// saved, and the pool resumes: no grant for the longest TTL plus the grace, tokens a block
+/// above the mark, the old leases (long expired) refused.
+#[test]
+fn pool_encoding_v1_loads_every_field_and_resumes() {
+    let server = load_fixture("pool-v1.rdb");
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["TYPE", "fx:pool"]).as_str(), "idgen-wrk");
+    let info = c.cmd(&["WORKER.INFO", "fx:pool"]);
+    for (field, value) in [
+        ("size", 16),
+        ("grace_ms", 2_000),
+        ("live", 0),
+        ("free", 16),
+        ("resume_wait_ms", 0),
+        ("next_token", 5),
+        ("grants", 4),
+        ("renewals", 2),
+        ("releases", 1),
+        // The three leases expired since the file was written (found by INFO, not stored).
+        ("expiries", 3),
+        ("refusals", 1),
+    ] {
+        assert_eq!(info.field_int(field), value, "fx:pool {field}");
+    }
+    assert!(info.field("next_expiry").is_null());
+
+    c.cmd(&["CONFIG", "SET", "aof-use-rdb-preamble", "no"]).ok();
+    c.cmd(&["CONFIG", "SET", "appendonly", "yes"]).ok();
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "the AOF rewrite",
+        || {
+            server
+                .info_field("persistence", "aof_rewrite_in_progress")
+                .as_deref()
+                == Some("0")
+                && server
+                    .info_field("persistence", "aof_rewrite_scheduled")
+                    .as_deref()
+                    == Some("0")
+                && server.info_field("persistence", "aof_rewrites").as_deref() != Some("0")
+        },
+    );
+    let dir = server.dir().join("appendonlydir");
+    let base = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".base.aof"))
+        .expect("a base AOF");
+    let cmds: Vec<Vec<Vec<u8>>> = resp_commands(&std::fs::read(base).unwrap())
+        .into_iter()
+        .filter(|c| c[0].starts_with(b"WORKER."))
+        .collect();
+    let words = |s: &str| -> Vec<Vec<u8>> {
+        s.split(' ')
+            .map(|w| w.replace("\\0", "\0").into_bytes())
+            .collect()
+    };
+    assert_eq!(
+        cmds,
+        [
+            words("WORKER.RESERVE fx:pool 16 2000 1025 40000 0"),
+            words("WORKER.EFFECT fx:pool 16 2000 0 1 svc-a 1796096922044 1796096882123 0"),
+            words("WORKER.EFFECT fx:pool 16 2000 1 2 svc-b 1796096902016 0 0"),
+            words("WORKER.EFFECT fx:pool 16 2000 2 4 \\0bin 1796096887068 1796096882456 0"),
+        ]
+    );
+
+    let r = c.cmd(&["WORKER.ACQUIRE", "fx:pool", "5000"]);
+    assert!(r.is_err() && r.err().starts_with("POOLRESUMING"), "{r:?}");
+    let info = c.cmd(&["WORKER.INFO", "fx:pool"]);
+    assert_eq!(info.field_int("next_token"), 1025 + 1024);
+    let wait = info.field_int("resume_wait_ms");
+    assert!(wait > 40_000 && wait <= 42_000, "{wait}");
+    let r = c.cmd(&["WORKER.RENEW", "fx:pool", "0", "1", "5000"]);
+    assert!(r.is_err() && r.err().starts_with("LEASELOST"), "{r:?}");
+}
