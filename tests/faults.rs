@@ -646,10 +646,10 @@ fn diverged_keys(p: &mut Conn, r: &mut Conn, history: &History) -> Vec<(Vec<u8>,
         let b = r.cmd(&[b"DEBUG".as_slice(), b"DIGEST-VALUE", key]);
         if a != b {
             let t = p.cmd(&[b"TYPE".as_slice(), key]);
-            let info_cmd: &[u8] = if t.as_str() == "idgen-seq" {
-                b"SEQ.INFO"
-            } else {
-                b"SNOWFLAKE.INFO"
+            let info_cmd: &[u8] = match t.as_str() {
+                "idgen-seq" => b"SEQ.INFO",
+                "idgen-wrk" => b"WORKER.INFO",
+                _ => b"SNOWFLAKE.INFO",
             };
             let text = format!(
                 "{:?}: primary {}\n    replica {}\n    last commands on it:\n      {}",
@@ -772,6 +772,7 @@ fn fuzz_random_arguments() {
         let (info_cmd, next_cmd): (&[u8], &[u8]) = match t.as_str() {
             "idgen-sfk" => (b"SNOWFLAKE.INFO", b"SNOWFLAKE.NEXT"),
             "idgen-seq" => (b"SEQ.INFO", b"SEQ.NEXT"),
+            "idgen-wrk" => (b"WORKER.INFO", b"WORKER.LIST"),
             _ => continue,
         };
         keys_left += 1;

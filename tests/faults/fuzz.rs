@@ -6,7 +6,7 @@ use super::util::Rng;
 use crate::common::now_ms;
 
 /// Every command of the module (the test-only IDGEN.DEBUG-CLOCK is not in the normal build).
-pub const COMMANDS: [&str; 12] = [
+pub const COMMANDS: [&str; 20] = [
     "SNOWFLAKE.CREATE",
     "SNOWFLAKE.NEXT",
     "SNOWFLAKE.PARSE",
@@ -19,11 +19,19 @@ pub const COMMANDS: [&str; 12] = [
     "SEQ.SET",
     "SEQ.INFO",
     "SEQ.RESERVE",
+    "WORKER.ACQUIRE",
+    "WORKER.RENEW",
+    "WORKER.RELEASE",
+    "WORKER.LIST",
+    "WORKER.ROUTE",
+    "WORKER.INFO",
+    "WORKER.RESERVE",
+    "WORKER.EFFECT",
 ];
 
 /// Edge cases every run sends before the random vectors (split on whitespace). Internal
 /// commands included: a client can send them, and so can a damaged AOF.
-pub const EDGE_VECTORS: [&str; 43] = [
+pub const EDGE_VECTORS: [&str; 62] = [
     // snowflake layouts at their bounds
     "SNOWFLAKE.CREATE fz:sf:a EPOCH 0 TIME-BITS 35 WORKER-BITS 20 SEQUENCE-BITS 8 WORKER 1048575",
     "SNOWFLAKE.NEXT fz:sf:a COUNT 10000",
@@ -73,10 +81,31 @@ pub const EDGE_VECTORS: [&str; 43] = [
     "SEQ.RESERVE fz:k:seq3 0 5 -1 1 1 1 100 1",
     "SEQ.RESERVE fz:k:seq3 0 5 0 1 1 1 100 2",
     "SEQ.CURRENT fz:k:seq3",
+    // worker pools: the largest, the longest TTL, bounds of every argument
+    "WORKER.ACQUIRE fz:pool 86400000 SIZE 1048576 GRACE 3600000 HOLDER h",
+    "WORKER.ACQUIRE fz:pool 1000 HOLDER h",
+    "WORKER.ACQUIRE fz:pool 1000 SIZE 1",
+    "WORKER.RENEW fz:pool 0 1 86400000 LAST-TS 9223372036854775807",
+    "WORKER.RENEW fz:pool 0 1 1000 LAST-TS 0",
+    "WORKER.RENEW fz:pool 1048576 1 1000",
+    "WORKER.RENEW fz:pool 0 9223372036854775807 1000",
+    "WORKER.RELEASE fz:pool -1 1",
+    "WORKER.ROUTE fz:pool x COUNT 1048576",
+    "WORKER.ROUTE fz:pool x COUNT 1048577",
+    "WORKER.ACQUIRE fz:k:pool 1000 SIZE 1 GRACE 0",
+    "WORKER.ACQUIRE fz:k:pool 1000",
+    // internal pool commands at their bounds (refused from a client, as from a damaged AOF)
+    "WORKER.RESERVE fz:pool 1048576 3600000 9223372036854775808 86400000 0",
+    "WORKER.RESERVE fz:pool 1048576 3600000 9223372036854775809 86400000 0",
+    "WORKER.EFFECT fz:pool 1048576 3600000 1048575 9223372036854775807 h 9223372036854775807 9223372036854775807 2",
+    "WORKER.EFFECT fz:pool 1048576 3600000 0 1 h 0 0 3",
+    "WORKER.EFFECT fz:k:pool2 1 0 0 1 h 0 0 0",
+    "WORKER.INFO fz:pool",
+    "WORKER.LIST fz:pool",
 ];
 
 /// Keys the fuzzer works on; `fz:str` and `fz:list` hold plain Redis types.
-pub const KEYS: [&[u8]; 9] = [
+pub const KEYS: [&[u8]; 10] = [
     b"fz:sf:a",
     b"fz:sf:b",
     b"fz:seq:a",
@@ -84,11 +113,12 @@ pub const KEYS: [&[u8]; 9] = [
     b"fz:str",
     b"fz:list",
     b"fz:k",
+    b"fz:pool",
     b"",
     b"fz:\x00\xff\r\n",
 ];
 
-const OPTIONS: [&str; 13] = [
+const OPTIONS: [&str; 17] = [
     "COUNT",
     "EPOCH",
     "TIME-BITS",
@@ -102,6 +132,10 @@ const OPTIONS: [&str; 13] = [
     "CYCLE",
     "FORCE",
     "REPLACE",
+    "HOLDER",
+    "SIZE",
+    "GRACE",
+    "LAST-TS",
 ];
 
 const ODD_NUMBERS: [&str; 24] = [
@@ -314,9 +348,86 @@ fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
                 a[n - 1] = rng.range(0, 1).to_string().into_bytes();
             }
         }
+        "WORKER.ACQUIRE" => {
+            a.push(ttl(rng));
+            for _ in 0..rng.below(4) {
+                match rng.below(3) {
+                    0 => {
+                        a.push(case(rng, "HOLDER"));
+                        a.push(if rng.chance(1, 2) {
+                            format!("h{}", rng.below(4)).into_bytes()
+                        } else {
+                            any_arg(rng)
+                        });
+                    }
+                    1 => {
+                        a.push(case(rng, "SIZE"));
+                        a.push(small(rng, 1024));
+                    }
+                    _ => {
+                        a.push(case(rng, "GRACE"));
+                        a.push(small(rng, 5000));
+                    }
+                }
+            }
+        }
+        "WORKER.RENEW" | "WORKER.RELEASE" => {
+            a.push(small(rng, 8));
+            a.push(small(rng, 12));
+            if cmd == "WORKER.RENEW" {
+                a.push(ttl(rng));
+            }
+            if rng.chance(1, 3) {
+                a.push(case(rng, "LAST-TS"));
+                a.push(if rng.chance(1, 2) {
+                    now_ms().to_string().into_bytes()
+                } else {
+                    number(rng)
+                });
+            }
+        }
+        "WORKER.ROUTE" => {
+            a.push(any_arg(rng));
+            if rng.chance(1, 2) {
+                a.push(case(rng, "COUNT"));
+                a.push(small(rng, 10));
+            }
+        }
+        "WORKER.RESERVE" => {
+            for _ in 0..5 {
+                a.push(small(rng, 5000));
+            }
+        }
+        "WORKER.EFFECT" => {
+            for i in 0..8 {
+                a.push(if i == 4 {
+                    any_arg(rng)
+                } else {
+                    small(rng, 1024)
+                });
+            }
+        }
         _ => {}
     }
     a
+}
+
+/// A number that is mostly small and in range (`0..=max`), sometimes anything.
+fn small(rng: &mut Rng, max: i64) -> Vec<u8> {
+    if rng.chance(3, 4) {
+        rng.range(0, max).to_string().into_bytes()
+    } else {
+        number(rng)
+    }
+}
+
+/// A lease TTL: mostly valid (1-5 s), sometimes anything.
+fn ttl(rng: &mut Rng) -> Vec<u8> {
+    if rng.chance(3, 4) {
+        rng.range(1_000, 5_000).to_string().into_bytes()
+    } else {
+        number(rng)
+    }
 }
 
 /// One random argument vector: a command name (random case) and arguments, plausible or random.
