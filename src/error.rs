@@ -55,6 +55,9 @@ pub enum Error {
         id: i64,
         why: &'static str,
     },
+    /// Worker-ID pool: every fencing token up to 2^63-1 was handed out (reachable only through
+    /// a damaged reservation).
+    TokensExhausted,
     /// Worker-ID pool: an option fixed at creation (`SIZE`, `GRACE`) given with another value.
     PoolOptionDiffers(&'static str),
     /// An internal command (`*.RESERVE`, `WORKER.EFFECT`, `IDGEN.GENERATION`) sent by a client.
@@ -127,6 +130,9 @@ impl fmt::Display for Error {
                 f,
                 "LEASELOST worker ID {id} is no longer yours ({why}): stop issuing IDs with it and acquire a new one"
             ),
+            TokensExhausted => f.write_str(
+                "ERR fencing tokens exhausted: the pool can grant no more leases (delete and recreate it)",
+            ),
             PoolOptionDiffers(name) => write!(f, "ERR {name} differs from the pool's"),
             InternalCommand => f.write_str(
                 "ERR internal command: accepted only from the primary's replication link and the AOF",
@@ -150,6 +156,7 @@ impl Error {
                 | Error::PoolFull { .. }
                 | Error::PoolResuming { .. }
                 | Error::LeaseLost { .. }
+                | Error::TokensExhausted
         )
     }
 }
@@ -200,6 +207,7 @@ mod tests {
                 why: "lease expired",
             },
             Error::PoolOptionDiffers("SIZE"),
+            Error::TokensExhausted,
             Error::InternalCommand,
             Error::Internal("x".into()),
         ];

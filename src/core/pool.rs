@@ -574,7 +574,7 @@ impl Pool {
     ) -> Result<Grant> {
         let token = self.next_token;
         if token > MAX_TOKEN {
-            return Err(Error::Internal("fencing tokens exhausted".into()));
+            return Err(Error::TokensExhausted);
         }
         // Commit.
         self.next_token = token + 1;

@@ -313,7 +313,8 @@ fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         ("free", Some(i.free as i64)),
         ("next_expiry", i.next_expiry),
         ("resume_wait_ms", Some(i.resume_wait_ms)),
-        ("next_token", Some(i.next_token as i64)),
+        // 2^63 (every token handed out) shows as 2^63-1: no token above it is ever granted.
+        ("next_token", Some(i.next_token.min(i64::MAX as u64) as i64)),
         ("grants", Some(c.grants as i64)),
         ("renewals", Some(c.renewals as i64)),
         ("releases", Some(c.releases as i64)),
