@@ -955,6 +955,55 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                 }
             }
         }
+        "idgen-wrk" => {
+            let info = c.try_cmd(&["WORKER.INFO", "victim"])?;
+            if info.is_err() {
+                return Ok(Err(format!("WORKER.INFO: {info:?}")));
+            }
+            let (size, next_token) = (info.field_int("size"), info.field_int("next_token"));
+            let list = c.try_cmd(&["WORKER.LIST", "victim"])?;
+            let Value::Array(entries) = &list else {
+                return Ok(Err(format!("WORKER.LIST: {list:?}")));
+            };
+            let mut last_id = -1;
+            let mut holders = std::collections::HashSet::new();
+            for e in entries {
+                let Value::Array(f) = e else {
+                    return Ok(Err(format!("WORKER.LIST entry {e:?}")));
+                };
+                let (id, token) = (f[0].int(), f[2].int());
+                if id <= last_id || id >= size || token < 1 || token >= next_token {
+                    return Ok(Err(format!(
+                        "WORKER.LIST entry {f:?} (size {size}, next token {next_token})"
+                    )));
+                }
+                last_id = id;
+                if let Value::Bulk(h) = &f[1] {
+                    if !holders.insert(h.clone()) {
+                        return Ok(Err(format!("two live leases of holder {h:?}: {list:?}")));
+                    }
+                }
+            }
+            for cmd in [
+                &["WORKER.ACQUIRE", "victim", "1000"][..],
+                &["WORKER.ACQUIRE", "victim", "1000", "HOLDER", "svc-a"],
+                &["WORKER.RENEW", "victim", "0", "1", "1000"],
+                &["WORKER.RELEASE", "victim", "0", "1"],
+                &["WORKER.ROUTE", "victim", "task", "COUNT", "3"],
+            ] {
+                let r = c.try_cmd(cmd)?;
+                if let Err(e) = coded(&r) {
+                    return Ok(Err(format!("{cmd:?}: {e}")));
+                }
+            }
+            // Used once (resumed): tokens only go up.
+            let after = c.try_cmd(&["WORKER.INFO", "victim"])?;
+            if after.is_err() || after.field_int("next_token") < next_token {
+                return Ok(Err(format!(
+                    "WORKER.INFO after use: {after:?} (was {info:?})"
+                )));
+            }
+        }
         other => return Ok(Err(format!("restored key has type {other:?}"))),
     }
     // What the module saves now must load again.
@@ -995,6 +1044,16 @@ fn fuzz_restore_payloads() {
         "SEQ.NEXTBATCH src:seq:cycle 300",
         "SEQ.SET src:seq:set 9223372036854775000",
         "SEQ.NEXT src:seq:set",
+        "WORKER.ACQUIRE src:wrk:fresh 5000",
+        "WORKER.RELEASE src:wrk:fresh 0 1",
+        "WORKER.ACQUIRE src:wrk:used 30000 HOLDER svc-a GRACE 1000",
+        "WORKER.ACQUIRE src:wrk:used 20000 HOLDER svc-b",
+        "WORKER.ACQUIRE src:wrk:used 10000",
+        "WORKER.RENEW src:wrk:used 0 1 40000",
+        "WORKER.RELEASE src:wrk:used 2 3",
+        "WORKER.ACQUIRE src:wrk:used 5000 HOLDER svc-c",
+        "WORKER.ACQUIRE src:wrk:big 60000 SIZE 1048576 GRACE 0 HOLDER big",
+        "WORKER.ACQUIRE src:wrk:one 1000 SIZE 1 HOLDER only",
     ];
     for line in setup {
         let r = c.run(line);
@@ -1026,6 +1085,15 @@ fn fuzz_restore_payloads() {
                 "src:seq:set",
             ][..],
         ),
+        (
+            "pool",
+            &[
+                "src:wrk:fresh",
+                "src:wrk:used",
+                "src:wrk:big",
+                "src:wrk:one",
+            ][..],
+        ),
     ] {
         let mut bodies = Vec::new();
         let mut version = [0u8; 2];
@@ -1034,8 +1102,9 @@ fn fuzz_restore_payloads() {
             let (body, v) = fuzz::split_dump(&payload);
             // The footer is recomputed right, and the value layout is understood.
             assert_eq!(fuzz::forge(&body, v), payload, "CRC64 of DUMP {key}");
-            let parsed = fuzz::ModValue::parse(&body)
-                .unwrap_or_else(|| panic!("DUMP {key} is not a module value of integers"));
+            let parsed = fuzz::ModValue::parse(&body).unwrap_or_else(|| {
+                panic!("DUMP {key} is not a module value of integers and strings")
+            });
             assert_eq!(
                 fuzz::ModValue::parse(&parsed.encode()),
                 Some(parsed.clone()),
@@ -1048,7 +1117,7 @@ fn fuzz_restore_payloads() {
         sources.push((ty, bodies, version));
     }
     let module_id = |bodies: &[Vec<u8>]| fuzz::ModValue::parse(&bodies[0]).unwrap().module_id;
-    let ids = [module_id(&sources[0].1), module_id(&sources[1].1)];
+    let ids: Vec<u64> = sources.iter().map(|s| module_id(&s.1)).collect();
 
     let mut rng = Rng::new(seed() ^ 0x4e57);
     let mut crashes: Vec<String> = Vec::new();
@@ -1070,7 +1139,8 @@ fn fuzz_restore_payloads() {
             .collect();
         let random = (0..FUZZ_RESTORES_PER_TYPE).map(|_| {
             let src = rng.below(bodies.len() as u64) as usize;
-            let (what, body) = fuzz::mutate(&mut rng, &bodies[src], bodies, ids[1 - ti]);
+            let other = ids[(ti + 1 + rng.below(ids.len() as u64 - 1) as usize) % ids.len()];
+            let (what, body) = fuzz::mutate(&mut rng, &bodies[src], bodies, other);
             (src, what, body)
         });
         let all: Vec<(usize, String, Vec<u8>)> = systematic.into_iter().chain(random).collect();

@@ -552,15 +552,39 @@ fn dec_len(b: &[u8], i: &mut usize) -> Option<u64> {
 /// RDB module opcodes (rdb.h).
 pub const OP_EOF: u64 = 0;
 pub const OP_UINT: u64 = 2;
+pub const OP_STRING: u64 = 5;
+
+/// One field of a module value: an integer (SaveSigned and SaveUnsigned are both stored as
+/// UINT) or a string (SaveStringBuffer: a worker pool's holder names).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    U(u64),
+    S(Vec<u8>),
+}
 
 /// A module value in a DUMP body: `RDB_TYPE_MODULE_2`, the 64-bit module type id (name and
-/// encoding version), then opcode + value pairs, then the EOF opcode. idgen saves only integers
-/// (SaveSigned is stored as UINT), so that is all this parses.
+/// encoding version), then opcode + value pairs, then the EOF opcode. idgen saves integers and
+/// (worker pools) strings, so that is all this parses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModValue {
     pub rdb_type: u8,
     pub module_id: u64,
-    pub fields: Vec<u64>,
+    pub fields: Vec<Field>,
+}
+
+fn enc_field(f: &Field, wide: bool, out: &mut Vec<u8>) {
+    let len = if wide { enc_len_wide } else { enc_len };
+    match f {
+        Field::U(x) => {
+            enc_len(OP_UINT, out);
+            len(*x, out);
+        }
+        Field::S(b) => {
+            enc_len(OP_STRING, out);
+            len(b.len() as u64, out);
+            out.extend_from_slice(b);
+        }
+    }
 }
 
 impl ModValue {
@@ -572,7 +596,13 @@ impl ModValue {
         loop {
             match dec_len(body, &mut i)? {
                 OP_EOF => break,
-                OP_UINT => fields.push(dec_len(body, &mut i)?),
+                OP_UINT => fields.push(Field::U(dec_len(body, &mut i)?)),
+                OP_STRING => {
+                    let n = dec_len(body, &mut i)? as usize;
+                    let b = body.get(i..i.checked_add(n)?)?.to_vec();
+                    i += n;
+                    fields.push(Field::S(b));
+                }
                 _ => return None,
             }
         }
@@ -584,14 +614,29 @@ impl ModValue {
     }
 
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_with(false)
+    }
+
+    /// With `wide`, every length in its 9-byte form (valid, not canonical).
+    fn encode_with(&self, wide: bool) -> Vec<u8> {
         let mut out = vec![self.rdb_type];
         enc_len_wide(self.module_id, &mut out);
-        for &f in &self.fields {
-            enc_len(OP_UINT, &mut out);
-            enc_len(f, &mut out);
+        for f in &self.fields {
+            enc_field(f, wide, &mut out);
         }
         enc_len(OP_EOF, &mut out);
         out
+    }
+
+    /// The integer fields.
+    fn ints(&self) -> Vec<u64> {
+        self.fields
+            .iter()
+            .filter_map(|f| match f {
+                Field::U(x) => Some(*x),
+                Field::S(_) => None,
+            })
+            .collect()
     }
 }
 
@@ -614,6 +659,11 @@ fn interesting(rng: &mut Rng, current: u64, others: &[u64]) -> u64 {
             64,
             1023,
             1024,
+            1025,
+            1 << 20,
+            (1 << 20) + 1,
+            86_400_000,
+            86_400_001,
             u64::MAX,
             u64::MAX - 1,
             i64::MAX as u64,
@@ -631,16 +681,30 @@ fn interesting(rng: &mut Rng, current: u64, others: &[u64]) -> u64 {
         ]),
         1 => current.wrapping_add(1),
         2 => current.wrapping_sub(1),
-        3 => *rng.pick(others),
+        3 if !others.is_empty() => *rng.pick(others),
         4 => current ^ (1 << rng.below(64)),
         _ => rng.next_u64(),
+    }
+}
+
+/// Strings worth trying in a string field: empty, at and past the holder-name limit, binary.
+fn interesting_str(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(5) {
+        0 => Vec::new(),
+        1 => vec![b'h'; 256],
+        2 => vec![b'h'; 257],
+        3 => vec![0u8],
+        _ => {
+            let n = rng.below(300) as usize;
+            rng.bytes(n)
+        }
     }
 }
 
 /// The systematic mutations of a DUMP body: every field set to every boundary value, every
 /// field missing, every truncation.
 pub fn systematic(body: &[u8]) -> Vec<(String, Vec<u8>)> {
-    const BOUNDARY: [u64; 10] = [
+    const BOUNDARY: [u64; 12] = [
         0,
         1,
         u64::MAX,
@@ -651,14 +715,26 @@ pub fn systematic(body: &[u8]) -> Vec<(String, Vec<u8>)> {
         1 << 55,
         1 << 62,
         (1 << 41) - 1,
+        1 << 20,
+        (1 << 20) + 1,
     ];
     let v = ModValue::parse(body).expect("source body parses");
     let mut out = Vec::new();
     for f in 0..v.fields.len() {
-        for &x in &BOUNDARY {
+        let values: Vec<Field> = match &v.fields[f] {
+            Field::U(_) => BOUNDARY.iter().map(|&x| Field::U(x)).collect(),
+            Field::S(_) => vec![
+                Field::S(Vec::new()),
+                Field::S(vec![b'h'; 256]),
+                Field::S(vec![b'h'; 257]),
+                Field::U(0),
+            ],
+        };
+        for x in values {
             let mut m = v.clone();
+            let what = format!("field {f} = {x:?}");
             m.fields[f] = x;
-            out.push((format!("field {f} = {x} ({})", x as i64), m.encode()));
+            out.push((what, m.encode()));
         }
         let mut m = v.clone();
         m.fields.remove(f);
@@ -674,8 +750,8 @@ pub fn systematic(body: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// One mutation of a DUMP body; returns what was done (for the report) and the new body.
-/// `same_type` are bodies of other values of the same type, `other_type_id` the module id of the
-/// other idgen type.
+/// `same_type` are bodies of other values of the same type, `other_type_id` the module id of
+/// another idgen type.
 pub fn mutate(
     rng: &mut Rng,
     body: &[u8],
@@ -685,6 +761,7 @@ pub fn mutate(
     let v = ModValue::parse(body).expect("source body parses");
     let nf = v.fields.len() as u64;
     let field = |rng: &mut Rng| rng.below(nf) as usize;
+    let ints = v.ints();
     let kind = rng.below(13);
     match kind {
         0 => {
@@ -712,23 +789,28 @@ pub fn mutate(
             let mut what = Vec::new();
             for _ in 0..n {
                 let f = field(rng);
-                let val = if kind == 2 {
-                    rng.next_u64()
-                } else {
-                    interesting(rng, m.fields[f], &v.fields)
+                let val = match &m.fields[f] {
+                    Field::U(cur) if kind == 2 => Field::U(rng.next_u64()),
+                    Field::U(cur) => Field::U(interesting(rng, *cur, &ints)),
+                    Field::S(_) => Field::S(interesting_str(rng)),
                 };
+                what.push(format!("field {f} = {val:?}"));
                 m.fields[f] = val;
-                what.push(format!("field {f} = {val} ({})", val as i64));
             }
             (what.join(", "), m.encode())
         }
         5 => {
-            // A field stored under another opcode (SINT, FLOAT, DOUBLE, STRING, invalid ones).
+            // A field stored under another opcode (SINT, UINT, FLOAT, DOUBLE, STRING, invalid
+            // ones).
             let f = field(rng);
-            let op = *rng.pick(&[1u64, 3, 4, 5, 6, 7, 63, 200]);
+            let op = *rng.pick(&[1u64, 2, 3, 4, 5, 6, 7, 63, 200]);
+            let x = match &v.fields[f] {
+                Field::U(x) => *x,
+                Field::S(b) => b.len() as u64,
+            };
             let mut out = vec![v.rdb_type];
             enc_len_wide(v.module_id, &mut out);
-            for (i, &x) in v.fields.iter().enumerate() {
+            for (i, fv) in v.fields.iter().enumerate() {
                 if i == f {
                     enc_len(op, &mut out);
                     match op {
@@ -741,8 +823,7 @@ pub fn mutate(
                         _ => enc_len(x, &mut out),
                     }
                 } else {
-                    enc_len(OP_UINT, &mut out);
-                    enc_len(x, &mut out);
+                    enc_field(fv, false, &mut out);
                 }
             }
             enc_len(OP_EOF, &mut out);
@@ -757,21 +838,20 @@ pub fn mutate(
         7 => {
             let mut m = v.clone();
             let f = rng.below(nf + 1) as usize;
-            let val = interesting(rng, 0, &v.fields);
+            let val = if rng.chance(1, 4) {
+                Field::S(interesting_str(rng))
+            } else {
+                Field::U(interesting(rng, 0, &ints))
+            };
+            let what = format!("insert field {val:?} at {f}");
             m.fields.insert(f, val);
-            (format!("insert field {val} at {f}"), m.encode())
+            (what, m.encode())
         }
-        8 => {
+        8 => (
             // Valid but wider length encodings: must load like the original.
-            let mut out = vec![v.rdb_type];
-            enc_len_wide(v.module_id, &mut out);
-            for &x in &v.fields {
-                enc_len(OP_UINT, &mut out);
-                enc_len_wide(x, &mut out);
-            }
-            enc_len(OP_EOF, &mut out);
-            ("every field in the 9-byte length form".into(), out)
-        }
+            "every length in the 9-byte form".into(),
+            v.encode_with(true),
+        ),
         9 => {
             let mut b = v.encode();
             match rng.below(3) {
@@ -799,7 +879,7 @@ pub fn mutate(
         11 => {
             let mut m = v.clone();
             m.module_id = other_type_id;
-            ("the other idgen type's module id".into(), m.encode())
+            ("another idgen type's module id".into(), m.encode())
         }
         _ => {
             // Fields from two real values of this type: each field valid alone, the mix maybe not.
@@ -809,7 +889,7 @@ pub fn mutate(
             let mut taken = Vec::new();
             for (i, f) in m.fields.iter_mut().enumerate() {
                 if i < other.fields.len() && rng.chance(1, 2) {
-                    *f = other.fields[i];
+                    *f = other.fields[i].clone();
                     taken.push(i.to_string());
                 }
             }
