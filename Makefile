@@ -54,8 +54,9 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: deps build ## Benchmarks against INCR, INCRBY and a Lua snowflake (results in target/bench/results.md)
+bench: deps build ## Benchmarks against INCR, INCRBY and a Lua snowflake (results in target/bench/results.md, WORKER.* in target/bench/worker.md)
 	bash bench/run.sh
+	bash bench/worker.sh
 
 clean: ## Remove build output and test servers' directories
 	$(CARGO) clean
