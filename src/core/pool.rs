@@ -1066,9 +1066,11 @@ impl Pool {
     /// An estimate of the heap and inline bytes the pool uses (for Redis `MEMORY USAGE`).
     pub fn mem_usage(&self) -> usize {
         // Per record: the map entry with B-tree overhead, its phase index entry, the holder
-        // name (twice: in the record and in the holder index).
-        const PER_RECORD: usize = 96;
-        let names: usize = self.holders.keys().map(|h| 2 * h.len() + 32).sum();
+        // name (twice: in the record and in the holder index, with the index's entry).
+        // Calibrated on Redis 7.0.15 (jemalloc): 10,000 anonymous records added 151 bytes each
+        // to `used_memory`, 10,000 with 17-byte holder names 247.
+        const PER_RECORD: usize = 150;
+        let names: usize = self.holders.keys().map(|h| 2 * h.len() + 64).sum();
         std::mem::size_of::<Pool>() + self.slots.len() * PER_RECORD + names
     }
 }
