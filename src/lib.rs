@@ -1,4 +1,5 @@
-//! idgen: distributed unique IDs (snowflake IDs and sequences) as a Redis module.
+//! idgen: distributed unique IDs (snowflake IDs and sequences) and worker-ID leases (pools) as a
+//! Redis module.
 //!
 //! Layers, arrows pointing down: this file (what the module registers) -> `types` (one folder per
 //! data type: its commands and encoding) -> `glue` (the shared Redis machinery, generic over the
