@@ -150,8 +150,10 @@ class SegmentSequence:
         self._step = step
         self._stop = first + step * count
         self._size = count
+        # Taking the value at index `used - 1` (the one that makes prefetch_at of the segment
+        # used) goes through the slow path, which asks for the next segment.
         used = int(count * self.prefetch_at)
-        self._trigger = first + step * min(max(used, 0), count - 1)
+        self._trigger = first + step * min(max(used - 1, 0), count - 1)
         self._started = self._clock.monotonic()
 
     def _refill(self) -> None:
