@@ -5,8 +5,7 @@ import time
 
 import pytest
 
-from idgen_client import LeasedSnowflake, TaskRouter
-from idgen_client._wire import parse_leases
+from idgen_client import LeasedSnowflake, TaskRouter, worker_route
 
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("need_worker")]
 
@@ -16,7 +15,7 @@ def keys(n):
 
 
 def server_route(c, pool, key, count):
-    return [l.id for l in parse_leases(c.execute_command("WORKER.ROUTE", pool, key, "COUNT", count))]
+    return [l.id for l in worker_route(c, pool, key, count)]
 
 
 def wait_for(pred, timeout=3.0):
@@ -50,8 +49,9 @@ def test_empty_pool(r, name):
         assert r.execute_command("WORKER.ROUTE", name, "x") == []
 
 
-def test_router_follows_keyspace_events(server, name):
-    c = server.client()
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_router_follows_keyspace_events(server, name, protocol):
+    c = server.client(protocol=protocol)
     with TaskRouter(c, name, refresh_ms=60_000) as router:  # periodic refresh out of the way
         assert router.leases == []
         a = LeasedSnowflake(c, name, 5000)

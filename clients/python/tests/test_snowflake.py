@@ -6,8 +6,16 @@ import time
 import pytest
 from redis.exceptions import ResponseError
 
-from idgen_client import Layout, LeasedSnowflake, LeaseLost, PoolFull, PoolResuming
-from idgen_client._wire import parse_leases, parse_map
+from idgen_client import (
+    Layout,
+    LeasedSnowflake,
+    LeaseLost,
+    PoolFull,
+    PoolResuming,
+    worker_info,
+    worker_list,
+    worker_route,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("need_worker")]
 
@@ -25,7 +33,7 @@ def test_acquire_issue_and_list(r, name):
         for i in ids[:3] + ids[-3:]:
             ts, worker, _ = g.parse(i)
             assert worker == g.worker_id and ts > g.not_before_ms
-        leases = parse_leases(r.execute_command("WORKER.LIST", name))
+        leases = worker_list(r, name)
         assert [(l.id, l.holder, l.token) for l in leases] == [(0, b"svc-a", g.token)]
     assert r.execute_command("WORKER.LIST", name) == []
 
@@ -37,7 +45,7 @@ def test_renew_extends_and_reports_last_ts(r, name):
     time.sleep(0.05)
     assert g.renew()
     assert g.expires_at_ms > exp
-    (lease,) = parse_leases(r.execute_command("WORKER.LIST", name))
+    (lease,) = worker_list(r, name)
     assert lease.expires_at_ms == g.expires_at_ms
     g.close()
 
@@ -159,8 +167,8 @@ def test_paused_renewals_stop_issuing_then_next_holder_is_above(server, name):
 
 def test_pool_size_is_fixed_by_the_layout(r, name):
     g = LeasedSnowflake(r, name, 5000, layout=(43, 8, 12))
-    info = parse_map(r.execute_command("WORKER.INFO", name))
-    assert int(info["size"]) == 256
+    info = worker_info(r, name)
+    assert info["size"] == 256 and info["live"] == 1 and info["free"] == 255
     with pytest.raises(ResponseError) as e:
         LeasedSnowflake(r, name, 5000)  # SIZE 1024 differs
     assert "SIZE" in str(e.value)
@@ -200,3 +208,18 @@ def test_resuming_pool_refuses_then_grants(server, name):
     g.close()
     held.close()
     c.close()
+
+
+def test_pool_helpers_normalise_replies(r, name):
+    assert worker_list(r, name) == [] and worker_route(r, name, "k") == []
+    with LeasedSnowflake(r, name, 5000, holder="h1") as g:
+        info = worker_info(r, name)
+        assert set(info) >= {"size", "grace_ms", "live", "quarantined", "free", "next_expiry",
+                              "resume_wait_ms", "next_token", "grants", "renewals", "releases",
+                              "expiries", "refusals"}
+        assert info["live"] == 1 and info["grants"] >= 1 and info["next_expiry"] == g.expires_at_ms
+        (lease,) = worker_list(r, name)
+        assert lease.holder == b"h1" and lease.token == g.token
+        assert worker_route(r, name, "k", 3) == [lease]
+    info = worker_info(r, name)
+    assert info["live"] == 0 and info["next_expiry"] is None

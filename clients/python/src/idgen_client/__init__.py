@@ -4,11 +4,13 @@
 - :class:`SegmentSequence`: values of a SEQ key served in-process from SEQ.NEXTBATCH segments.
 - :class:`TaskRouter`: the owner of a task key among live workers, computed locally.
 - :func:`route_weight`, :func:`route_ids`: the fixed rendezvous hash of WORKER.ROUTE.
+- :func:`worker_list`, :func:`worker_route`, :func:`worker_info`: the pool commands, normalised.
 """
 
 from ._wire import Grant, Lease
 from .clock import ManualClock, SystemClock
 from .errors import ClockAhead, IdgenError, LeaseLost, PoolFull, PoolResuming, ProtocolError
+from .pool import worker_info, worker_list, worker_route
 from .route import route_ids, route_weight
 from .router import TaskRouter
 from .segment import SegmentSequence
@@ -22,6 +24,9 @@ __all__ = [
     "DEFAULT_EPOCH_MS",
     "Grant",
     "Lease",
+    "worker_list",
+    "worker_route",
+    "worker_info",
     "route_weight",
     "route_ids",
     "SystemClock",

@@ -204,7 +204,8 @@ class LeasedSnowflake:
                 if isinstance(err, (PoolFull, PoolResuming)):
                     left = (give_up - self._mono()) / 1e9
                     if left > 0:
-                        wait = (err.retry_after_ms or 100) / 1000.0
+                        # A release frees an ID at once, unannounced: look again within 1 s.
+                        wait = min((err.retry_after_ms or 100) / 1000.0, 1.0)
                         self._clock.sleep(min(max(wait, 0.01), left))
                         continue
                 raise err from e
