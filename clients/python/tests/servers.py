@@ -123,3 +123,26 @@ def has_worker_commands(client: redis.Redis) -> bool:
     # callback (its COMMAND callback cannot parse the nil of an unknown command).
     info = client.execute_command("COMMAND INFO", "WORKER.ACQUIRE")
     return bool(info) and info[0] is not None
+
+
+def run_in_child(fn):
+    """fn() in a forked child; returns what it returned (repr'd through a pipe)."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            out = repr(fn())
+        except BaseException as e:  # noqa: BLE001
+            out = repr(("raised", type(e).__name__, str(e)))
+        os.write(wfd, out.encode())
+        os._exit(0)
+    os.close(wfd)
+    data = b""
+    while True:
+        chunk = os.read(rfd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    return eval(data.decode())  # noqa: S307 (our own repr)

@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+from servers import run_in_child
 
 from idgen_client import SegmentSequence
 
@@ -133,3 +134,15 @@ def test_rate_single_and_batch(server, name):
             n += 1000
         rate = n / (time.perf_counter() - t)
     assert rate > 300_000
+
+
+def test_forked_child_fetches_its_own_segments(server, name):
+    c = server.client()
+    s = SegmentSequence(c, name, segment=100, min_segment=100, max_segment=100)
+    parent = [s.next_value()]
+    child = run_in_child(lambda: s.next_values(150))
+    parent += s.next_values(150)
+    s.close()
+    c.close()
+    assert len(child) == 150
+    assert not set(child) & set(parent)

@@ -5,6 +5,7 @@ import time
 
 import pytest
 from redis.exceptions import ResponseError
+from servers import run_in_child
 
 from idgen_client import (
     Layout,
@@ -223,3 +224,31 @@ def test_pool_helpers_normalise_replies(r, name):
         assert worker_route(r, name, "k", 3) == [lease]
     info = worker_info(r, name)
     assert info["live"] == 0 and info["next_expiry"] is None
+
+
+def test_same_holder_twice_in_one_process_is_refused(r, name):
+    g = LeasedSnowflake(r, name, 5000, holder="dup")
+    with pytest.raises(Exception) as e:
+        LeasedSnowflake(r, name, 5000, holder="dup")
+    assert "holder names must be unique" in str(e.value)
+    g.next_id()  # the first one's lease is untouched
+    g.close()
+
+
+def test_forked_child_does_not_issue_on_the_parents_lease(server, name):
+    c = server.client()
+    g = LeasedSnowflake(c, name, 5000)
+    g.next_id()
+
+    def child():
+        try:
+            g.next_id()
+            return "issued"
+        except LeaseLost as e:
+            g.close()  # must not release the parent's lease
+            return ("lost", e.final)
+
+    assert run_in_child(child) == ("lost", True)
+    assert g.renew() and g.next_id()  # the parent's lease is intact
+    g.close()
+    c.close()

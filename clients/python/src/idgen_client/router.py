@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from typing import Any, Dict, List, Optional
 
 from . import _wire
@@ -14,6 +16,18 @@ from .route import _finalize, _fnv1a, _prefix
 __all__ = ["TaskRouter"]
 
 log = logging.getLogger("idgen_client")
+
+# Threads do not survive a fork: a child's routers restart theirs at their next use.
+_live: "weakref.WeakSet[TaskRouter]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for r in list(_live):
+        r._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class TaskRouter:
@@ -73,9 +87,15 @@ class TaskRouter:
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._last_refresh = float("-inf")
+        self._restart = False
+        self._pubsub: Any = None
+        self._threads: List[threading.Thread] = []
         self.refresh()
-        self._pubsub = None
-        if events:
+        self._start_background()
+        _live.add(self)
+
+    def _start_background(self) -> None:
+        if self.events:
             self._pubsub = self._client().pubsub(ignore_subscribe_messages=True)
             self._pubsub.subscribe(self.channel)
             # Anything that changed between the first LIST and the subscription.
@@ -87,6 +107,14 @@ class TaskRouter:
             )
         for t in self._threads:
             t.start()
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._pubsub = None  # the parent's subscription: not ours to use
+        self._threads = []
+        self._restart = True
 
     # ---- cache -----------------------------------------------------------------------------
 
@@ -124,6 +152,10 @@ class TaskRouter:
         """Up to ``count`` live leases for ``task_key``, best first (as ``WORKER.ROUTE``)."""
         if count <= 0:
             return []
+        if self._restart:  # first use in a forked child
+            self._restart = False
+            self.refresh()
+            self._start_background()
         p = _prefix(task_key)
         with self._lock:
             live = self._live()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from typing import Any, List, Optional, Tuple
 
 from . import _wire
@@ -13,6 +15,18 @@ from .errors import IdgenError
 __all__ = ["SegmentSequence"]
 
 log = logging.getLogger("idgen_client")
+
+# A forked child must not hand out the values of the parent's segments: its copies drop them.
+_live: "weakref.WeakSet[SegmentSequence]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for s in list(_live):
+        s._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class SegmentSequence:
@@ -77,8 +91,25 @@ class SegmentSequence:
         self._want = threading.Event()
         self.fetches = 0
         self.waits = 0  # times a caller found both buffers empty and waited
+        self._thread: Optional[threading.Thread] = None
+        self._start_fetcher()
+        _live.add(self)
+
+    def _start_fetcher(self) -> None:
         self._thread = threading.Thread(target=self._run, name="idgen-segment", daemon=True)
         self._thread.start()
+
+    def _forked(self) -> None:
+        """In a forked child: drop the parent's segments; fetch our own (thread restarted)."""
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._want = threading.Event()
+        self._pos = self._stop = self._trigger = 0
+        self._size = 0
+        self._next = None
+        self._fetching = False
+        self._error = None
+        self._thread = None
 
     # ---- fetching ---------------------------------------------------------------------------
 
@@ -86,6 +117,8 @@ class SegmentSequence:
         """Ask the fetcher for the next segment (lock held)."""
         self._fetching = True
         self._trigger = self._stop
+        if self._thread is None:
+            self._start_fetcher()
         self._want.set()
 
     def _prefetch(self) -> None:
@@ -215,7 +248,8 @@ class SegmentSequence:
             self._closed = True
             self._cond.notify_all()
         self._want.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def __enter__(self) -> "SegmentSequence":
         return self

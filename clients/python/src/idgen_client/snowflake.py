@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from typing import Any, List, NamedTuple, Optional, Tuple, Union
 
 from redis.exceptions import ResponseError
@@ -63,6 +65,19 @@ class Layout(NamedTuple):
 
 
 _NEVER = -(1 << 100)  # a deadline that has always passed (ns)
+
+# Live generators of this process. A forked child inherits their state but not their lease
+# (the parent keeps issuing with the same worker ID): the child's copies stop at once.
+_live: "weakref.WeakSet[LeasedSnowflake]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for g in list(_live):
+        g._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class LeasedSnowflake:
@@ -162,6 +177,22 @@ class LeasedSnowflake:
             # A pool created by someone else with a larger SIZE would have refused ours; this
             # only guards against a server that does not follow the contract.
             raise IdgenError(f"granted worker ID {grant.id} does not fit the layout")
+        if holder is not None:
+            # The same HOLDER asking again while its lease lives gets the same ID and token:
+            # two generators on one lease would issue the same IDs. Caught within a process;
+            # across processes, holder names must be unique.
+            for other in list(_live):
+                if (
+                    other.worker_id == grant.id
+                    and other.token == grant.token
+                    and other.holder == holder
+                    and _wire.to_bytes(other.pool) == _wire.to_bytes(pool)
+                    and other._lost is None
+                ):
+                    raise IdgenError(
+                        f"holder {holder!r} already has a live LeasedSnowflake on worker ID "
+                        f"{grant.id} of {pool!r} in this process: holder names must be unique"
+                    )
 
         # Generator state, guarded by _lock. _ts is the millisecond in use (unix ms); _seq the
         # next sequence number in it. It starts at the not-before with no sequence left, so the
@@ -179,6 +210,7 @@ class LeasedSnowflake:
         self._next_renew = sent_mono + ttl_ms * 1_000_000 // 3
 
         self._thread: Optional[threading.Thread] = None
+        _live.add(self)
         if renew:
             self._thread = threading.Thread(
                 target=self._renew_loop, name=f"idgen-renew-{grant.id}", daemon=True
@@ -312,6 +344,19 @@ class LeasedSnowflake:
             self._client().execute_command(*args)
         except Exception as e:
             log.warning("idgen: WORKER.RELEASE %r id %s failed: %s", self.pool, self.worker_id, e)
+
+    def _forked(self) -> None:
+        """In a forked child: this copy holds no lease (the parent does). Never issue."""
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+        if self._lost is None:
+            self._lost = LeaseLost(
+                "this process was forked: the lease belongs to the parent process; "
+                "create a new LeasedSnowflake in the child",
+                final=True,
+            )
+        self._deadline = _NEVER
+        self._closed = True  # close() here must not release the parent's lease
+        self._thread = None
 
     def __enter__(self) -> "LeasedSnowflake":
         return self
