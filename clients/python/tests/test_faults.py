@@ -125,6 +125,9 @@ class Holder(threading.Thread):
                     except ClockAhead:
                         continue
                     time.sleep(0.002)
+                else:
+                    if g.lost is not None:  # lost while waiting, not yet seen by next_ids
+                        self.lost_final += 1
                 self.holding = False
                 g.close()  # releases with LAST-TS when still held
         except Exception as e:  # recorded, fails the test

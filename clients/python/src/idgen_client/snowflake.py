@@ -376,6 +376,11 @@ class LeasedSnowflake:
         """Local deadline on the clock's ``monotonic_ns`` scale (in the past once lost/closed)."""
         return self._deadline
 
+    @property
+    def lost(self) -> Optional[LeaseLost]:
+        """Why the generator stopped for good (LEASELOST, closed, forked), or None."""
+        return self._lost
+
     def live(self) -> bool:
         """True while the generator can prove its lease (it would issue now)."""
         return self._mono() < self._deadline
