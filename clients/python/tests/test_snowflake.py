@@ -252,3 +252,18 @@ def test_forked_child_does_not_issue_on_the_parents_lease(server, name):
     assert g.renew() and g.next_id()  # the parent's lease is intact
     g.close()
     c.close()
+
+
+def test_restarted_holder_that_gets_its_live_lease_back_starts_above_it(r, name):
+    """A process that dies without releasing and restarts under the same HOLDER name before its
+    lease expires gets the same ID and token back (the pool's same-holder rule). The new
+    incarnation cannot know what the old one issued after its last renewal, so it starts above
+    the old lease's expiry."""
+    old = LeasedSnowflake(r, name, 5000, holder="pod-7", renew=False)
+    old_ids = old.next_ids(4096 * 300)  # runs ~300 ms ahead of the clock, unreported
+    old._forked()  # the process dies: no release, no more renewals
+    new = LeasedSnowflake(r, name, 5000, holder="pod-7", max_wait_ms=6000)
+    assert (new.worker_id, new.token) == (old.worker_id, old.token)  # kept, as the pool says
+    new_ids = new.next_ids(1000)
+    assert min(new_ids) > max(old_ids)
+    new.close()

@@ -183,7 +183,8 @@ def test_renew_and_release_report_last_ts(srv, clock):
 
 def test_acquire_arguments(srv, clock):
     g = gen(srv, clock, holder="svc-a", layout=(43, 8, 12), grace_ms=700)
-    assert srv.calls[0] == ("WORKER.ACQUIRE", "pool", 3000, "HOLDER", "svc-a", "SIZE", 256, "GRACE", 700)
+    assert srv.calls[0] == ("WORKER.LIST", "pool")  # a named holder looks for its live lease
+    assert srv.calls[1] == ("WORKER.ACQUIRE", "pool", 3000, "HOLDER", "svc-a", "SIZE", 256, "GRACE", 700)
     with pytest.raises(ValueError):
         gen(srv, clock, size=300, layout=(43, 8, 12))
     with pytest.raises(ValueError):

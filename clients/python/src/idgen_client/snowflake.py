@@ -194,17 +194,27 @@ class LeasedSnowflake:
                         f"{grant.id} of {pool!r} in this process: holder names must be unique"
                     )
 
+        # Kept: the grant is the live lease this holder already had (same ID and token). Its
+        # not-before does not cover what an earlier incarnation issued since its last LAST-TS,
+        # which can be anything up to that lease's expiry: start above the expiry. (The first
+        # IDs then wait, up to about margin_ms, until the new lease covers them.)
+        prev = self._previous
+        self.kept = prev is not None and (prev.id, prev.token) == (grant.id, grant.token)
+        floor = grant.not_before_ms
+        if self.kept and prev.expires_at_ms > floor:  # type: ignore[union-attr]
+            floor = prev.expires_at_ms  # type: ignore[union-attr]
+
         # Generator state, guarded by _lock. _ts is the millisecond in use (unix ms); _seq the
-        # next sequence number in it. It starts at the not-before with no sequence left, so the
+        # next sequence number in it. It starts at the floor with no sequence left, so the
         # first ID is strictly above it.
-        self._floor = grant.not_before_ms
-        self._ts = grant.not_before_ms
+        self._floor = floor
+        self._ts = floor
         self._seq = self._seq_max + 1
         self._ts_end_ns = (self._ts + 1) * 1_000_000  # wall time_ns below it: still in _ts
         self._base = 0
         self._last_ts: Optional[int] = None  # newest timestamp used
         self._newest_wall = sent_wall
-        self._reported = grant.not_before_ms  # newest timestamp the server knows of
+        self._reported = grant.not_before_ms  # newest timestamp the server knows we may use
         self._deadline = sent_mono + (ttl_ms - margin_ms) * 1_000_000
         self._deadline_wall = sent_wall + ttl_ms - margin_ms
         self._next_renew = sent_mono + ttl_ms * 1_000_000 // 3
@@ -228,6 +238,15 @@ class LeasedSnowflake:
             args += ["GRACE", self.grace_ms]
         give_up = self._mono() + timeout_ms * 1_000_000
         while True:
+            # A named holder whose lease is still live gets it back as it is: same ID, same
+            # token. That may be a restarted process whose previous incarnation issued IDs after
+            # its last report, up to that lease's expiry: look at the lease first.
+            self._previous: Optional[_wire.Lease] = None
+            if self.holder is not None:
+                me = _wire.to_bytes(self.holder)
+                for lease in _wire.parse_leases(self._client().execute_command("WORKER.LIST", self.pool)):
+                    if lease.holder == me:
+                        self._previous = lease
             sent_mono, sent_wall = self._mono(), self._wall()
             try:
                 reply = self._client().execute_command(*args)
