@@ -38,8 +38,23 @@ def start_server(module: Path):
     d = tempfile.mkdtemp(prefix="idgen-pybench-")
     exe = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "redis-server"
     proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", d, "--logfile", os.path.join(d, "redis.log"), "--loadmodule", str(module)],
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            d,
+            "--logfile",
+            os.path.join(d, "redis.log"),
+            "--loadmodule",
+            str(module),
+        ],
         stdout=subprocess.DEVNULL,
     )
     for _ in range(500):
@@ -79,7 +94,9 @@ def main():
     proc = None
     port = args.port
     if port is None:
-        module = Path(os.environ.get("IDGEN_MODULE") or HERE.parents[1] / "target/release/libidgen.so")
+        module = Path(
+            os.environ.get("IDGEN_MODULE") or HERE.parents[1] / "target/release/libidgen.so"
+        )
         if not module.exists():
             raise SystemExit(f"module not found: {module} (make build, or set IDGEN_MODULE)")
         proc, port = start_server(module)
@@ -120,14 +137,21 @@ def main():
             # the figure is the sustained one.
             while g.last_ts - time.time_ns() // 1_000_000 < g.max_borrow_ms - 5:
                 g.next_ids(4096)
-            rows.append(("LeasedSnowflake.next_ids(1000), sustained", rate(lambda: g.next_ids(1000), 1000, sec)))
+            rows.append(
+                (
+                    "LeasedSnowflake.next_ids(1000), sustained",
+                    rate(lambda: g.next_ids(1000), 1000, sec),
+                )
+            )
             g.close()
         else:
             rows.append(("LeasedSnowflake (module lacks WORKER.*)", None))
         s = SegmentSequence(r, tag + ":seq")
         s.next_values(2_000_000)  # let the segment size adapt to the rate
         rows.append(("SegmentSequence.next_value()", rate(s.next_value, 1, sec)))
-        rows.append(("SegmentSequence.next_values(1000)", rate(lambda: s.next_values(1000), 1000, sec)))
+        rows.append(
+            ("SegmentSequence.next_values(1000)", rate(lambda: s.next_values(1000), 1000, sec))
+        )
         s.close()
     finally:
         r.close()
@@ -135,8 +159,10 @@ def main():
             proc.terminate()
             proc.wait()
 
-    print(f"Python {platform.python_version()}, redis-py {redis.__version__}, RESP{args.protocol}, "
-          f"{os.cpu_count()} CPUs (load {os.getloadavg()[0]:.1f}), {sec:g} s per row")
+    print(
+        f"Python {platform.python_version()}, redis-py {redis.__version__}, RESP{args.protocol}, "
+        f"{os.cpu_count()} CPUs (load {os.getloadavg()[0]:.1f}), {sec:g} s per row"
+    )
     print()
     print(f"| {'case':<44} | {'IDs or values/s':>15} | {'x SNOWFLAKE.NEXT':>16} |")
     print(f"|{'-' * 46}|{'-' * 16}:|{'-' * 17}:|")

@@ -38,11 +38,11 @@ class FakePoolServer:
         self.calls: List[tuple] = []
 
     def _touch(self, p: _Pool, now: int) -> None:
-        for i, l in list(p.leases.items()):
-            if l[2] <= now:
+        for i, lease in list(p.leases.items()):
+            if lease[2] <= now:
                 del p.leases[i]
-                p.nb[i] = max(p.nb.get(i, 0), l[2])
-                p.quarantine[i] = l[2] + p.grace
+                p.nb[i] = max(p.nb.get(i, 0), lease[2])
+                p.quarantine[i] = lease[2] + p.grace
 
     def execute_command(self, *args: Any) -> Any:
         self.calls.append(args)
@@ -67,10 +67,10 @@ class FakePoolServer:
             self._touch(p, now)
             holder = _b(opts["HOLDER"]) if "HOLDER" in opts else None
             if holder is not None:
-                for i, l in p.leases.items():
-                    if l[0] == holder:
-                        l[2] = max(l[2], now + ttl)
-                        return [i, l[1], l[2], max(p.nb.get(i, 0), l[3])]
+                for i, lease in p.leases.items():
+                    if lease[0] == holder:
+                        lease[2] = max(lease[2], now + ttl)
+                        return [i, lease[1], lease[2], max(p.nb.get(i, 0), lease[3])]
             for i in range(p.size):
                 if i in p.leases or p.quarantine.get(i, 0) > now:
                     continue
@@ -85,31 +85,31 @@ class FakePoolServer:
             last = int(args[6]) if len(args) > 6 else None
             if p is not None:
                 self._touch(p, now)
-            l = p.leases.get(wid) if p else None
-            if l is None or l[1] != token:
+            lease = p.leases.get(wid) if p else None
+            if lease is None or lease[1] != token:
                 raise ResponseError("LEASELOST the lease on this worker ID is gone: stop issuing")
-            l[2] = max(l[2], now + ttl)
+            lease[2] = max(lease[2], now + ttl)
             if last is not None:
                 p.nb[wid] = max(p.nb.get(wid, 0), last)
-            return [l[2], max(p.nb.get(wid, 0), l[3])]
+            return [lease[2], max(p.nb.get(wid, 0), lease[3])]
         if cmd == "WORKER.RELEASE":
             wid, token = int(args[2]), int(args[3])
             last = int(args[5]) if len(args) > 5 else None
             if p is not None:
                 self._touch(p, now)
-            l = p.leases.get(wid) if p else None
-            if l is None or l[1] != token:
+            lease = p.leases.get(wid) if p else None
+            if lease is None or lease[1] != token:
                 raise ResponseError("LEASELOST the lease on this worker ID is gone: stop issuing")
             del p.leases[wid]
-            p.nb[wid] = max(p.nb.get(wid, 0), min(l[2], now), last or 0)
+            p.nb[wid] = max(p.nb.get(wid, 0), min(lease[2], now), last or 0)
             return b"OK"
         if cmd == "WORKER.LIST":
             if p is None:
                 return []
             return [
-                [i, l[0], l[1], l[2], max(l[3], p.nb.get(i, 0))]
-                for i, l in sorted(p.leases.items())
-                if l[2] > now
+                [i, lease[0], lease[1], lease[2], max(lease[3], p.nb.get(i, 0))]
+                for i, lease in sorted(p.leases.items())
+                if lease[2] > now
             ]
         if cmd == "WORKER.ROUTE":
             count = int(args[4]) if len(args) > 4 else 1

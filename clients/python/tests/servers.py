@@ -35,7 +35,9 @@ class RedisServer:
     """One redis-server with the module loaded. ``start()`` again after ``kill9()`` restarts it
     on the same port and directory (so it loads its AOF/RDB)."""
 
-    def __init__(self, workdir: Path, extra: Optional[List[str]] = None, port: Optional[int] = None):
+    def __init__(
+        self, workdir: Path, extra: Optional[List[str]] = None, port: Optional[int] = None
+    ):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -50,15 +52,24 @@ class RedisServer:
     def args(self) -> List[str]:
         return [
             redis_server_bin(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.dir),
-            "--logfile", str(self.log),
-            "--save", "",
-            "--appendonly", "no",
-            "--enable-debug-command", "yes",
-            "--repl-diskless-sync-delay", "0",
-            "--loadmodule", str(self.module),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--logfile",
+            str(self.log),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--enable-debug-command",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+            "--loadmodule",
+            str(self.module),
         ] + self.extra
 
     def start(self, timeout: float = 15.0) -> "RedisServer":
@@ -73,7 +84,9 @@ class RedisServer:
         while True:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                raise RuntimeError(f"redis-server exited ({self.proc.returncode}): {err}\n{self.tail()}")
+                raise RuntimeError(
+                    f"redis-server exited ({self.proc.returncode}): {err}\n{self.tail()}"
+                )
             try:
                 c = redis.Redis(port=self.port, socket_timeout=1, protocol=2)
                 if c.ping():

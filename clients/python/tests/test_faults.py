@@ -93,8 +93,13 @@ class Holder(threading.Thread):
         while not self.stop.is_set():
             try:
                 return LeasedSnowflake(
-                    self.view, self.pool, TTL_MS, layout=LAYOUT, margin_ms=MARGIN_MS,
-                    grace_ms=GRACE_MS, max_wait_ms=200,
+                    self.view,
+                    self.pool,
+                    TTL_MS,
+                    layout=LAYOUT,
+                    margin_ms=MARGIN_MS,
+                    grace_ms=GRACE_MS,
+                    max_wait_ms=200,
                 )
             except Exception as e:  # POOLFULL, POOLRESUMING, LOADING, connection refused ...
                 kind = type(e).__name__
@@ -231,9 +236,9 @@ def test_lease_holders_under_kill9_partition_and_failover(tmp_path, need_worker)
     print("\n" + summary + "\n  " + "; ".join(log) + f"\n  acquire refusals: {refusals}\n  {per}")
     assert victim.lost_deadline > 0 and victim.lost_final > 0, "the cut-off holder never stopped"
     wid, token = victim.tenures[0]
-    assert any(
-        w == wid and t > token for h in holders[1:] for w, t in h.tenures
-    ), "the cut-off holder's ID never went to another holder"
+    assert any(w == wid and t > token for h in holders[1:] for w, t in h.tenures), (
+        "the cut-off holder's ID never went to another holder"
+    )
     assert leases > HOLDERS, "no lease changed hands"
     assert total > 100_000
     assert repeats == 0, summary

@@ -15,7 +15,7 @@ def keys(n):
 
 
 def server_route(c, pool, key, count):
-    return [l.id for l in worker_route(c, pool, key, count)]
+    return [lease.id for lease in worker_route(c, pool, key, count)]
 
 
 def wait_for(pred, timeout=3.0):
@@ -32,11 +32,13 @@ def test_router_matches_worker_route(r, name):
     for g in gens[::3]:  # leave holes: live IDs 1, 2, 4, 5, ...
         g.close()
     with TaskRouter(r, name, events=False) as router:
-        live = sorted(l.id for l in router.leases)
+        live = sorted(lease.id for lease in router.leases)
         assert live == sorted(g.worker_id for g in gens if g.live())
         for k in keys(400):
             for count in (1, 3):
-                assert [l.id for l in router.route(k, count)] == server_route(r, name, k, count), k
+                assert [lease.id for lease in router.route(k, count)] == server_route(
+                    r, name, k, count
+                ), k
         lease = router.owner("task:1")
         assert lease.holder is not None and lease.holder.startswith(b"w")
     for g in gens:
@@ -55,14 +57,14 @@ def test_router_follows_keyspace_events(server, name, protocol):
     with TaskRouter(c, name, refresh_ms=60_000) as router:  # periodic refresh out of the way
         assert router.leases == []
         a = LeasedSnowflake(c, name, 5000)
-        assert wait_for(lambda: [l.id for l in router.leases] == [a.worker_id])
+        assert wait_for(lambda: [lease.id for lease in router.leases] == [a.worker_id])
         b = LeasedSnowflake(c, name, 5000)
         assert wait_for(lambda: len(router.leases) == 2)
         assert router.events_seen >= 2
         for k in keys(100):
-            assert [l.id for l in router.route(k, 2)] == server_route(c, name, k, 2)
+            assert [lease.id for lease in router.route(k, 2)] == server_route(c, name, k, 2)
         a.close()
-        assert wait_for(lambda: [l.id for l in router.leases] == [b.worker_id])
+        assert wait_for(lambda: [lease.id for lease in router.leases] == [b.worker_id])
         b.close()
         assert wait_for(lambda: router.leases == [])
     c.close()

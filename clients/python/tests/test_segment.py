@@ -57,8 +57,9 @@ def test_prefetch_happens_before_the_segment_runs_out(r, name):
 
 
 def test_segment_grows_under_load_and_shrinks_when_idle(r, name):
-    with SegmentSequence(r, name, segment=100, min_segment=100, max_segment=100_000,
-                         target_ms=1000) as s:
+    with SegmentSequence(
+        r, name, segment=100, min_segment=100, max_segment=100_000, target_ms=1000
+    ) as s:
         for _ in range(300):
             s.next_values(100)
         assert 1000 < s.segment <= 100_000

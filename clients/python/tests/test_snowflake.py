@@ -35,7 +35,9 @@ def test_acquire_issue_and_list(r, name):
             ts, worker, _ = g.parse(i)
             assert worker == g.worker_id and ts > g.not_before_ms
         leases = worker_list(r, name)
-        assert [(l.id, l.holder, l.token) for l in leases] == [(0, b"svc-a", g.token)]
+        assert [(lease.id, lease.holder, lease.token) for lease in leases] == [
+            (0, b"svc-a", g.token)
+        ]
     assert r.execute_command("WORKER.LIST", name) == []
 
 
@@ -70,7 +72,7 @@ def test_two_generators_never_share_an_id(server, name):
     out = [[], []]
 
     def work(i):
-        for k in range(300):
+        for _ in range(300):
             out[i].extend(gens[i].next_ids(200))
             out[i].append(gens[i].next_id())
 
@@ -215,9 +217,21 @@ def test_pool_helpers_normalise_replies(r, name):
     assert worker_list(r, name) == [] and worker_route(r, name, "k") == []
     with LeasedSnowflake(r, name, 5000, holder="h1") as g:
         info = worker_info(r, name)
-        assert set(info) >= {"size", "grace_ms", "live", "quarantined", "free", "next_expiry",
-                              "resume_wait_ms", "next_token", "grants", "renewals", "releases",
-                              "expiries", "refusals"}
+        assert set(info) >= {
+            "size",
+            "grace_ms",
+            "live",
+            "quarantined",
+            "free",
+            "next_expiry",
+            "resume_wait_ms",
+            "next_token",
+            "grants",
+            "renewals",
+            "releases",
+            "expiries",
+            "refusals",
+        }
         assert info["live"] == 1 and info["grants"] >= 1 and info["next_expiry"] == g.expires_at_ms
         (lease,) = worker_list(r, name)
         assert lease.holder == b"h1" and lease.token == g.token

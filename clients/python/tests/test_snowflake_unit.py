@@ -73,8 +73,16 @@ def test_borrow_limit_waits_then_raises(srv, clock):
     # A clock that does not move: the wait ends in ClockAhead, nothing issued twice.
     frozen = ManualClock(wall_ms=T0)
     frozen.sleep = lambda s: frozen.advance(s * 1000, wall=False)
-    g2 = LeasedSnowflake(FakePoolServer(frozen), "p", 60_000, clock=frozen, renew=False,
-                         layout=(51, 2, 10), max_borrow_ms=2, max_wait_ms=50)
+    g2 = LeasedSnowflake(
+        FakePoolServer(frozen),
+        "p",
+        60_000,
+        clock=frozen,
+        renew=False,
+        layout=(51, 2, 10),
+        max_borrow_ms=2,
+        max_wait_ms=50,
+    )
     got = g2.next_ids(1024 * 3)
     with pytest.raises(ClockAhead):
         g2.next_id()
@@ -184,7 +192,17 @@ def test_renew_and_release_report_last_ts(srv, clock):
 def test_acquire_arguments(srv, clock):
     g = gen(srv, clock, holder="svc-a", layout=(43, 8, 12), grace_ms=700)
     assert srv.calls[0] == ("WORKER.LIST", "pool")  # a named holder looks for its live lease
-    assert srv.calls[1] == ("WORKER.ACQUIRE", "pool", 3000, "HOLDER", "svc-a", "SIZE", 256, "GRACE", 700)
+    assert srv.calls[1] == (
+        "WORKER.ACQUIRE",
+        "pool",
+        3000,
+        "HOLDER",
+        "svc-a",
+        "SIZE",
+        256,
+        "GRACE",
+        700,
+    )
     with pytest.raises(ValueError):
         gen(srv, clock, size=300, layout=(43, 8, 12))
     with pytest.raises(ValueError):

@@ -9,7 +9,8 @@ __all__ = ["SystemClock", "ManualClock"]
 
 
 class SystemClock:
-    """``monotonic()`` (s) / ``monotonic_ns()`` for deadlines; ``time_ms()`` / ``time_ns()``: unix time."""
+    """The system clocks: ``monotonic()`` (s) and ``monotonic_ns()`` for deadlines, ``time_ms()``
+    and ``time_ns()`` (unix time) for timestamps."""
 
     monotonic = staticmethod(time.monotonic)
     monotonic_ns = staticmethod(time.monotonic_ns)

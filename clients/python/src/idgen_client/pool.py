@@ -16,7 +16,9 @@ def worker_list(redis: Any, pool: _wire.KeyLike) -> List[Lease]:
     return _wire.parse_leases(redis.execute_command("WORKER.LIST", pool))
 
 
-def worker_route(redis: Any, pool: _wire.KeyLike, task_key: _wire.KeyLike, count: int = 1) -> List[Lease]:
+def worker_route(
+    redis: Any, pool: _wire.KeyLike, task_key: _wire.KeyLike, count: int = 1
+) -> List[Lease]:
     """``WORKER.ROUTE pool task-key COUNT n``: up to ``count`` live leases, best first."""
     return _wire.parse_leases(redis.execute_command("WORKER.ROUTE", pool, task_key, "COUNT", count))
 

@@ -100,7 +100,9 @@ class TaskRouter:
             self._pubsub.subscribe(self.channel)
             # Anything that changed between the first LIST and the subscription.
             self.refresh()
-        self._threads = [threading.Thread(target=self._timer_loop, name="idgen-router", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._timer_loop, name="idgen-router", daemon=True)
+        ]
         if self._pubsub is not None:
             self._threads.append(
                 threading.Thread(target=self._event_loop, name="idgen-router-events", daemon=True)
@@ -132,7 +134,7 @@ class TaskRouter:
         offset = secs * 1000 + usecs // 1000 - (before + after) // 2
         with self._lock:
             self._leases = leases
-            self._digits = {l.id: str(l.id).encode("ascii") for l in leases}
+            self._digits = {lease.id: str(lease.id).encode("ascii") for lease in leases}
             self._offset_ms = offset
             self._last_refresh = self._clock.monotonic()
             self.refreshes += 1
@@ -140,7 +142,7 @@ class TaskRouter:
 
     def _live(self) -> List[Lease]:
         now = self._clock.time_ms() + self._offset_ms
-        return [l for l in self._leases if l.expires_at_ms > now]
+        return [lease for lease in self._leases if lease.expires_at_ms > now]
 
     @property
     def leases(self) -> List[Lease]:
@@ -161,9 +163,10 @@ class TaskRouter:
             live = self._live()
             digits = self._digits
         ranked = sorted(
-            ((_finalize(_fnv1a(p, digits[l.id])), l.id, l) for l in live), reverse=True
+            ((_finalize(_fnv1a(p, digits[lease.id])), lease.id, lease) for lease in live),
+            reverse=True,
         )
-        return [l for _, _, l in ranked[:count]]
+        return [lease for _, _, lease in ranked[:count]]
 
     def owner(self, task_key: _wire.KeyLike) -> Optional[Lease]:
         """The lease responsible for ``task_key``, or None when no lease is live."""
@@ -193,9 +196,9 @@ class TaskRouter:
                 since = (self._clock.monotonic() - self._last_refresh) * 1000.0
                 due = self.refresh_ms - since
                 now = self._clock.time_ms() + self._offset_ms
-                for l in self._leases:
-                    if now < l.expires_at_ms and l.expires_at_ms - now + 1 < due:
-                        due = l.expires_at_ms - now + 1
+                for lease in self._leases:
+                    if now < lease.expires_at_ms and lease.expires_at_ms - now + 1 < due:
+                        due = lease.expires_at_ms - now + 1
             dirty = self._dirty.is_set()
             if dirty:
                 due = min(due, self.min_refresh_ms - since)

@@ -142,7 +142,9 @@ class SegmentSequence:
 
     def _fetch(self, count: int) -> Tuple[int, int, int]:
         reply = self._client().execute_command("SEQ.NEXTBATCH", self.key, count)
-        first, last = (_wire.integer(x, "SEQ.NEXTBATCH") for x in _wire.array(reply, 2, "SEQ.NEXTBATCH"))
+        first, last = (
+            _wire.integer(x, "SEQ.NEXTBATCH") for x in _wire.array(reply, 2, "SEQ.NEXTBATCH")
+        )
         if count == 1:
             if first != last:
                 raise IdgenError(f"SEQ.NEXTBATCH 1 returned {first}..{last}")

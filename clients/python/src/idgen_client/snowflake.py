@@ -50,9 +50,11 @@ class Layout(NamedTuple):
             raise ValueError(f"worker {worker} does not fit {self.worker_bits} worker bits")
         if not 0 <= sequence < (1 << self.sequence_bits):
             raise ValueError(f"sequence {sequence} does not fit {self.sequence_bits} bits")
-        return (t << (self.worker_bits + self.sequence_bits)) | (
-            worker << self.sequence_bits
-        ) | sequence
+        return (
+            (t << (self.worker_bits + self.sequence_bits))
+            | (worker << self.sequence_bits)
+            | sequence
+        )
 
     def parse(self, id_: int) -> Tuple[int, int, int]:
         """``(unix_ms, worker, sequence)`` of an ID."""
@@ -244,7 +246,9 @@ class LeasedSnowflake:
             self._previous: Optional[_wire.Lease] = None
             if self.holder is not None:
                 me = _wire.to_bytes(self.holder)
-                for lease in _wire.parse_leases(self._client().execute_command("WORKER.LIST", self.pool)):
+                for lease in _wire.parse_leases(
+                    self._client().execute_command("WORKER.LIST", self.pool)
+                ):
                     if lease.holder == me:
                         self._previous = lease
             sent_mono, sent_wall = self._mono(), self._wall()
