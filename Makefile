@@ -40,7 +40,8 @@ deps: ## Install redis-server, redis-tools, libclang-dev and python3-venv (apt) 
 		echo "deps: redis-server, redis-cli, redis-benchmark and libclang-dev present"; \
 	fi
 	@# The Python client's tests need `python3 -m venv` (Debian splits ensurepip into python3-venv).
-	@if ! command -v $(PYTHON3) >/dev/null 2>&1 || ! $(PYTHON3) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+	@if ! command -v $(PYTHON3) >/dev/null 2>&1 || \
+		! $(PYTHON3) -c 'import ensurepip, venv; ensurepip.version()' >/dev/null 2>&1; then \
 		echo "missing: $(PYTHON3) with venv"; \
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv python3-pip; \
@@ -61,7 +62,10 @@ test: deps build test-python ## Build, then run all tests (Rust unit and integra
 	$(CARGO) test --release --no-fail-fast
 
 $(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
-	$(PYTHON3) -m venv $(PY_VENV)
+	$(PYTHON3) -m venv $(PY_VENV) || { rm -rf $(PY_VENV); \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv && \
+		$(PYTHON3) -m venv $(PY_VENV); }
 	$(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '$(PY_DIR)[test]'
 	touch $@
 
