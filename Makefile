@@ -12,7 +12,7 @@ MODULE   := target/release/libidgen.so
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test lint fmt bench clean
+.PHONY: help deps build run test lint fmt bench bench-floor clean
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -54,8 +54,14 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: deps build ## Benchmarks against INCR, INCRBY and a Lua snowflake (results in target/bench/results.md)
+bench: deps build bench-floor ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md)
 	bash bench/run.sh
+
+# The floor module (bench/floor/floor.c, FLOOR.INCR) into target/bench/floor/libfloor.so: only
+# for the benchmarks (bench/run.sh and bench/profile.sh load it beside idgen), never built by
+# build or test.
+bench-floor:
+	bash bench/floor/build.sh >/dev/null
 
 clean: ## Remove build output and test servers' directories
 	$(CARGO) clean
