@@ -113,9 +113,6 @@ CASES=(
     "SEQ.SET|RedisModuleCommandDispatcher|SEQ.SET prof:seqset 1000"
     "SEQ.INFO|RedisModuleCommandDispatcher|SEQ.INFO prof:seq|SEQ.NEXT prof:seq"
     "SEQ.CREATE|RedisModuleCommandDispatcher|SEQ.CREATE prof:seqc:@I"
-    "SNOWFLAKE.RESERVE (internal)|RedisModuleCommandDispatcher|SNOWFLAKE.RESERVE prof:sfres @MARK @MARK 1704067200000 41 10 12 -1 @GEN"
-    "SEQ.RESERVE (internal)|RedisModuleCommandDispatcher|SEQ.RESERVE prof:seqres 0 1000 1 1 1 1 9223372036854775807 0 @GEN"
-    "IDGEN.GENERATION (internal)|RedisModuleCommandDispatcher|IDGEN.GENERATION @GEN"
     "Lua snowflake|evalShaCommand|EVALSHA @SHA 1 prof:lua"
 )
 

@@ -83,9 +83,6 @@ MAIN_CASES=(
     "SEQ.SET|0|seq.set|50000|200000|SEQ.SET bench:seqset 1000"
     "SEQ.INFO|0|seq.info|50000|200000|SEQ.INFO bench:seqr"
     "SEQ.CREATE|0|seq.create|pipe|100000|SEQ.CREATE bench:seqc:@R:@I"
-    "SNOWFLAKE.RESERVE (internal)|0|snowflake.reserve|50000|200000|SNOWFLAKE.RESERVE bench:sfres @MARK @MARK 1704067200000 41 10 12 -1 @GEN"
-    "SEQ.RESERVE (internal)|0|seq.reserve|50000|200000|SEQ.RESERVE bench:seqres 0 1000 1 1 1 1 9223372036854775807 0 @GEN"
-    "IDGEN.GENERATION (internal)|0|idgen.generation|50000|200000|IDGEN.GENERATION @GEN"
 )
 # Set by main_setup for the placeholders above.
 SFID=0; MARK=0; GEN=0
