@@ -662,8 +662,7 @@ fn fuzz_random_arguments() {
         .start();
     wait_link_up(&replica, Duration::from_secs(20));
     let mut c2 = primary.conn();
-    let mut c3 = primary.conn();
-    c3.hello3();
+    let mut c3 = primary.conn3();
     let mut r = replica.conn();
     c2.cmd(&["SET", "fz:str", "x"]).ok();
     c2.cmd(&["RPUSH", "fz:list", "a"]).int();
