@@ -39,13 +39,17 @@ mod faults {
 }
 
 use std::fs;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{module_path, now_ms, wait_replica_sync, Conn, Server, Value};
+use common::crash::crash_lines as crash_lines_of;
+use common::dump::{forge, split_dump};
+use common::{
+    free_port, generator_of, module_path, now_ms, try_generator_of, wait_replica_sync, Conn,
+    Generator, Server, Value,
+};
 use faults::aof::{incr_file, truncate, Sampler};
 use faults::fuzz;
 use faults::load::{check, Load, Report, Workload};
@@ -625,12 +629,8 @@ fn diverged_keys(p: &mut Conn, r: &mut Conn, history: &History) -> Vec<(Vec<u8>,
         let a = p.cmd(&[b"DEBUG".as_slice(), b"DIGEST-VALUE", key]);
         let b = r.cmd(&[b"DEBUG".as_slice(), b"DIGEST-VALUE", key]);
         if a != b {
-            let t = p.cmd(&[b"TYPE".as_slice(), key]);
-            let info_cmd: &[u8] = if t.as_str() == "idgen-seq" {
-                b"SEQ.INFO"
-            } else {
-                b"SNOWFLAKE.INFO"
-            };
+            let info_cmd = generator_of(p, key).map_or("SNOWFLAKE.INFO", Generator::info_cmd);
+            let info_cmd = info_cmd.as_bytes();
             let text = format!(
                 "{:?}: primary {}\n    replica {}\n    last commands on it:\n      {}",
                 String::from_utf8_lossy(key),
@@ -704,8 +704,8 @@ fn fuzz_random_arguments() {
                 ok += 1;
                 if let Some(key) = v.get(1) {
                     history.push(key, &v);
-                    let t = c2.cmd(&[b"TYPE".as_slice(), key]);
-                    if t.as_str() == "idgen-sfk" && !broken.contains(key) {
+                    let t = generator_of(&mut c2, key);
+                    if t == Some(Generator::Snowflake) && !broken.contains(key) {
                         let info = c2.cmd(&[b"SNOWFLAKE.INFO".as_slice(), key]);
                         if let Err(e) = snowflake_invariants(&info) {
                             broken.insert(key.clone());
@@ -716,7 +716,7 @@ fn fuzz_random_arguments() {
                             ));
                         }
                     }
-                    if t.as_str().starts_with("idgen") && !unloadable.contains(key) {
+                    if t.is_some() && !unloadable.contains(key) {
                         if let Err(e) = round_trips(&mut c2, key) {
                             unloadable.insert(key.clone());
                             problems.push(format!(
@@ -747,14 +747,11 @@ fn fuzz_random_arguments() {
     let mut keys_left = 0;
     for key in all_keys(&mut c2) {
         let key = key.as_slice();
-        let t = c2.cmd(&[b"TYPE".as_slice(), key]);
-        let (info_cmd, next_cmd): (&[u8], &[u8]) = match t.as_str() {
-            "idgen-sfk" => (b"SNOWFLAKE.INFO", b"SNOWFLAKE.NEXT"),
-            "idgen-seq" => (b"SEQ.INFO", b"SEQ.NEXT"),
-            _ => continue,
+        let Some(t) = generator_of(&mut c2, key) else {
+            continue;
         };
         keys_left += 1;
-        for cmd in [info_cmd, next_cmd] {
+        for cmd in [t.info_cmd().as_bytes(), t.next_cmd().as_bytes()] {
             let v = c2.cmd(&[cmd, key]);
             if let Value::Error(e) = &v {
                 if let Err(why) = check_error(e) {
@@ -840,15 +837,18 @@ fn snowflake_invariants(info: &Value) -> Result<(), String> {
 /// a panic, the invariants INFO shows hold after a NEXT, and what the module saves of it loads
 /// again. `Err` says what is wrong.
 fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
-    let t = c.try_cmd(&["TYPE", "victim"])?;
+    let t = match try_generator_of(c, "victim")? {
+        Ok(t) => t,
+        Err(other) => return Ok(Err(format!("restored key has type {other:?}"))),
+    };
     let coded = |v: &Value| -> Result<(), String> {
         match v {
             Value::Error(e) => check_error(e),
             _ => Ok(()),
         }
     };
-    match t.as_str() {
-        "idgen-sfk" => {
+    match t {
+        Generator::Snowflake => {
             let info = c.try_cmd(&["SNOWFLAKE.INFO", "victim"])?;
             if info.is_err() {
                 return Ok(Err(format!("SNOWFLAKE.INFO: {info:?}")));
@@ -888,7 +888,7 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                 return Ok(Err(e));
             }
         }
-        "idgen-seq" => {
+        Generator::Seq => {
             let info = c.try_cmd(&["SEQ.INFO", "victim"])?;
             if info.is_err() {
                 return Ok(Err(format!("SEQ.INFO: {info:?}")));
@@ -933,7 +933,6 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                 }
             }
         }
-        other => return Ok(Err(format!("restored key has type {other:?}"))),
     }
     // What the module saves now must load again.
     let Value::Bulk(dump) = c.try_cmd(&["DUMP", "victim"])? else {
@@ -1009,9 +1008,9 @@ fn fuzz_restore_payloads() {
         let mut version = [0u8; 2];
         for key in keys {
             let payload = dump(&mut c, key);
-            let (body, v) = fuzz::split_dump(&payload);
+            let (body, v) = split_dump(&payload);
             // The footer is recomputed right, and the value layout is understood.
-            assert_eq!(fuzz::forge(&body, v), payload, "CRC64 of DUMP {key}");
+            assert_eq!(forge(&body, v), payload, "CRC64 of DUMP {key}");
             let parsed = fuzz::ModValue::parse(&body)
                 .unwrap_or_else(|| panic!("DUMP {key} is not a module value of integers"));
             assert_eq!(
@@ -1054,7 +1053,7 @@ fn fuzz_restore_payloads() {
         let all: Vec<(usize, String, Vec<u8>)> = systematic.into_iter().chain(random).collect();
         for (i, (src, what, body)) in all.into_iter().enumerate() {
             tried += 1;
-            let payload = fuzz::forge(&body, *version);
+            let payload = forge(&body, *version);
             let repro = format!(
                 "{ty} source {src}, mutation {i}: {what}; payload {}",
                 fuzz::hex(&payload)
@@ -1084,14 +1083,7 @@ fn fuzz_restore_payloads() {
             if !alive {
                 let log = fs::read_to_string(server.dir().join("redis.log")).unwrap_or_default();
                 let new = &log[log_offset.min(log.len())..];
-                let why: Vec<&str> = new
-                    .lines()
-                    .filter(|l| {
-                        l.contains("Guru Meditation")
-                            || l.contains("panic")
-                            || l.contains("crashed")
-                    })
-                    .collect();
+                let why = crash_lines_of(new);
                 crashes.push(format!("{repro}\n    server died: {}", why.join(" | ")));
                 if crashes.len() >= FUZZ_MAX_CRASHES {
                     break 'types;
@@ -1129,14 +1121,6 @@ fn fuzz_restore_payloads() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0")
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// How a server started on a (damaged) dump.rdb ended.

@@ -1,12 +1,16 @@
 //! Test harness shared by the integration tests: a real `redis-server` with the idgen module
-//! loaded, and a client over the `redis` crate (`client`).
+//! loaded, a client over the `redis` crate (`client`), DUMP payload forging (`dump`), crash
+//! detection in server logs (`crash`), and the helpers below.
 #![allow(dead_code)]
 
 pub mod client;
+pub mod crash;
+pub mod dump;
 
 pub use client::{Conn, Value};
 
 use std::fs;
+use std::io;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -127,7 +131,9 @@ pub struct Server {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
+/// A port of 127.0.0.1 that was free a moment ago (the kernel's pick for a listener, closed at
+/// once): servers are started on it, and retried on another one if it was taken meanwhile.
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().unwrap().port()
 }
@@ -181,20 +187,7 @@ impl Server {
         if let Some(i) = text.rfind("REDIS BUG REPORT START") {
             text = text[i..].to_string();
         }
-        let key: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                [
-                    "Guru Meditation",
-                    "ASSERTION",
-                    "panicked",
-                    "Fatal",
-                    "crashed by signal",
-                ]
-                .iter()
-                .any(|k| l.contains(k))
-            })
-            .collect();
+        let key = crash::crash_lines(&text);
         format!("{}\n--- log tail ---\n{}", key.join("\n"), tail(&text, 15))
     }
 
@@ -396,6 +389,85 @@ pub fn wait_replica_sync(primary: &Server, replica: &Server) {
         let ro = info_field(&mut r, "replication", "master_repl_offset");
         po.is_some() && po == ro
     });
+}
+
+/// The module's two data types, as the server names a key's type (`TYPE key`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generator {
+    /// `idgen-sfk`
+    Snowflake,
+    /// `idgen-seq`
+    Seq,
+}
+
+impl Generator {
+    /// The type of `TYPE`'s answer, if it is one of the module's.
+    pub fn from_type_name(name: &str) -> Option<Generator> {
+        match name {
+            "idgen-sfk" => Some(Generator::Snowflake),
+            "idgen-seq" => Some(Generator::Seq),
+            _ => None,
+        }
+    }
+
+    /// The command family: `SNOWFLAKE` or `SEQ`.
+    pub fn family(self) -> &'static str {
+        match self {
+            Generator::Snowflake => "SNOWFLAKE",
+            Generator::Seq => "SEQ",
+        }
+    }
+
+    /// The INFO command of a key of this type.
+    pub fn info_cmd(self) -> &'static str {
+        match self {
+            Generator::Snowflake => "SNOWFLAKE.INFO",
+            Generator::Seq => "SEQ.INFO",
+        }
+    }
+
+    /// The command that issues one value from a key of this type.
+    pub fn next_cmd(self) -> &'static str {
+        match self {
+            Generator::Snowflake => "SNOWFLAKE.NEXT",
+            Generator::Seq => "SEQ.NEXT",
+        }
+    }
+}
+
+/// What `key` holds, by the server's answer to `TYPE key`: `Ok` with the generator type, or
+/// `Err` with the type name when it is not one of the module's (`none` for a missing key).
+pub fn try_generator_of<K: AsRef<[u8]>>(
+    c: &mut Conn,
+    key: K,
+) -> io::Result<Result<Generator, String>> {
+    let t = c.try_cmd(&[b"TYPE".as_slice(), key.as_ref()])?;
+    let name = match &t {
+        Value::Simple(_) | Value::Bulk(_) => t.as_str().to_string(),
+        other => format!("{other:?}"),
+    };
+    Ok(Generator::from_type_name(&name).ok_or(name))
+}
+
+/// The generator type of `key` (`TYPE key`), or None when it holds something else or nothing.
+pub fn generator_of<K: AsRef<[u8]>>(c: &mut Conn, key: K) -> Option<Generator> {
+    let key = key.as_ref();
+    try_generator_of(c, key)
+        .unwrap_or_else(|e| panic!("TYPE {:?}: {e}", String::from_utf8_lossy(key)))
+        .ok()
+}
+
+/// The INFO command `key` needs (`SNOWFLAKE.INFO` or `SEQ.INFO`), by the server's `TYPE`;
+/// panics when the key is not a generator.
+pub fn info_cmd_of<K: AsRef<[u8]>>(c: &mut Conn, key: K) -> &'static str {
+    let key = key.as_ref();
+    match generator_of(c, key) {
+        Some(g) => g.info_cmd(),
+        None => panic!(
+            "{:?} is not an idgen generator (TYPE)",
+            String::from_utf8_lossy(key)
+        ),
+    }
 }
 
 /// Sends `create_cmd key <options>` for each case and checks that it is refused with exactly the
