@@ -12,12 +12,12 @@ MODULE   := target/release/libidgen.so
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test lint fmt bench bench-floor clean
+.PHONY: help deps build run test test-faults lint fmt bench bench-floor clean
 
 help: ## List the targets
 	@echo "idgen make targets:"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
 	@echo "Variables: PORT=$(PORT) DATA_DIR=$(DATA_DIR) (make run PORT=6380 DATA_DIR=/tmp/idgen)"
 
 deps: ## Install redis-server, redis-tools and libclang-dev (apt) if missing
@@ -44,8 +44,11 @@ run: deps build ## Run redis-server with the module (redis.conf.example) on PORT
 	sed -E 's#^loadmodule +[^ ]+#loadmodule $(abspath $(MODULE))#' redis.conf.example | \
 		exec redis-server - --port $(PORT) --dir $(abspath $(DATA_DIR))
 
-test: deps build ## Build, then run all tests (unit and integration) in release mode
+test: deps build ## Build, then run all tests (unit, integration, fault injection) in release mode
 	$(CARGO) test --release --no-fail-fast
+
+test-faults: deps build ## Build, then run only the fault-injection suite (tests/faults.rs)
+	$(CARGO) test --release --no-fail-fast --test faults
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -138,8 +138,8 @@ fn field_names(v: &Value) -> Vec<String> {
 fn resp3_maps_and_resp2_flat_arrays() {
     let s = Server::start("proto-resp");
     let mut c2 = s.conn();
-    let mut c3 = s.conn();
-    c3.hello3();
+    // RESP3 from the start (`?protocol=resp3`: the client sends HELLO 3 when it connects).
+    let mut c3 = s.conn3();
     let id = c2.cmd(&["SNOWFLAKE.NEXT", "sf"]).int();
     c2.cmd(&["SEQ.CREATE", "seq"]).ok();
 
