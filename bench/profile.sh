@@ -102,6 +102,7 @@ CASES=(
     "INCR (18-digit value)|incrCommand|INCR prof:incrbig|SET prof:incrbig 382446516947648512"
     "INCRBY 1000|incrbyCommand|INCRBY prof:incrby 1000|SET prof:incrby 10000"
     "FLOOR.INCR|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor"
+    "FLOOR.INCR (19-digit value)|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor:big"
     "SNOWFLAKE.NEXT|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf"
     "SNOWFLAKE.NEXT COUNT 100|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf100 COUNT 100"
     "SNOWFLAKE.PARSE|RedisModuleCommandDispatcher|SNOWFLAKE.PARSE prof:sfr @SFID|SNOWFLAKE.NEXT prof:sfr"

@@ -153,10 +153,21 @@ w("- whole server: everything in the window (event loop, read, parse, reply writ
 w("- the floor: `FLOOR.INCR key` (bench/floor/floor.c, loaded beside idgen) opens the key "
   "read-write, checks it holds the floor's own module type (creates it when empty), adds 1 to "
   "its 8-byte value, replies with an integer and closes the key: what every keyed module command "
-  "pays. \"above the floor\" = the command's Ir/call minus FLOOR.INCR's.\n")
+  "pays. \"above the floor\" = the command's Ir/call minus FLOOR.INCR's. A floor key whose name "
+  "ends in `:big` starts at 2^62 and so replies with 19-digit integers, as a snowflake ID does "
+  "(formatting the reply costs per digit): SNOWFLAKE.* rows compare with that one, "
+  "`FLOOR.INCR (19-digit value)`.\n")
 
 inc = next((c for c in cases if c["label"] == "INCR"), None)
-flo = next((c for c in cases if c["label"] == "FLOOR.INCR"), None)
+flo_small = next((c for c in cases if c["label"] == "FLOOR.INCR"), None)
+flo_big = next((c for c in cases if c["label"] == "FLOOR.INCR (19-digit value)"), None)
+
+
+def floor_of(c):
+    """Snowflake commands reply with 19-digit integers: they compare with the floor key that does."""
+    if c["label"].startswith("SNOWFLAKE.") and flo_big:
+        return flo_big
+    return flo_small
 
 
 def cmd_ir(c):
@@ -169,7 +180,8 @@ for c in cases:
     proc_ir = cmd_ir(c)
     mod_self = sum(v for fn, v, obj in c["selfs"] if is_module(obj))
     above = ""
-    if flo and c["proc"] == "RedisModuleCommandDispatcher" and c is not flo:
+    flo = floor_of(c)
+    if flo and c["proc"] == "RedisModuleCommandDispatcher" and c is not flo and c is not flo_small:
         above = f"{proc_ir / calls - cmd_ir(flo) / flo['calls']:+,.0f}"
     rows.append([
         c["label"], f"{calls:,}", per(c["total"], calls),

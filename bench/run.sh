@@ -69,6 +69,7 @@ MAIN_CASES=(
     "INCR|1|incr|100000|500000|INCR bench:incr"
     "INCRBY 1000|1000|incrby|100000|500000|INCRBY bench:incrby 1000"
     "FLOOR.INCR|0|floor.incr|100000|500000|FLOOR.INCR bench:floor"
+    "FLOOR.INCR (19-digit value)|0|floor.incr|100000|500000|FLOOR.INCR bench:floor:big"
     "Lua snowflake|1|evalsha|100000|300000|EVALSHA @SHA 1 bench:lua"
     "Lua snowflake x100|100|evalsha|20000|20000|EVALSHA @SHA 1 bench:lua100 100"
     "SNOWFLAKE.NEXT|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf"

@@ -66,7 +66,18 @@ static void (*Free)(void *ptr);
 static void (*SaveUnsigned)(RedisModuleIO *io, uint64_t value);
 static uint64_t (*LoadUnsigned)(RedisModuleIO *io);
 
+static const char *(*StringPtrLen)(const RedisModuleString *str, size_t *len);
+
 static RedisModuleType *FloorType;
+
+/* A key whose name ends in ":big" starts at 2^62, so that it replies with 19-digit integers as
+ * a snowflake ID does (Redis formats every integer reply; more digits cost more). Only checked
+ * when the key is created. */
+static uint64_t floor_start(RedisModuleString *name) {
+    size_t len;
+    const char *p = StringPtrLen(name, &len);
+    return (len >= 4 && memcmp(p + len - 4, ":big", 4) == 0) ? (uint64_t)1 << 62 : 0;
+}
 
 static int floor_incr(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc != 2) return WrongArity(ctx);
@@ -76,7 +87,7 @@ static int floor_incr(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         v = ModuleTypeGetValue(key);
     } else if (KeyType(key) == FLOOR_KEYTYPE_EMPTY) {
         v = Alloc(sizeof *v);
-        *v = 0;
+        *v = floor_start(argv[1]);
         ModuleTypeSetValue(key, FloorType, v);
     } else {
         CloseKey(key);
@@ -130,6 +141,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     GET(Free);
     GET(SaveUnsigned);
     GET(LoadUnsigned);
+    GET(StringPtrLen);
     SetModuleAttribs(ctx, "floor", 1, FLOOR_APIVER_1);
 
     TypeMethodsV1 tm = {
