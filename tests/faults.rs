@@ -47,8 +47,8 @@ use std::time::{Duration, Instant};
 use common::crash::crash_lines as crash_lines_of;
 use common::dump::{forge, split_dump};
 use common::{
-    free_port, generator_of, module_path, now_ms, try_generator_of, wait_replica_sync, Conn,
-    Generator, Server, Value,
+    free_port, generator_of, module_commands, module_path, now_ms, try_generator_of,
+    wait_replica_sync, Conn, Generator, Server, Value,
 };
 use faults::aof::{incr_file, truncate, Sampler};
 use faults::fuzz;
@@ -1495,6 +1495,22 @@ fn fuzz_forged_aof() {
     {
         let s = Server::start("faults-aof-arity");
         let mut c = s.conn();
+        // The fuzzer knows every command the module declares: a new one must be taught to it.
+        let mut server: Vec<String> = module_commands(&mut c)
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        let mut known: Vec<String> = fuzz::CLIENT_COMMANDS
+            .iter()
+            .chain(fuzz::INTERNAL_COMMANDS.iter())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        server.sort();
+        known.sort();
+        assert_eq!(
+            server, known,
+            "the fuzzer's command lists against the module's"
+        );
         for cmd in fuzz::INTERNAL_COMMANDS {
             let r = c.cmd(&["COMMAND", "INFO", cmd]);
             let arity = r.array()[0].array()[1].int();

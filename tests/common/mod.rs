@@ -507,3 +507,50 @@ macro_rules! args {
         [$(format!("{}", $a)),*]
     };
 }
+
+/// One of the module's commands, as the server reports it (from the module's declarations).
+#[derive(Debug, Clone)]
+pub struct ModuleCommand {
+    /// Lower case, as registered.
+    pub name: String,
+    pub arity: i64,
+    pub flags: Vec<String>,
+    /// Internal: accepted only from the replication link and the AOF (its COMMAND DOCS summary
+    /// starts with "Internal").
+    pub internal: bool,
+}
+
+/// Every command the loaded module registered: `COMMAND LIST FILTERBY MODULE idgen`, with
+/// `COMMAND INFO` and `COMMAND DOCS` of each. Tests iterate this instead of keeping lists.
+pub fn module_commands(c: &mut Conn) -> Vec<ModuleCommand> {
+    let mut names: Vec<String> = c
+        .cmd(&["COMMAND", "LIST", "FILTERBY", "MODULE", "idgen"])
+        .array()
+        .iter()
+        .map(|v| v.as_str().to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let info = c.cmd(&["COMMAND", "INFO", &name]);
+            let e = info.array()[0].array().to_vec();
+            let docs = c.cmd(&["COMMAND", "DOCS", &name]);
+            let summary = docs.pairs()[0]
+                .1
+                .map_get("summary")
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            ModuleCommand {
+                arity: e[1].int(),
+                flags: e[2]
+                    .array()
+                    .iter()
+                    .map(|f| f.as_str().to_string())
+                    .collect(),
+                internal: summary.starts_with("Internal"),
+                name,
+            }
+        })
+        .collect()
+}
