@@ -71,6 +71,9 @@ pub struct ServerBuilder {
     name: String,
     config: Vec<Vec<String>>,
     module_args: Vec<String>,
+    /// Load the module from a config file (`<dir>/redis.conf`) instead of the command line, so
+    /// that CONFIG REWRITE has a file to write and a restart reads it back.
+    config_file: bool,
 }
 
 impl ServerBuilder {
@@ -86,6 +89,13 @@ impl ServerBuilder {
     pub fn module_arg(mut self, name: &str, value: &str) -> Self {
         self.module_args.push(name.to_string());
         self.module_args.push(value.to_string());
+        self
+    }
+
+    /// Start from a config file `<dir>/redis.conf` that holds the `loadmodule` line (with the
+    /// module arguments); restarts read the file as CONFIG REWRITE left it.
+    pub fn config_file(mut self) -> Self {
+        self.config_file = true;
         self
     }
 
@@ -144,6 +154,7 @@ impl Server {
             name: name.to_string(),
             config: Vec::new(),
             module_args: Vec::new(),
+            config_file: false,
         }
     }
 
@@ -218,9 +229,22 @@ impl Server {
             a.push(format!("--{}", directive[0]));
             a.extend(directive[1..].iter().cloned());
         }
-        a.push("--loadmodule".into());
-        a.push(self.module.display().to_string());
-        a.extend(self.builder.module_args.iter().cloned());
+        if self.builder.config_file {
+            let conf = self.dir.join("redis.conf");
+            if !conf.exists() {
+                let mut line = format!("loadmodule {}", self.module.display());
+                for arg in &self.builder.module_args {
+                    line.push(' ');
+                    line.push_str(arg);
+                }
+                fs::write(&conf, line + "\n").expect("write redis.conf");
+            }
+            a.insert(0, conf.display().to_string());
+        } else {
+            a.push("--loadmodule".into());
+            a.push(self.module.display().to_string());
+            a.extend(self.builder.module_args.iter().cloned());
+        }
         a
     }
 
