@@ -243,9 +243,17 @@ impl<T: Stored> DerefMut for ValueMut<'_, T> {
 
 impl<T: Stored> Drop for ValueMut<'_, T> {
     fn drop(&mut self) {
-        if !T::COMPACT {
-            return;
+        // The hot path (a full state, its reservation unchanged) only tests two fields.
+        if T::COMPACT && (self.packed.is_some() || self.reshape) {
+            self.settle();
         }
+    }
+}
+
+impl<T: Stored> ValueMut<'_, T> {
+    /// Writes a compact state back, or chooses a full state's form again (see `Drop`).
+    #[inline(never)]
+    fn settle(&mut self) {
         // (the new pointer, the old allocation to free after the swap)
         let (new, old): (*mut c_void, Option<*mut c_void>) = match self.packed {
             Some((ptr, was)) => {
