@@ -19,7 +19,8 @@ PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test lint fmt bench clean python-venv test-python test-python-faults bench-python
+.PHONY: help deps build run test test-faults lint fmt bench bench-floor clean python-venv \
+	test-python test-python-faults bench-python
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -58,8 +59,12 @@ run: deps build ## Run redis-server with the module (redis.conf.example) on PORT
 	sed -E 's#^loadmodule +[^ ]+#loadmodule $(abspath $(MODULE))#' redis.conf.example | \
 		exec redis-server - --port $(PORT) --dir $(abspath $(DATA_DIR))
 
-test: deps build test-python ## Build, then run all tests (Rust unit and integration, Python client)
+test: deps build test-python ## Build, then run all tests (unit, integration, fault injection; Python client)
 	$(CARGO) test --release --no-fail-fast
+
+test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults.rs, Python client's)
+	$(CARGO) test --release --no-fail-fast --test faults
+	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs -m faults
 
 $(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
 	$(PYTHON3) -m venv $(PY_VENV) || { rm -rf $(PY_VENV); \
@@ -87,8 +92,14 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: deps build ## Benchmarks against INCR, INCRBY and a Lua snowflake (results in target/bench/results.md)
+bench: deps build bench-floor ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md)
 	bash bench/run.sh
+
+# The floor module (bench/floor/floor.c, FLOOR.INCR) into target/bench/floor/libfloor.so: only
+# for the benchmarks (bench/run.sh and bench/profile.sh load it beside idgen), never built by
+# build or test.
+bench-floor:
+	bash bench/floor/build.sh >/dev/null
 
 clean: ## Remove build output and test servers' directories
 	$(CARGO) clean
