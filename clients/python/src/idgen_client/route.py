@@ -14,6 +14,7 @@ Workers are ranked by weight, highest first; equal weights rank the higher ID fi
 
 from __future__ import annotations
 
+import heapq
 from typing import Iterable, List
 
 from ._wire import KeyLike, to_bytes
@@ -54,8 +55,7 @@ def route_ids(task_key: KeyLike, worker_ids: Iterable[int], count: int = 1) -> L
     if count <= 0:
         return []
     p = _prefix(task_key)
-    ranked = sorted(
-        ((_finalize(_fnv1a(p, str(w).encode("ascii"))), w) for w in set(worker_ids)),
-        reverse=True,
+    ranked = heapq.nlargest(
+        count, ((_finalize(_fnv1a(p, str(w).encode("ascii"))), w) for w in set(worker_ids))
     )
-    return [w for _, w in ranked[:count]]
+    return [w for _, w in ranked]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import threading
@@ -162,11 +163,11 @@ class TaskRouter:
         with self._lock:
             live = self._live()
             digits = self._digits
-        ranked = sorted(
-            ((_finalize(_fnv1a(p, digits[lease.id])), lease.id, lease) for lease in live),
-            reverse=True,
+        # (weight, id) is unique per lease: ties on weight go to the higher ID.
+        ranked = heapq.nlargest(
+            count, ((_finalize(_fnv1a(p, digits[lease.id])), lease.id, lease) for lease in live)
         )
-        return [lease for _, _, lease in ranked[:count]]
+        return [lease for _, _, lease in ranked]
 
     def owner(self, task_key: _wire.KeyLike) -> Optional[Lease]:
         """The lease responsible for ``task_key``, or None when no lease is live."""
