@@ -9,18 +9,26 @@ PORT     ?= 6379
 DATA_DIR ?= data
 MODULE   := target/release/libidgen.so
 
+# Python client (clients/python): a project-local virtualenv, never the system Python.
+PYTHON3  ?= python3
+PY_DIR   := clients/python
+PY_VENV  := $(PY_DIR)/.venv
+# Tests load $(IDGEN_MODULE) when set (then nothing is built), else $(MODULE).
+PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
+
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test lint fmt bench clean
+.PHONY: help deps build run test test-faults lint fmt bench bench-floor clean python-venv \
+	test-python test-python-faults bench-python
 
 help: ## List the targets
 	@echo "idgen make targets:"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "} {printf "  %-8s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "} {printf "  %-19s %s\n", $$1, $$2}'
 	@echo "Variables: PORT=$(PORT) DATA_DIR=$(DATA_DIR) (make run PORT=6380 DATA_DIR=/tmp/idgen)"
 
-deps: ## Install redis-server, redis-tools and libclang-dev (apt) if missing
+deps: ## Install redis-server, redis-tools, libclang-dev and python3-venv (apt) if missing
 	@missing=0; \
 	for cmd in redis-server redis-cli redis-benchmark; do \
 		command -v $$cmd >/dev/null 2>&1 || { echo "missing: $$cmd"; missing=1; }; \
@@ -31,6 +39,13 @@ deps: ## Install redis-server, redis-tools and libclang-dev (apt) if missing
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools libclang-dev; \
 	else \
 		echo "deps: redis-server, redis-cli, redis-benchmark and libclang-dev present"; \
+	fi
+	@# The Python client's tests need `python3 -m venv` (Debian splits ensurepip into python3-venv).
+	@if ! command -v $(PYTHON3) >/dev/null 2>&1 || \
+		! $(PYTHON3) -c 'import ensurepip, venv; ensurepip.version()' >/dev/null 2>&1; then \
+		echo "missing: $(PYTHON3) with venv"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv python3-pip; \
 	fi
 
 build: ## cargo build --release (produces target/release/libidgen.so)
@@ -44,8 +59,31 @@ run: deps build ## Run redis-server with the module (redis.conf.example) on PORT
 	sed -E 's#^loadmodule +[^ ]+#loadmodule $(abspath $(MODULE))#' redis.conf.example | \
 		exec redis-server - --port $(PORT) --dir $(abspath $(DATA_DIR))
 
-test: deps build ## Build, then run all tests (unit and integration) in release mode
+test: deps build test-python ## Build, then run all tests (unit, integration, fault injection; Python client)
 	$(CARGO) test --release --no-fail-fast
+
+test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults.rs, Python client's)
+	$(CARGO) test --release --no-fail-fast --test faults
+	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs -m faults
+
+$(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
+	$(PYTHON3) -m venv $(PY_VENV) || { rm -rf $(PY_VENV); \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv && \
+		$(PYTHON3) -m venv $(PY_VENV); }
+	$(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '$(PY_DIR)[test]'
+	touch $@
+
+python-venv: $(PY_VENV)/.installed ## Create clients/python/.venv and install the client (editable) with pytest
+
+test-python: deps $(PY_MODULE_DEP) python-venv ## Python client tests against redis-server + module (IDGEN_MODULE=path to use another build)
+	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs
+
+test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault scenario only (kill -9, restart, promotion)
+	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs -m faults
+
+bench-python: deps $(PY_MODULE_DEP) python-venv ## In-process LeasedSnowflake / SegmentSequence rates next to SNOWFLAKE.NEXT
+	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
@@ -54,9 +92,16 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: deps build ## Benchmarks against INCR, INCRBY and a Lua snowflake (results in target/bench/results.md, WORKER.* in target/bench/worker.md)
+bench: deps build bench-floor ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md); WORKER.* (target/bench/worker.md)
 	bash bench/run.sh
 	bash bench/worker.sh
 
+# The floor module (bench/floor/floor.c, FLOOR.INCR) into target/bench/floor/libfloor.so: only
+# for the benchmarks (bench/run.sh and bench/profile.sh load it beside idgen), never built by
+# build or test.
+bench-floor:
+	bash bench/floor/build.sh >/dev/null
+
 clean: ## Remove build output and test servers' directories
 	$(CARGO) clean
+	rm -rf $(PY_VENV)

@@ -34,19 +34,34 @@ prepare_module() {
     MODULE="$BENCH_OUT/libidgen.so"
 }
 
+# The floor module (bench/floor/floor.c: FLOOR.INCR, the cheapest keyed module command), built by
+# bench/floor/build.sh when missing or stale. Sets FLOOR_MODULE; start_server then loads it
+# beside idgen.
+prepare_floor() {
+    local so
+    so=$(bash "$BENCH_ROOT/bench/floor/build.sh") || die "could not build the floor module"
+    mkdir -p "$BENCH_OUT"
+    cp "$so" "$BENCH_OUT/libfloor.so.tmp.$$"
+    mv -f "$BENCH_OUT/libfloor.so.tmp.$$" "$BENCH_OUT/libfloor.so"
+    FLOOR_MODULE="$BENCH_OUT/libfloor.so"
+}
+
 # start_server NAME [redis-server options...]
 # Starts redis-server with the module on a free port in $BENCH_OUT/servers/NAME (wiped first).
-# Sets PORT and SERVER_PID. Extra options are `--name value` pairs.
+# Sets PORT and SERVER_PID. Extra options are `--name value` pairs. Also loads the floor module
+# when prepare_floor has run.
 start_server() {
     local name=$1; shift
     local dir="$BENCH_OUT/servers/$name"
+    local floor=()
+    [ -z "${FLOOR_MODULE:-}" ] || floor=(--loadmodule "$FLOOR_MODULE")
     rm -rf "$dir"; mkdir -p "$dir"
     local attempt
     for attempt in 1 2 3; do
         PORT=$(free_port) || die "no free port"
         "${SERVER_WRAPPER[@]}" redis-server --port "$PORT" --bind 127.0.0.1 --dir "$dir" \
             --daemonize no --save '' --appendonly no --logfile "$dir/redis.log" \
-            --loadmodule "$MODULE" "$@" >"$dir/stdout.log" 2>&1 &
+            --loadmodule "$MODULE" "${floor[@]}" "$@" >"$dir/stdout.log" 2>&1 &
         SERVER_PID=$!
         BENCH_PIDS+=("$SERVER_PID")
         local i

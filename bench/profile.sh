@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Instruction counts per call of the hot commands, measured with callgrind (stable on a noisy
+# Instruction counts per call of every idgen command, INCR and the floor module's FLOOR.INCR
+# (bench/floor/floor.c, loaded beside idgen), measured with callgrind (stable on a noisy
 # machine, unlike wall time). One redis-server runs under `valgrind --tool=callgrind
 # --instr-atstart=no`; for each command: warm up uninstrumented, `callgrind_control -z` and
 # `-i on`, send N calls over one pipelined connection (redis-cli --pipe), `-i off`, dump.
@@ -51,22 +52,41 @@ else
     SO_DESC="target/release/libidgen.so ($(stat -c '%y' "$BENCH_ROOT/target/release/libidgen.so" | cut -d. -f1))"
 fi
 
+prepare_floor
+
 SERVER_WRAPPER=(valgrind --tool=callgrind --instr-atstart=no --dump-instr=no
     "--callgrind-out-file=$OUT/callgrind.out.%p")
 START_WAIT_STEPS=600
-start_server profile
+# One database per case: each case's keys are alone in their dict, so a key's lookup cost does not
+# depend on where the random hash seed puts it among other cases' keys.
+start_server profile --databases 64
 PID=$SERVER_PID
 
 SHA=$(rcli "$PORT" SCRIPT LOAD "$(cat "$HERE/snowflake.lua")")
+# For the read-only and internal cases: an ID of a default snowflake key (db 0), a snowflake mark
+# (ms since the default epoch) and the serving generation.
+SFID=$(rcli "$PORT" SNOWFLAKE.NEXT prof:sfr)
+MARK=$(($(rcli "$PORT" TIME | head -n 1) * 1000 - 1704067200000))
+GEN=$(info_field "$PORT" idgen idgen_generation)
 
-# RESP for N copies of one command, into a file.
+# RESP for SELECT DB and N copies of one command, into a file; @I in a word becomes PREFIX<i>
+# (i = 0..N-1), for the commands that need a new key per call.
+# gen_resp N PATH DB PREFIX WORDS...
 gen_resp() {
     python3 - "$@" <<'PY'
 import sys
-n, path, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-one = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in args)
+n, path, db, prefix, args = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode(), sys.argv[4].encode(), sys.argv[5:]
+def resp(words):
+    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in words)
+enc = [a.encode() for a in args]
 with open(path, "wb") as f:
-    f.write(one * n)
+    f.write(resp([b"SELECT", db]))
+    if not any(b"@I" in a for a in enc):
+        f.write(resp(enc) * n)
+    else:
+        for i in range(n):
+            tag = prefix + str(i).encode()
+            f.write(resp([a.replace(b"@I", tag) for a in enc]))
 PY
 }
 
@@ -74,15 +94,26 @@ PY
 # INCR and INCRBY start at 10000, above Redis's shared integers, so every call takes the in-place
 # path that a counter in the benchmark takes; "INCR (18-digit value)" counts from a snowflake-sized
 # value, so its reply costs what an ID's does.
+# FLOOR.INCR is the floor: the cheapest keyed module command (bench/floor/floor.c).
+# @SFID, @MARK, @GEN: see above; @I: a new key per call (the CREATEs).
 CASES=(
     "PING|pingCommand|PING"
     "INCR|incrCommand|INCR prof:incr|SET prof:incr 10000"
     "INCR (18-digit value)|incrCommand|INCR prof:incrbig|SET prof:incrbig 382446516947648512"
     "INCRBY 1000|incrbyCommand|INCRBY prof:incrby 1000|SET prof:incrby 10000"
+    "FLOOR.INCR|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor"
+    "FLOOR.INCR (19-digit value)|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor:big"
     "SNOWFLAKE.NEXT|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf"
     "SNOWFLAKE.NEXT COUNT 100|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf100 COUNT 100"
+    "SNOWFLAKE.PARSE|RedisModuleCommandDispatcher|SNOWFLAKE.PARSE prof:sfr @SFID|SNOWFLAKE.NEXT prof:sfr"
+    "SNOWFLAKE.INFO|RedisModuleCommandDispatcher|SNOWFLAKE.INFO prof:sfr|SNOWFLAKE.NEXT prof:sfr"
+    "SNOWFLAKE.CREATE|RedisModuleCommandDispatcher|SNOWFLAKE.CREATE prof:sfc:@I"
     "SEQ.NEXT|RedisModuleCommandDispatcher|SEQ.NEXT prof:seq"
     "SEQ.NEXTBATCH 1000|RedisModuleCommandDispatcher|SEQ.NEXTBATCH prof:seqb 1000"
+    "SEQ.CURRENT|RedisModuleCommandDispatcher|SEQ.CURRENT prof:seq|SEQ.NEXT prof:seq"
+    "SEQ.SET|RedisModuleCommandDispatcher|SEQ.SET prof:seqset 1000"
+    "SEQ.INFO|RedisModuleCommandDispatcher|SEQ.INFO prof:seq|SEQ.NEXT prof:seq"
+    "SEQ.CREATE|RedisModuleCommandDispatcher|SEQ.CREATE prof:seqc:@I"
     "Lua snowflake|evalShaCommand|EVALSHA @SHA 1 prof:lua"
 )
 
@@ -91,14 +122,25 @@ i=0
 for spec in "${CASES[@]}"; do
     IFS='|' read -r label proc cmd setup <<<"$spec"
     cmd=${cmd//@SHA/$SHA}
-    # shellcheck disable=SC2086
-    [ -z "$setup" ] || rcli "$PORT" $setup >/dev/null
+    cmd=${cmd//@SFID/$SFID}
+    cmd=${cmd//@MARK/$MARK}
+    cmd=${cmd//@GEN/$GEN}
     i=$((i + 1)); slug=$(printf '%02d' "$i")
+    db=$i   # the case's own database (1..63)
     # shellcheck disable=SC2086
-    gen_resp 200 "$OUT/warm.resp" $cmd
+    [ -z "$setup" ] || rcli "$PORT" -n "$db" $setup >/dev/null
     # shellcheck disable=SC2086
-    gen_resp "$N" "$OUT/case.resp" $cmd
+    gen_resp 200 "$OUT/warm.resp" "$db" w $cmd
+    # shellcheck disable=SC2086
+    gen_resp 200 "$OUT/warm2.resp" "$db" v $cmd
+    # shellcheck disable=SC2086
+    gen_resp "$N" "$OUT/case.resp" "$db" "" $cmd
     rcli "$PORT" --pipe <"$OUT/warm.resp" >/dev/null
+    # Warm up twice, 100 ms apart: a generator key's first block is small (the key is not busy
+    # yet) and it only takes the large blocks (and, for snowflake keys, the full form) of a
+    # busy key at the next reservation, as it does within its first 50 ms under load.
+    sleep 0.1
+    rcli "$PORT" --pipe <"$OUT/warm2.resp" >/dev/null
     r0=$(info_field "$PORT" idgen idgen_reservations)
     callgrind_control -z "$PID" >/dev/null
     callgrind_control -i on "$PID" >/dev/null
@@ -124,7 +166,7 @@ for spec in "${CASES[@]}"; do
         "$(python3 -c "print(f'{$t1 - $t0:.1f}')")" "$cmd" >>"$OUT/cases.tsv"
     log "  $label: dumped"
 done
-rm -f "$OUT/case.resp" "$OUT/warm.resp"
+rm -f "$OUT/case.resp" "$OUT/warm.resp" "$OUT/warm2.resp"
 stop_server "$PID"
 
 python3 "$HERE/profile_report.py" "$OUT" "$SO_DESC" "$BENCH_ROOT" "$PROFILE_LINES" "$OUT/src" | tee "$BENCH_OUT/$NAME.md"

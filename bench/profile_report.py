@@ -125,6 +125,10 @@ def is_module(obj):
     return obj.endswith("libidgen.so")
 
 
+def is_floor(obj):
+    return obj.endswith("libfloor.so")
+
+
 cases = []
 with (OUT / "cases.tsv").open() as f:
     for r in csv.DictReader(f, delimiter="\t"):
@@ -145,28 +149,58 @@ w("- valgrind --tool=callgrind --instr-atstart=no; per command: warm-up of 200 c
 w("- whole server: everything in the window (event loop, read, parse, reply write, serverCron "
   "ticks); processCommand: lookup, checks and call(); call(): the command plus stats, "
   "propagation and slowlog bookkeeping; command: the command's own function "
-  "(RedisModuleCommandDispatcher for module commands: context + module code + the RM_* calls).\n")
+  "(RedisModuleCommandDispatcher for module commands: context + module code + the RM_* calls).")
+w("- the floor: `FLOOR.INCR key` (bench/floor/floor.c, loaded beside idgen) opens the key "
+  "read-write, checks it holds the floor's own module type (creates it when empty), adds 1 to "
+  "its 8-byte value, replies with an integer and closes the key: what every keyed module command "
+  "pays. \"above the floor\" = the command's Ir/call minus FLOOR.INCR's. A floor key whose name "
+  "ends in `:big` starts at 2^62 and so replies with 19-digit integers, as a snowflake ID does "
+  "(formatting the reply costs per digit): SNOWFLAKE.* rows compare with that one, "
+  "`FLOOR.INCR (19-digit value)`.\n")
 
 inc = next((c for c in cases if c["label"] == "INCR"), None)
+flo_small = next((c for c in cases if c["label"] == "FLOOR.INCR"), None)
+flo_big = next((c for c in cases if c["label"] == "FLOOR.INCR (19-digit value)"), None)
+
+
+def floor_of(c):
+    """Snowflake commands reply with 19-digit integers: they compare with the floor key that does."""
+    if c["label"].startswith("SNOWFLAKE.") and flo_big:
+        return flo_big
+    return flo_small
+
+
+def cmd_ir(c):
+    return c["incl"].get(c["proc"], 0)
+
+
 rows = []
 for c in cases:
     calls = c["calls"]
-    proc_ir = c["incl"].get(c["proc"], 0)
+    proc_ir = cmd_ir(c)
     mod_self = sum(v for fn, v, obj in c["selfs"] if is_module(obj))
+    above = ""
+    flo = floor_of(c)
+    if flo and c["proc"] == "RedisModuleCommandDispatcher" and c is not flo and c is not flo_small:
+        above = f"{proc_ir / calls - cmd_ir(flo) / flo['calls']:+,.0f}"
     rows.append([
         c["label"], f"{calls:,}", per(c["total"], calls),
         ratio(c["total"], inc["total"]) if inc else "",
+        ratio(c["total"] / calls, flo["total"] / flo["calls"]) if flo else "",
         per(c["incl"].get("processCommand", 0), calls),
         per(c["incl"].get("call", 0), calls),
         ratio(c["incl"].get("call", 0), inc["incl"].get("call", 0)) if inc else "",
         per(proc_ir, calls),
-        ratio(proc_ir, inc["incl"].get(inc["proc"], 0)) if inc else "",
+        ratio(proc_ir, cmd_ir(inc)) if inc else "",
+        ratio(proc_ir / calls, cmd_ir(flo) / flo["calls"]) if flo else "",
+        above,
         per(mod_self, calls) if mod_self else "-",
         c["reservations"] if c["proc"] == "RedisModuleCommandDispatcher" else "-",
     ])
 w("## Instructions per call\n")
-w(table(["command", "N", "whole server", "/ INCR", "processCommand", "call()", "/ INCR",
-         "command", "/ INCR", "idgen code (self)", "reservations in window"], rows))
+w(table(["command", "N", "whole server", "/ INCR", "/ floor", "processCommand", "call()", "/ INCR",
+         "command", "/ INCR", "/ floor", "above the floor", "idgen code (self)",
+         "reservations in window"], rows))
 w("")
 
 
@@ -188,7 +222,7 @@ def callee_block(c, fn):
     return table(["Ir/call", "callee", "calls per call", "object"], rows, ["r", "l", "r", "l"])
 
 
-for label in ["SNOWFLAKE.NEXT", "SEQ.NEXT", "INCR"]:
+for label in ["SNOWFLAKE.NEXT", "SEQ.NEXT", "FLOOR.INCR", "INCR"]:
     c = next((x for x in cases if x["label"] == label), None)
     if c:
         w(f"## Top 15 functions (inclusive): {label}\n")
@@ -212,7 +246,7 @@ def breakdown(c, root, expand):
     def walk(fn, depth, seen):
         rows.append((depth, fn, selfs.get(fn, 0), "self", "", short_obj(c["objs"].get(fn, ""))))
         for callee, v, count, obj in sorted(c["callees"].get(fn, []), key=lambda t: -t[1]):
-            if (is_module(obj) or callee in expand) and callee not in seen:
+            if (is_module(obj) or is_floor(obj) or callee in expand) and callee not in seen:
                 walk(callee, depth + 1, seen | {callee})
             else:
                 rows.append((depth + 1, callee, v, "inclusive", f"{count / calls:.3g}", short_obj(obj)))
@@ -231,7 +265,8 @@ def breakdown(c, root, expand):
 w("## Where the command's instructions go (Ir per call)\n")
 w("Module functions are opened up into their own instructions (self) plus what they call "
   "(inclusive). The command's total is what `usec_per_call` measures.\n")
-for label in ["SNOWFLAKE.NEXT", "SEQ.NEXT", "SEQ.NEXTBATCH 1000", "SNOWFLAKE.NEXT COUNT 100"]:
+for label in ["FLOOR.INCR", "SNOWFLAKE.NEXT", "SEQ.NEXT", "SEQ.NEXTBATCH 1000",
+              "SNOWFLAKE.NEXT COUNT 100"]:
     c = next((x for x in cases if x["label"] == label), None)
     if c:
         w(f"### {label}\n")

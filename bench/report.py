@@ -78,8 +78,17 @@ runs = read_tsv("runs.tsv")
 env = read_kv("env.tsv")
 
 
+def usec_per_call(r):
+    """Exact usec per call of one run: INFO commandstats' usec total / calls (the usec_per_call
+    field Redis prints is rounded to 0.01 us, too coarse for commands near 0.1 us)."""
+    usec, calls = num(r.get("usec")), num(r.get("calls"))
+    if not math.isnan(usec) and calls and not math.isnan(calls):
+        return usec / calls
+    return num(r.get("usec_per_call"))
+
+
 def summarize(section):
-    """{(pipeline, case): dict(rps, rps_min, rps_max, usec, ids, n, failed, errors, rounds)}"""
+    """{(pipeline, case): dict(rps, rps_min, rps_max, usec, ids, n, failed, errors, rounds, client)}"""
     out = {}
     order = []
     for r in runs:
@@ -97,19 +106,33 @@ def summarize(section):
             rps=median(rps),
             rps_min=min(ok) if ok else math.nan,
             rps_max=max(ok) if ok else math.nan,
-            usec=median([num(r["usec_per_call"]) for r in rs]),
+            usec=median([usec_per_call(r) for r in rs]),
             ids=int(rs[0]["ids_per_call"]),
             n=rs[0]["requests"],
             failed=sum(int(r["failed_calls"] or 0) for r in rs),
             errors=sum(1 for r in rs if r["rc"] != "0"),
             rounds=len(rs),
+            client=rs[0].get("client") or "redis-benchmark",
         )
     return summary, order
+
+
+FLOOR = "FLOOR.INCR"
+FLOOR_BIG = "FLOOR.INCR (19-digit value)"
+
+
+def floor_of(summary, pipeline, case):
+    """The floor a case compares with: snowflake commands reply with 19-digit integers, so they
+    compare with the floor key that does too (when it was measured)."""
+    if case.startswith("SNOWFLAKE.") and (pipeline, FLOOR_BIG) in summary:
+        return summary[(pipeline, FLOOR_BIG)]
+    return summary.get((pipeline, FLOOR))
 
 
 def section_table(section, pipeline):
     summary, order = summarize(section)
     base = summary.get((pipeline, "INCR"))
+    floor = summary.get((pipeline, FLOOR))
     rows = []
     for case in order:
         s = summary.get((pipeline, case))
@@ -117,8 +140,12 @@ def section_table(section, pipeline):
             continue
         ratio = s["rps"] / base["rps"] if base else math.nan
         uratio = s["usec"] / base["usec"] if base and base["usec"] else math.nan
+        fl = floor_of(summary, pipeline, case)
+        fratio = s["usec"] / fl["usec"] if fl and fl["usec"] else math.nan
         ids_s = s["rps"] * s["ids"] if s["ids"] else math.nan
         note = []
+        if s["client"] != "redis-benchmark":
+            note.append(f"{s['client']}, distinct keys: usec only")
         if s["errors"]:
             note.append(f"{s['errors']} run(s) failed")
         if s["failed"]:
@@ -131,16 +158,38 @@ def section_table(section, pipeline):
             f"{fmt_int(s['rps_min'])}–{fmt_int(s['rps_max'])}",
             fmt_ratio(ratio),
             fmt_ids(ids_s) if s["ids"] else "-",
-            fmt_f(s["usec"]),
+            fmt_f(s["usec"], 3),
             fmt_ratio(uratio),
-            "; ".join(note),
-        ])
+        ] + ([fmt_ratio(fratio)] if floor else []) + ["; ".join(note)])
     return table(
         ["case", "IDs/call", "requests", "rps (median)", "rps min–max", "rps / INCR", "IDs/s",
-         "usec_per_call", "usec / INCR", "notes"],
+         "usec_per_call", "usec / INCR"] + (["usec / floor"] if floor else []) + ["notes"],
         rows,
-        ["l", "r", "r", "r", "r", "r", "r", "r", "r", "l"],
+        ["l", "r", "r", "r", "r", "r", "r", "r", "r"] + (["r"] if floor else []) + ["l"],
     )
+
+
+def floor_table():
+    """Every command of the main section: usec_per_call against FLOOR.INCR's and INCR's (both
+    pipelines), and requests/s at -P 16."""
+    summary, order = summarize("main")
+    rows = []
+    for case in order:
+        if case == "PING":
+            continue
+        row = [f"**{case}**" if case in (FLOOR, FLOOR_BIG) else case]
+        for p in (16, 1):
+            s, fl, inc = summary.get((p, case)), floor_of(summary, p, case), summary.get((p, "INCR"))
+            u = s["usec"] if s else math.nan
+            row += [fmt_f(u, 3),
+                    fmt_ratio(u / fl["usec"]) if fl and fl["usec"] else "n/a",
+                    fmt_ratio(u / inc["usec"]) if inc and inc["usec"] else "n/a"]
+        s16, inc16 = summary.get((16, case)), summary.get((16, "INCR"))
+        rps = s16["rps"] if s16 else math.nan
+        row += [fmt_int(rps), fmt_ratio(rps / inc16["rps"]) if inc16 else "n/a"]
+        rows.append(row)
+    return table(["command", "usec/call -P 16", "/ floor", "/ INCR", "usec/call -P 1", "/ floor",
+                  "/ INCR", "rps -P 16", "rps / INCR"], rows)
 
 
 out = []
@@ -148,16 +197,30 @@ w = out.append
 w("# idgen benchmark results\n")
 w(f"- date: {env.get('date', '?')}, commit {env.get('commit', '?')}")
 w(f"- module: {env.get('module', '?')}")
+if "floor" in env:
+    w(f"- floor module: {env['floor']}")
 w(f"- redis-server {env.get('redis', '?')}")
 w(f"- {env.get('cpus', '?')} CPUs ({env.get('model', '?')}); load average before "
   f"{env.get('load_before', '?')}, after {env.get('load_after', '?')}; run took {env.get('elapsed_s', '?')} s")
 w(f"- redis-benchmark -c {env.get('clients', '?')}, {env.get('rounds', '?')} rounds per section, "
-  "cases interleaved (order rotated each round); medians over rounds. usec_per_call from "
-  "`INFO commandstats` after `CONFIG RESETSTAT` before each run (for the Lua cases: EVALSHA, "
-  "which includes the script's TIME/HMGET/HSET calls).")
+  "cases interleaved (order rotated each round); medians over rounds. usec_per_call = the `usec` "
+  "total / the `calls` total of the command in `INFO commandstats` (`CONFIG RESETSTAT` before "
+  "each run; not the rounded usec_per_call field); for the Lua cases EVALSHA, which includes the "
+  "script's TIME/HMGET/HSET calls.")
 w("- Batched SNOWFLAKE runs are limited to 4,000,000 IDs each: one key issues at most 4096 IDs/ms "
   "and may run at most idgen.max-borrow-ms (1000 ms) ahead of the clock, so their IDs/s is a "
   "burst rate; one key's sustained ceiling is 4.096 M IDs/s (layout 41/10/12).\n")
+
+if any(r["section"] == "main" and r["case"] == FLOOR for r in runs):
+    w("## Cost per call against the floor\n")
+    w("The floor is `FLOOR.INCR key` (bench/floor/floor.c, loaded beside idgen): open the key "
+      "read-write, check it holds the floor's own module type (create it when empty), add 1 to its "
+      "8-byte value, reply with an integer, close the key. Every keyed module command pays that; "
+      "an idgen command's cost above it is idgen's own work; INCR (a built-in command, no module "
+      "API) is shown for reference. usec/call = INFO commandstats usec / calls (medians over "
+      "rounds). The CREATE commands run over redis-cli --pipe on distinct keys: no requests/s.\n")
+    w(floor_table())
+    w("")
 
 for section, title in [("main", "Main (no persistence, no replica)"),
                        ("aof", "appendonly yes, appendfsync everysec"),
@@ -176,27 +239,47 @@ mu = {r[0]: r for r in (line.split("\t") for line in
     if (RAW / "memory_usage.tsv").exists() else {}
 bulk = {r["type"]: r for r in read_tsv("memory_bulk.tsv")}
 names = {
-    "sf": "SNOWFLAKE key (SNOWFLAKE.NEXT)",
-    "seq": "SEQ key (SEQ.NEXT)",
-    "incr": "INCR key, value 1 (shared integer)",
-    "incrbig": "INCR key, value 10^12 (own object)",
-    "lua": "Lua baseline's hash key",
+    "incr": "INCR (value 1: a shared integer)",
+    "incrby": "INCRBY 100000 (own integer object)",
+    "seq": "SEQ.NEXT (default sequence)",
+    "seq3": "SEQ.NEXT, 3 calls per key",
+    "sf": "SNOWFLAKE.NEXT (default)",
+    "floor": "FLOOR.INCR (floor module: 8-byte value)",
+    "lua": "Lua baseline's hash (EVALSHA)",
 }
 if mu or bulk:
     w("## Memory\n")
-    rows = []
-    incr_mu = num(mu["incr"][1]) if "incr" in mu else math.nan
-    for k in ["sf", "seq", "incr", "incrbig", "lua"]:
-        m = num(mu[k][1]) if k in mu else math.nan
-        enc = mu[k][2] if k in mu and len(mu[k]) > 2 else ""
-        b = bulk.get(k)
-        um = num(b["used_memory_delta"]) / num(b["keys"]) if b else math.nan
-        rss = num(b["used_memory_rss_delta"]) / num(b["keys"]) if b else math.nan
-        rows.append([names[k], enc, fmt_int(m), fmt_ratio(m / incr_mu), fmt_f(um, 1), fmt_f(rss, 1),
-                     f"{b['seconds']} s" if b else "-"])
     keys = next(iter(bulk.values()))["keys"] if bulk else "?"
-    w(table(["key", "encoding", "MEMORY USAGE (bytes)", "/ INCR key", f"used_memory / key ({int(keys):,} keys)",
-             "RSS / key", "creation time (redis-cli --pipe)"], rows))
+    w(f"{int(keys):,} keys per workload named `user:<1000000+i>:seq` (the same names for every "
+      "workload), created with `redis-cli --pipe`, each workload in a fresh server; bytes/key = "
+      "growth of `used_memory` / `used_memory_rss` divided by the number of keys. MEMORY USAGE "
+      "(SAMPLES 0) of `user:1000000:seq` in the same server.\n"
+      if bulk else "")
+
+    def per_key(kind, field):
+        b = bulk.get(kind)
+        return num(b[field]) / num(b["keys"]) if b else math.nan
+
+    def mem1(kind):
+        return num(mu[kind][1]) if kind in mu else math.nan
+
+    rows = []
+    for k in ["incr", "incrby", "seq", "seq3", "sf", "floor", "lua"]:
+        if k not in bulk and k not in mu:
+            continue
+        b = bulk.get(k)
+        row = [names[k], f"{int(b['calls']):,}" if b else "-"]
+        for field in ("used_memory_delta", "used_memory_rss_delta"):
+            v = per_key(k, field)
+            row += [fmt_f(v, 1), fmt_ratio(v / per_key("incr", field)),
+                    fmt_ratio(v / per_key("incrby", field))]
+        m = mem1(k)
+        row += [fmt_int(m), fmt_ratio(m / mem1("incr")), fmt_ratio(m / mem1("incrby")),
+                mu[k][2] if k in mu and len(mu[k]) > 2 else "", f"{b['seconds']} s" if b else "-"]
+        rows.append(row)
+    w(table(["workload", "calls", "used_memory B/key", "/ INCR", "/ INCRBY", "RSS B/key", "/ INCR",
+             "/ INCRBY", "MEMORY USAGE (one key)", "/ INCR", "/ INCRBY", "encoding",
+             "creation time"], rows))
     w("")
 
 # AOF
@@ -265,7 +348,7 @@ r = g(16, "SEQ.NEXTBATCH 1000", "rps") / g(16, "INCRBY 1000", "rps")
 target("SEQ.NEXTBATCH rps >= 0.9x INCRBY's at -P 16", r, 0.9, True,
        f"{fmt_int(g(16, 'SEQ.NEXTBATCH 1000', 'rps'))} vs {fmt_int(g(16, 'INCRBY 1000', 'rps'))} = {fmt_ratio(r)}")
 for k, label in [("sf", "SNOWFLAKE"), ("seq", "SEQ")]:
-    for ref, rlabel in [("incr", "INCR key (value 1)"), ("incrbig", "INCR key (value 10^12)")]:
+    for ref, rlabel in [("incr", "INCR key (value 1)"), ("incrby", "INCRBY 100000 key")]:
         if k in mu and ref in mu:
             r = num(mu[k][1]) / num(mu[ref][1])
             target(f"{label} key MEMORY USAGE <= 2x {rlabel}", r, 2, False,

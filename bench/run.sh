@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `make bench`: throughput, server-side cost, memory and AOF volume of the idgen commands next to
-# INCR / INCRBY and a Lua snowflake script (bench/snowflake.lua). Starts and stops its own
-# redis-server processes (127.0.0.1, free ports, data under target/bench/servers/).
+# INCR / INCRBY, a Lua snowflake script (bench/snowflake.lua) and the floor module's FLOOR.INCR
+# (bench/floor/floor.c: the cheapest keyed module command, loaded beside idgen). Starts and stops
+# its own redis-server processes (127.0.0.1, free ports, data under target/bench/servers/).
 #
 # Env: ROUNDS (default 3) rounds per section, cases interleaved, medians reported.
 #      REQUESTS: requests per redis-benchmark run for every case (default: sized per case so the
 #      whole run takes a few minutes on 2 cores). The batched SNOWFLAKE cases are capped at
 #      4,000,000 IDs per run (see "Borrow budget" in bench/README.md).
-#      MEM_KEYS (default 1000000) keys per type in the memory section,
+#      MEM_KEYS (default 1000000) keys per workload in the memory section (named
+#      user:<1000000+i>:seq, the same names for every workload),
 #      AOF_IDS (default 1000000) IDs per workload in the AOF section.
 # Output: markdown on stdout and in target/bench/results.md; raw numbers in target/bench/raw/.
 set -euo pipefail
@@ -38,12 +40,14 @@ trap 'exit 130' INT TERM
 mkdir -p "$RAW"
 rm -f "$RAW"/*.tsv "$RAW"/*.txt
 prepare_module
+prepare_floor
 START_TS=$(date +%s)
 
 {
     echo "date	$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "commit	$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$BENCH_ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)')"
     echo "module	target/release/libidgen.so $(stat -c '%y' "$BENCH_ROOT/target/release/libidgen.so" | cut -d. -f1) sha256:$(sha256sum "$MODULE" | cut -c1-12)"
+    echo "floor	bench/floor/floor.c sha256:$(sha256sum "$BENCH_ROOT/bench/floor/floor.c" | cut -c1-12)"
     echo "redis	$(redis-server --version | sed 's/Redis server //')"
     echo "cpus	$(nproc)"
     echo "model	$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
@@ -54,20 +58,35 @@ START_TS=$(date +%s)
 } >"$RAW/env.tsv"
 
 # ---------------------------------------------------------------------------------------------
-# Cases: label | IDs per call | commandstat name | requests at -P 1 | requests at -P 16 | command
-# (@SHA is replaced by the Lua script's SHA1). Fixed key per case.
+# Cases: label | IDs per call | commandstat name | requests at -P 1 | requests at -P 16 | command.
+# Fixed key per case. In the command, @SHA is the Lua script's SHA1, @SFID an ID of bench:sfr,
+# @MARK a snowflake mark (ms since the default epoch, at setup), @GEN the serving generation.
+# "pipe" as the requests at -P 1 marks a command that cannot repeat on one key (the CREATEs): it
+# runs once per round, over redis-cli --pipe, on distinct keys (@I = 0..n-1, @R = round) in
+# db 9 (flushed after the run); only its usec_per_call is measured (no requests/s).
 MAIN_CASES=(
     "PING|0|ping|100000|500000|PING"
     "INCR|1|incr|100000|500000|INCR bench:incr"
     "INCRBY 1000|1000|incrby|100000|500000|INCRBY bench:incrby 1000"
+    "FLOOR.INCR|0|floor.incr|100000|500000|FLOOR.INCR bench:floor"
+    "FLOOR.INCR (19-digit value)|0|floor.incr|100000|500000|FLOOR.INCR bench:floor:big"
     "Lua snowflake|1|evalsha|100000|300000|EVALSHA @SHA 1 bench:lua"
     "Lua snowflake x100|100|evalsha|20000|20000|EVALSHA @SHA 1 bench:lua100 100"
     "SNOWFLAKE.NEXT|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf"
     "SNOWFLAKE.NEXT COUNT 100|100|snowflake.next|40000|40000|SNOWFLAKE.NEXT bench:sf100 COUNT 100"
     "SNOWFLAKE.NEXT COUNT 1000|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf1000 COUNT 1000"
+    "SNOWFLAKE.PARSE|0|snowflake.parse|50000|200000|SNOWFLAKE.PARSE bench:sfr @SFID"
+    "SNOWFLAKE.INFO|0|snowflake.info|50000|200000|SNOWFLAKE.INFO bench:sfr"
+    "SNOWFLAKE.CREATE|0|snowflake.create|pipe|100000|SNOWFLAKE.CREATE bench:sfc:@R:@I"
     "SEQ.NEXT|1|seq.next|100000|500000|SEQ.NEXT bench:seq"
     "SEQ.NEXTBATCH 1000|1000|seq.nextbatch|100000|500000|SEQ.NEXTBATCH bench:seqb 1000"
+    "SEQ.CURRENT|0|seq.current|50000|200000|SEQ.CURRENT bench:seqr"
+    "SEQ.SET|0|seq.set|50000|200000|SEQ.SET bench:seqset 1000"
+    "SEQ.INFO|0|seq.info|50000|200000|SEQ.INFO bench:seqr"
+    "SEQ.CREATE|0|seq.create|pipe|100000|SEQ.CREATE bench:seqc:@R:@I"
 )
+# Set by main_setup for the placeholders above.
+SFID=0; MARK=0; GEN=0
 # The cases repeated with appendonly yes and with a replica attached.
 PERSIST_CASES=(
     "INCR|1|incr|100000|500000|INCR bench:incr"
@@ -147,14 +166,55 @@ wait_snowflake_caught_up() {
     log "warning: $key still ahead of the clock"
 }
 
-# run_case SECTION ROUND PIPELINE PORT SHA CASE: one redis-benchmark run; appends a line to
-# $RAW/runs.tsv: section round pipeline label ids_per_call requests rps usec_per_call calls failed rc
+# Sets SFID, MARK and GEN on the main server (keys the read-only and internal cases use).
+main_setup() {
+    local port=$1
+    SFID=$(rcli "$port" SNOWFLAKE.NEXT bench:sfr)
+    rcli "$port" SEQ.NEXT bench:seqr >/dev/null
+    MARK=$(($(server_ms "$port") - 1704067200000))
+    GEN=$(info_field "$port" idgen idgen_generation)
+    [[ "$SFID" =~ ^[0-9]+$ && "$GEN" =~ ^[0-9]+$ ]] || die "main setup failed (SFID=$SFID GEN=$GEN)"
+}
+
+# RESP for N commands, @I in the words replaced by 0..N-1, after a SELECT DB; into a file.
+# gen_pipe_resp FILE DB N WORDS...
+gen_pipe_resp() {
+    python3 - "$@" <<'PY'
+import sys
+path, db, n, words = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+def resp(args):
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+with open(path, "wb") as f:
+    f.write(resp([b"SELECT", db.encode()]))
+    enc = [w.encode() for w in words]
+    buf = []
+    for i in range(n):
+        si = str(i).encode()
+        buf.append(resp([w.replace(b"@I", si) for w in enc]))
+        if len(buf) == 10000:
+            f.write(b"".join(buf)); buf = []
+    f.write(b"".join(buf))
+PY
+}
+
+# run_case SECTION ROUND PIPELINE PORT SHA CASE: one redis-benchmark run (or redis-cli --pipe run
+# for a "pipe" case); appends a line to $RAW/runs.tsv: section round pipeline label ids_per_call
+# requests rps usec_per_call usec calls failed rc client. usec_per_call is computed from the usec
+# and calls totals of INFO commandstats (its own usec_per_call field is rounded to 0.01 us).
 run_case() {
     local section=$1 round=$2 pipe=$3 port=$4 sha=$5 spec=$6
-    local label ids stat n1 n16 cmd n
+    local label ids stat n1 n16 cmd n client=redis-benchmark
     IFS='|' read -r label ids stat n1 n16 cmd <<<"$spec"
     cmd=${cmd//@SHA/$sha}
-    if [ "$pipe" = 1 ]; then n=$n1; else n=$n16; fi
+    cmd=${cmd//@SFID/$SFID}
+    cmd=${cmd//@MARK/$MARK}
+    cmd=${cmd//@GEN/$GEN}
+    cmd=${cmd//@R/$round}
+    if [ "$n1" = pipe ]; then
+        [ "$pipe" = 16 ] || return 0
+        client="redis-cli --pipe"
+        n=$n16
+    elif [ "$pipe" = 1 ]; then n=$n1; else n=$n16; fi
     [ -n "$REQUESTS" ] && n=$REQUESTS
     if [[ "$cmd" == SNOWFLAKE.NEXT* ]]; then
         if [ "$ids" -gt 1 ] && [ $((n * ids)) -gt "$SF_MAX_IDS_PER_RUN" ]; then
@@ -162,25 +222,43 @@ run_case() {
         fi
         wait_snowflake_caught_up "$port" "$(awk '{print $2}' <<<"$cmd")"
     fi
-    rcli "$port" CONFIG RESETSTAT >/dev/null
     local out rc=0 rps
-    # shellcheck disable=SC2086  # the command is split into words on purpose
-    out=$(timeout "$BENCH_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -P "$pipe" \
-        -n "$n" --csv $cmd 2>"$RAW/last_bench_stderr.txt") || rc=$?
-    rps=$(tail -n 1 <<<"$out" | awk -F'","' 'NF > 1 { print $2 }')
-    if [ "$rc" != 0 ] || [ -z "$rps" ]; then
-        log "warning: $section/$label -P $pipe failed (rc=$rc): $(head -c 300 "$RAW/last_bench_stderr.txt")"
-        rps=nan; [ "$rc" = 0 ] && rc=1
+    if [ "$n1" = pipe ]; then
+        # shellcheck disable=SC2086  # the command is split into words on purpose
+        gen_pipe_resp "$RAW/pipe_case.resp" 9 "$n" $cmd
+        rcli "$port" CONFIG RESETSTAT >/dev/null
+        timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "$port" --pipe <"$RAW/pipe_case.resp" \
+            >"$RAW/last_bench_stderr.txt" 2>&1 || rc=$?
+        grep -q 'errors: 0' "$RAW/last_bench_stderr.txt" || { [ "$rc" != 0 ] || rc=1; }
+        rps=nan
+        if [ "$rc" != 0 ]; then
+            log "warning: $section/$label (redis-cli --pipe) failed (rc=$rc): $(tail -c 300 "$RAW/last_bench_stderr.txt")"
+        fi
+    else
+        rcli "$port" CONFIG RESETSTAT >/dev/null
+        # shellcheck disable=SC2086  # the command is split into words on purpose
+        out=$(timeout "$BENCH_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -P "$pipe" \
+            -n "$n" --csv $cmd 2>"$RAW/last_bench_stderr.txt") || rc=$?
+        rps=$(tail -n 1 <<<"$out" | awk -F'","' 'NF > 1 { print $2 }')
+        if [ "$rc" != 0 ] || [ -z "$rps" ]; then
+            log "warning: $section/$label -P $pipe failed (rc=$rc): $(head -c 300 "$RAW/last_bench_stderr.txt")"
+            rps=nan; [ "$rc" = 0 ] && rc=1
+        fi
     fi
-    local line usec calls failed
+    local line usec calls failed upc
     line=$(rcli "$port" INFO commandstats | tr -d '\r' | grep "^cmdstat_$stat:" || true)
-    usec=$(sed -n 's/.*usec_per_call=\([0-9.]*\).*/\1/p' <<<"$line"); usec=${usec:-nan}
+    usec=$(sed -n 's/.*[:,]usec=\([0-9]*\).*/\1/p' <<<"$line"); usec=${usec:-0}
     calls=$(sed -n 's/.*[:,]calls=\([0-9]*\).*/\1/p' <<<"$line"); calls=${calls:-0}
     failed=$(sed -n 's/.*failed_calls=\([0-9]*\).*/\1/p' <<<"$line"); failed=${failed:-0}
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$round" "$pipe" "$label" "$ids" \
-        "$n" "$rps" "$usec" "$calls" "$failed" "$rc" >>"$RAW/runs.tsv"
-    printf '  %-8s r%s -P %-2s %-26s %8s req %12s rps %8s usec/call%s\n' "$section" "$round" "$pipe" \
-        "$label" "$n" "$rps" "$usec" "$([ "$failed" != 0 ] && echo " failed=$failed")" >&2
+    upc=$(awk -v u="$usec" -v c="$calls" 'BEGIN { if (c > 0) printf "%.4f", u / c; else print "nan" }')
+    if [ "$n1" = pipe ]; then
+        rcli "$port" -n 9 FLUSHDB >/dev/null
+        rm -f "$RAW/pipe_case.resp"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$round" "$pipe" "$label" "$ids" \
+        "$n" "$rps" "$upc" "$usec" "$calls" "$failed" "$rc" "$client" >>"$RAW/runs.tsv"
+    printf '  %-8s r%s -P %-2s %-28s %8s req %12s rps %8s usec/call%s\n' "$section" "$round" "$pipe" \
+        "$label" "$n" "$rps" "$upc" "$([ "$failed" != 0 ] && echo " failed=$failed")" >&2
 }
 
 # run_section SECTION PORT SHA CASES...: ROUNDS rounds; in each, both pipelines and every case,
@@ -198,7 +276,7 @@ run_section() {
     done
 }
 
-printf 'section\tround\tpipeline\tcase\tids_per_call\trequests\trps\tusec_per_call\tcalls\tfailed_calls\trc\n' >"$RAW/runs.tsv"
+printf 'section\tround\tpipeline\tcase\tids_per_call\trequests\trps\tusec_per_call\tusec\tcalls\tfailed_calls\trc\tclient\n' >"$RAW/runs.tsv"
 
 # ---- main -----------------------------------------------------------------------------------
 log "main: ROUNDS=$ROUNDS, cases ${#MAIN_CASES[@]} x -P 1/16"
@@ -206,23 +284,18 @@ start_server main
 MAIN_PORT=$PORT; MAIN_PID=$SERVER_PID
 SHA=$(load_script "$MAIN_PORT")
 verify_lua "$MAIN_PORT" "$SHA"
+main_setup "$MAIN_PORT"
 run_section main "$MAIN_PORT" "$SHA" "${MAIN_CASES[@]}"
 
-# ---- memory: MEMORY USAGE of one key ---------------------------------------------------------
-log "memory: MEMORY USAGE"
+# The Lua baseline's hash key, under the same name as the memory section's keys (in the main
+# server: the script is loaded there).
+log "memory: MEMORY USAGE of the Lua baseline's key"
 rcli "$MAIN_PORT" FLUSHALL >/dev/null
 SHA=$(load_script "$MAIN_PORT")
-rcli "$MAIN_PORT" SNOWFLAKE.NEXT mem:sf >/dev/null
-rcli "$MAIN_PORT" SEQ.NEXT mem:seq >/dev/null
-rcli "$MAIN_PORT" INCR mem:incr >/dev/null
-rcli "$MAIN_PORT" INCRBY mem:incrbig 1000000000000 >/dev/null
-rcli "$MAIN_PORT" EVALSHA "$SHA" 1 mem:lua >/dev/null
-{
-    for k in sf seq incr incrbig lua; do
-        printf '%s\t%s\t%s\n' "$k" "$(rcli "$MAIN_PORT" MEMORY USAGE "mem:$k" SAMPLES 0)" \
-            "$(rcli "$MAIN_PORT" OBJECT ENCODING "mem:$k" 2>/dev/null || echo -)"
-    done
-} >"$RAW/memory_usage.tsv"
+MEM_KEY=user:1000000:seq
+rcli "$MAIN_PORT" EVALSHA "$SHA" 1 "$MEM_KEY" >/dev/null
+printf 'lua\t%s\t%s\n' "$(rcli "$MAIN_PORT" MEMORY USAGE "$MEM_KEY" SAMPLES 0)" \
+    "$(rcli "$MAIN_PORT" OBJECT ENCODING "$MEM_KEY" 2>/dev/null || echo -)" >"$RAW/memory_usage.tsv"
 stop_server "$MAIN_PID"
 
 # ---- appendonly yes ---------------------------------------------------------------------------
@@ -265,44 +338,55 @@ done
 stop_server "$REP_PID"
 stop_server "$PRI_PID"
 
-# ---- memory: 1M keys of each type -------------------------------------------------------------
-# RESP for `CMD <prefix><i> [arg]` for i in 0..n-1, on stdout.
-gen_resp() {
+# ---- memory: MEM_KEYS keys per workload ----------------------------------------------------
+# The keys are user:<1000000+i>:seq for i in 0..MEM_KEYS-1: the same names for every workload
+# (16 bytes each up to MEM_KEYS = 9,000,000).
+# gen_mem_resp N PASSES CMD [ARG...]: RESP for PASSES passes over the N keys, `CMD key [ARG...]`.
+gen_mem_resp() {
     python3 - "$@" <<'PY'
 import sys
-n, cmd, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+n, passes, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 extra = sys.argv[4:]
 out = sys.stdout.buffer
 head = b"*%d\r\n$%d\r\n%s\r\n" % (2 + len(extra), len(cmd), cmd.encode())
 tail = b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in extra)
-chunk = []
-for i in range(n):
-    k = (prefix + str(i)).encode()
-    chunk.append(head + b"$%d\r\n%s\r\n" % (len(k), k) + tail)
-    if len(chunk) == 10000:
-        out.write(b"".join(chunk)); chunk = []
-out.write(b"".join(chunk))
+for _ in range(passes):
+    chunk = []
+    for i in range(n):
+        k = b"user:%d:seq" % (1000000 + i)
+        chunk.append(head + b"$%d\r\n%s\r\n" % (len(k), k) + tail)
+        if len(chunk) == 10000:
+            out.write(b"".join(chunk)); chunk = []
+    out.write(b"".join(chunk))
 PY
 }
 
-log "memory: $MEM_KEYS keys per type"
-printf 'type\tkeys\tdbsize\tused_memory_delta\tused_memory_rss_delta\tseconds\n' >"$RAW/memory_bulk.tsv"
-for spec in "incr|INCR|m:incr:" "incrbig|INCRBY|m:incrbig:|1000000000000" \
-            "sf|SNOWFLAKE.NEXT|m:sf:" "seq|SEQ.NEXT|m:seq:"; do
-    IFS='|' read -r kind cmd prefix extra <<<"$spec"
+log "memory: $MEM_KEYS keys per workload, each in a fresh server"
+printf 'type\tkeys\tcalls\tdbsize\tused_memory_delta\tused_memory_rss_delta\tseconds\n' >"$RAW/memory_bulk.tsv"
+# kind | command | passes over the keys | extra argument. One fresh server per kind. INCRBY 100000
+# is above Redis's shared integers (0..9999), so every key gets its own value object.
+for spec in "incr|INCR|1|" "incrby|INCRBY|1|100000" "seq|SEQ.NEXT|1|" "seq3|SEQ.NEXT|3|" \
+            "sf|SNOWFLAKE.NEXT|1|" "floor|FLOOR.INCR|1|"; do
+    IFS='|' read -r kind cmd passes extra <<<"$spec"
     start_server "mem-$kind"
     sleep 0.3
     um0=$(info_field "$PORT" memory used_memory); rss0=$(info_field "$PORT" memory used_memory_rss)
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
-    gen_resp "$MEM_KEYS" "$cmd" "$prefix" $extra | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "$PORT" --pipe \
+    gen_mem_resp "$MEM_KEYS" "$passes" "$cmd" $extra | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "$PORT" --pipe \
         >"$RAW/pipe_$kind.txt" 2>&1 || die "redis-cli --pipe failed for $kind: $(tail -n 3 "$RAW/pipe_$kind.txt")"
     t1=$(date +%s.%N)
     grep -q 'errors: 0' "$RAW/pipe_$kind.txt" || die "errors while creating $kind keys: $(tail -n 2 "$RAW/pipe_$kind.txt")"
+    dbsize=$(rcli "$PORT" DBSIZE)
+    [ "$dbsize" = "$MEM_KEYS" ] || die "$kind: DBSIZE $dbsize, expected $MEM_KEYS"
     sleep 1   # used_memory_rss is sampled by serverCron
     um1=$(info_field "$PORT" memory used_memory); rss1=$(info_field "$PORT" memory used_memory_rss)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$MEM_KEYS" "$(rcli "$PORT" DBSIZE)" $((um1 - um0)) $((rss1 - rss0)) \
-        "$(python3 -c "print(f'{$t1 - $t0:.1f}')")" >>"$RAW/memory_bulk.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$MEM_KEYS" $((MEM_KEYS * passes)) "$dbsize" $((um1 - um0)) \
+        $((rss1 - rss0)) "$(python3 -c "print(f'{$t1 - $t0:.1f}')")" >>"$RAW/memory_bulk.tsv"
+    # MEMORY USAGE of one of these keys: the same name in every server.
+    printf '%s\t%s\t%s\n' "$kind" "$(rcli "$PORT" MEMORY USAGE user:1000000:seq SAMPLES 0)" \
+        "$(rcli "$PORT" OBJECT ENCODING user:1000000:seq 2>/dev/null || echo -)" >>"$RAW/memory_usage.tsv"
+    log "  $kind: $(( (um1 - um0) / MEM_KEYS )) B used_memory, $(( (rss1 - rss0) / MEM_KEYS )) B RSS per key"
     stop_server "$SERVER_PID"
 done
 

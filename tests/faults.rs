@@ -10,7 +10,7 @@
 //! | `failover_to_lagging_replica_never_repeats` | 3: primary + replica, the replication stream held back 0.4-1.5 s, kill -9 the primary, promote the replica, the old primary rejoins as a replica |
 //! | `clock_steps_never_repeat_and_stay_increasing` | 4: the module clock stepped -10 s, 0, -1 h (DEBUG RELOAD meanwhile), +1 h, 0 (test-clock build) |
 //! | `control_incr_repeats_after_*` | 5: scenarios 1 and 3 with plain INCR: must find repeats (the injections lose history) |
-//! | `fuzz_random_arguments`, `fuzz_restore_payloads`, `truncated_rdb_fails_startup_cleanly` | 6: bad input |
+//! | `fuzz_random_arguments`, `fuzz_restore_payloads`, `truncated_rdb_fails_startup_cleanly`, `fuzz_forged_aof` | 6: bad input: client commands from clients, DUMP payloads, dump.rdb files, and the internal commands in forged AOF files |
 //! | `pool_kill9_aof_always_never_double_grants`, `pool_failover_never_double_grants` | 7: worker-ID pool: holders acquire, renew, release and stop under kill -9 (`appendfsync always`) and under failovers to a lagging replica; every tenure recorded (see `faults/pool.rs`) |
 //!
 //! A value counts as received only once its whole reply was read; a client whose connection
@@ -41,13 +41,17 @@ mod faults {
 }
 
 use std::fs;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{module_path, now_ms, wait_replica_sync, Conn, Server, Value};
+use common::crash::crash_lines as crash_lines_of;
+use common::dump::{forge, split_dump};
+use common::{
+    free_port, generator_of, module_commands, module_path, now_ms, try_generator_of,
+    wait_replica_sync, Conn, Generator, Server, Value,
+};
 use faults::aof::{incr_file, truncate, Sampler};
 use faults::fuzz;
 use faults::load::{check, Load, Report, Workload};
@@ -96,6 +100,13 @@ const CLOCK_STEPS: [i64; 5] = [-10_000, 0, -3_600_000, 3_600_000, 0];
 const CLOCK_HOLD: Duration = Duration::from_millis(1500);
 /// Random argument vectors sent to the module's commands.
 const FUZZ_VECTORS: u32 = 30_000;
+/// One in this many of them is an internal command's (sent by a client: only a clean reply is
+/// checked).
+const FUZZ_INTERNAL_EVERY: u32 = 10;
+/// Forged AOF files a server is started on (the first holds the edge cases).
+const FUZZ_AOF_FILES: u32 = 300;
+/// Most commands in one forged AOF file.
+const FUZZ_AOF_MAX_VECTORS: i64 = 60;
 /// Mutated DUMP payloads given to RESTORE, per data type.
 const FUZZ_RESTORES_PER_TYPE: u32 = 3_000;
 /// After this many server crashes in the RESTORE fuzz, stop (and fail).
@@ -534,6 +545,40 @@ fn clock_steps_never_repeat_and_stay_increasing() {
 // Scenario 6: bad input
 // ---------------------------------------------------------------------------------------------
 
+/// A command line split on whitespace into arguments.
+fn words(line: &str) -> Vec<Vec<u8>> {
+    line.split_whitespace()
+        .map(|w| w.as_bytes().to_vec())
+        .collect()
+}
+
+/// The refusals README documents for issuing from a generator that exists (the `idgen_refusals`
+/// of INFO idgen): the clock limit, exhausted time bits, a worker id that does not fit, an
+/// exhausted sequence, not enough values left, a batch larger than the range; and a worker-ID
+/// pool's: full, resuming after a load (what every pool does at its first use after one), a
+/// lease that is not the caller's, tokens exhausted (a damaged reservation).
+const ISSUE_REFUSALS: [&str; 10] = [
+    "ERR clock: ",
+    "ERR time bits exhausted",
+    "ERR idgen.worker-id ",
+    "ERR sequence exhausted",
+    "ERR not enough values left",
+    "ERR count is larger than the sequence's whole range",
+    "POOLFULL ",
+    "POOLRESUMING ",
+    "LEASELOST ",
+    "ERR fencing tokens exhausted",
+];
+
+/// An error reply that is one of `ISSUE_REFUSALS`.
+fn check_issue_refusal(e: &str) -> Result<(), String> {
+    if ISSUE_REFUSALS.iter().any(|r| e.starts_with(r)) {
+        Ok(())
+    } else {
+        Err(format!("not a documented refusal: {e:?}"))
+    }
+}
+
 /// A valid error reply: starts with an upper-case code, and is not the panic barrier's.
 fn check_error(e: &str) -> Result<(), String> {
     let code = e.split_whitespace().next().unwrap_or("");
@@ -645,12 +690,8 @@ fn diverged_keys(p: &mut Conn, r: &mut Conn, history: &History) -> Vec<(Vec<u8>,
         let a = p.cmd(&[b"DEBUG".as_slice(), b"DIGEST-VALUE", key]);
         let b = r.cmd(&[b"DEBUG".as_slice(), b"DIGEST-VALUE", key]);
         if a != b {
-            let t = p.cmd(&[b"TYPE".as_slice(), key]);
-            let info_cmd: &[u8] = match t.as_str() {
-                "idgen-seq" => b"SEQ.INFO",
-                "idgen-wrk" => b"WORKER.INFO",
-                _ => b"SNOWFLAKE.INFO",
-            };
+            let info_cmd = generator_of(p, key).map_or("SNOWFLAKE.INFO", Generator::info_cmd);
+            let info_cmd = info_cmd.as_bytes();
             let text = format!(
                 "{:?}: primary {}\n    replica {}\n    last commands on it:\n      {}",
                 String::from_utf8_lossy(key),
@@ -664,11 +705,15 @@ fn diverged_keys(p: &mut Conn, r: &mut Conn, history: &History) -> Vec<(Vec<u8>,
     out
 }
 
-/// Scenario 6a: random argument vectors across every command (random arity, huge and negative
-/// numbers, binary junk, unknown options) on a primary with a replica, over RESP2 and RESP3:
-/// only valid replies or coded errors, both servers stay up; every state the commands leave
-/// behind loads again (DUMP/RESTORE after each successful command, DEBUG RELOAD at the end) and
-/// the replica holds the same data (DEBUG DIGEST every 1000 vectors).
+/// Scenario 6a: random argument vectors across every client command (random arity, huge and
+/// negative numbers, binary junk, unknown options) on a primary with a replica, over RESP2 and
+/// RESP3: only valid replies or coded errors, both servers stay up; every state the commands
+/// leave behind loads again (DUMP/RESTORE after each successful command, DEBUG RELOAD at the
+/// end) and the replica holds the same data (DEBUG DIGEST every 1000 vectors). One vector in
+/// `FUZZ_INTERNAL_EVERY` is an internal command's, as a client would send it: only a clean reply
+/// (a coded error, or any reply while clients may still run them) is required, and nothing
+/// depends on whether it ran (see `fuzz::client_internal_vector`). Their parsers are fuzzed
+/// through forged AOF files (`fuzz_forged_aof`).
 #[test]
 fn fuzz_random_arguments() {
     let _serial = serial();
@@ -682,28 +727,34 @@ fn fuzz_random_arguments() {
         .start();
     wait_link_up(&replica, Duration::from_secs(20));
     let mut c2 = primary.conn();
-    let mut c3 = primary.conn();
-    c3.hello3();
+    let mut c3 = primary.conn3();
     let mut r = replica.conn();
     c2.cmd(&["SET", "fz:str", "x"]).ok();
     c2.cmd(&["RPUSH", "fz:list", "a"]).int();
     let mut rng = Rng::new(seed() ^ 0xf022);
     let (mut ok, mut errors) = (0u64, 0u64);
+    let (mut internal, mut internal_refused) = (0u64, 0u64);
     let mut problems: Vec<String> = Vec::new();
     let mut history = History(Default::default());
     let mut unloadable: std::collections::HashSet<Vec<u8>> = Default::default();
     let mut broken: std::collections::HashSet<Vec<u8>> = Default::default();
     let mut diverged: std::collections::HashSet<Vec<u8>> = Default::default();
-    // Hand-picked edge cases first (so that what they find is found in every run), then the
-    // random vectors.
-    let vectors = fuzz::EDGE_VECTORS
+    // Hand-picked edge cases first (so that what they find is found in every run; the internal
+    // commands among them go to the forged AOF instead), then the random vectors, one in
+    // `FUZZ_INTERNAL_EVERY` an internal command's.
+    let edge: Vec<Vec<Vec<u8>>> = fuzz::EDGE_VECTORS
         .iter()
-        .map(|line| {
-            line.split_whitespace()
-                .map(|w| w.as_bytes().to_vec())
-                .collect::<Vec<_>>()
-        })
-        .chain((0..FUZZ_VECTORS).map(|_| fuzz::vector(&mut rng)));
+        .map(|line| words(line))
+        .filter(|v| !fuzz::is_internal(&v[0]))
+        .collect();
+    let n_edge = edge.len();
+    let vectors = edge.into_iter().chain((0..FUZZ_VECTORS).map(|i| {
+        if i % FUZZ_INTERNAL_EVERY == FUZZ_INTERNAL_EVERY - 1 {
+            fuzz::client_internal_vector(&mut rng)
+        } else {
+            fuzz::vector(&mut rng)
+        }
+    }));
     for (i, v) in vectors.enumerate() {
         let conn = if i % 4 == 3 { &mut c3 } else { &mut c2 };
         let reply = conn.try_cmd(&v).unwrap_or_else(|e| {
@@ -715,6 +766,18 @@ fn fuzz_random_arguments() {
             )
         });
         match &reply {
+            // internal command from a client: a clean reply is all that is asked. Whether it
+            // ran is not relied on: its key is deleted, its generation changes nothing.
+            _ if fuzz::is_internal(&v[0]) => {
+                internal += 1;
+                if let Value::Error(e) = &reply {
+                    internal_refused += 1;
+                    if let Err(why) = check_error(e) {
+                        problems.push(format!("invalid reply to {}: {why}", show(&v)));
+                    }
+                }
+                c2.cmd(&[b"DEL".as_slice(), fuzz::CLIENT_INTERNAL_KEY]);
+            }
             Value::Error(e) => {
                 errors += 1;
                 if let Err(why) = check_error(e) {
@@ -725,8 +788,8 @@ fn fuzz_random_arguments() {
                 ok += 1;
                 if let Some(key) = v.get(1) {
                     history.push(key, &v);
-                    let t = c2.cmd(&[b"TYPE".as_slice(), key]);
-                    if t.as_str() == "idgen-sfk" && !broken.contains(key) {
+                    let t = generator_of(&mut c2, key);
+                    if t == Some(Generator::Snowflake) && !broken.contains(key) {
                         let info = c2.cmd(&[b"SNOWFLAKE.INFO".as_slice(), key]);
                         if let Err(e) = snowflake_invariants(&info) {
                             broken.insert(key.clone());
@@ -737,7 +800,7 @@ fn fuzz_random_arguments() {
                             ));
                         }
                     }
-                    if t.as_str().starts_with("idgen") && !unloadable.contains(key) {
+                    if t.is_some() && !unloadable.contains(key) {
                         if let Err(e) = round_trips(&mut c2, key) {
                             unloadable.insert(key.clone());
                             problems.push(format!(
@@ -751,7 +814,7 @@ fn fuzz_random_arguments() {
                 }
             }
         }
-        if i % 1000 == 999 || i + 1 == fuzz::EDGE_VECTORS.len() {
+        if i % 1000 == 999 || i + 1 == n_edge {
             assert_eq!(c2.cmd(&["PING"]), Value::Simple("PONG".into()), "PING");
             wait_replica_sync(&primary, &replica);
             if c2.cmd(&["DEBUG", "DIGEST"]) != r.cmd(&["DEBUG", "DIGEST"]) {
@@ -768,15 +831,11 @@ fn fuzz_random_arguments() {
     let mut keys_left = 0;
     for key in all_keys(&mut c2) {
         let key = key.as_slice();
-        let t = c2.cmd(&[b"TYPE".as_slice(), key]);
-        let (info_cmd, next_cmd): (&[u8], &[u8]) = match t.as_str() {
-            "idgen-sfk" => (b"SNOWFLAKE.INFO", b"SNOWFLAKE.NEXT"),
-            "idgen-seq" => (b"SEQ.INFO", b"SEQ.NEXT"),
-            "idgen-wrk" => (b"WORKER.INFO", b"WORKER.LIST"),
-            _ => continue,
+        let Some(t) = generator_of(&mut c2, key) else {
+            continue;
         };
         keys_left += 1;
-        for cmd in [info_cmd, next_cmd] {
+        for cmd in [t.info_cmd().as_bytes(), t.next_cmd().as_bytes()] {
             let v = c2.cmd(&[cmd, key]);
             if let Value::Error(e) = &v {
                 if let Err(why) = check_error(e) {
@@ -808,8 +867,9 @@ fn fuzz_random_arguments() {
     }
     summary(&format!(
         "faults: scenario={name} cycles={} ids_checked=0 repeats=0 errors={errors} \
-         ok_replies={ok} keys_left={keys_left} problems={}",
-        FUZZ_VECTORS as usize + fuzz::EDGE_VECTORS.len(),
+         ok_replies={ok} internal_from_client={internal} internal_refused={internal_refused} \
+         keys_left={keys_left} problems={}",
+        FUZZ_VECTORS as usize + n_edge,
         problems.len()
     ));
     assert!(
@@ -820,14 +880,8 @@ fn fuzz_random_arguments() {
     );
 }
 
-fn restore(c: &mut Conn, key: &str, payload: &[u8]) -> std::io::Result<Value> {
-    c.try_cmd(&[
-        b"RESTORE".as_slice(),
-        key.as_bytes(),
-        b"0",
-        payload,
-        b"REPLACE",
-    ])
+fn restore(c: &mut Conn, key: &[u8], payload: &[u8]) -> std::io::Result<Value> {
+    c.try_cmd(&[b"RESTORE".as_slice(), key, b"0", payload, b"REPLACE"])
 }
 
 /// What SNOWFLAKE.INFO of any generator must satisfy: its unix times are representable
@@ -858,28 +912,38 @@ fn snowflake_invariants(info: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a key a mutated payload was restored into: INFO, NEXT, PARSE, CURRENT answer without
-/// a panic, the invariants INFO shows hold after a NEXT, and what the module saves of it loads
-/// again. `Err` says what is wrong.
-fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
-    let t = c.try_cmd(&["TYPE", "victim"])?;
+/// Checks a generator key (restored from a mutated payload, or loaded from a forged AOF): INFO,
+/// NEXT, PARSE, CURRENT answer without a panic, an error reply passes `refusal`, the invariants
+/// INFO shows hold after a NEXT, and what the module saves of it loads again (RESTORE into
+/// `probe`, which is left behind). `Err` says what is wrong.
+fn check_generator(
+    c: &mut Conn,
+    key: &[u8],
+    probe: &[u8],
+    refusal: fn(&str) -> Result<(), String>,
+) -> std::io::Result<Result<(), String>> {
+    let t = match try_generator_of(c, key)? {
+        Ok(t) => t,
+        Err(other) => return Ok(Err(format!("the key has type {other:?}"))),
+    };
     let coded = |v: &Value| -> Result<(), String> {
         match v {
-            Value::Error(e) => check_error(e),
+            Value::Error(e) => refusal(e),
             _ => Ok(()),
         }
     };
-    match t.as_str() {
-        "idgen-sfk" => {
-            let info = c.try_cmd(&["SNOWFLAKE.INFO", "victim"])?;
+    let on = |cmd: &'static str| [cmd.as_bytes(), key];
+    match t {
+        Generator::Snowflake => {
+            let info = c.try_cmd(&on("SNOWFLAKE.INFO"))?;
             if info.is_err() {
                 return Ok(Err(format!("SNOWFLAKE.INFO: {info:?}")));
             }
-            let one = c.try_cmd(&["SNOWFLAKE.NEXT", "victim"])?;
+            let one = c.try_cmd(&on("SNOWFLAKE.NEXT"))?;
             if let Err(e) = coded(&one) {
                 return Ok(Err(format!("SNOWFLAKE.NEXT: {e}")));
             }
-            let many = c.try_cmd(&["SNOWFLAKE.NEXT", "victim", "COUNT", "5"])?;
+            let many = c.try_cmd(&[b"SNOWFLAKE.NEXT".as_slice(), key, b"COUNT", b"5"])?;
             if let Err(e) = coded(&many) {
                 return Ok(Err(format!("SNOWFLAKE.NEXT COUNT 5: {e}")));
             }
@@ -889,13 +953,10 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                     return Ok(Err(format!("COUNT 5 not increasing: {ids:?}")));
                 }
             }
-            let after = c.try_cmd(&["SNOWFLAKE.INFO", "victim"])?;
+            let after = c.try_cmd(&on("SNOWFLAKE.INFO"))?;
             if let Value::Int(id) = one {
-                let p = c.try_cmd(&[
-                    "SNOWFLAKE.PARSE".to_string(),
-                    "victim".into(),
-                    id.to_string(),
-                ])?;
+                let id_arg = id.to_string();
+                let p = c.try_cmd(&[b"SNOWFLAKE.PARSE".as_slice(), key, id_arg.as_bytes()])?;
                 if p.is_err() {
                     return Ok(Err(format!("PARSE of its own id {id}: {p:?}")));
                 }
@@ -910,8 +971,8 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                 return Ok(Err(e));
             }
         }
-        "idgen-seq" => {
-            let info = c.try_cmd(&["SEQ.INFO", "victim"])?;
+        Generator::Seq => {
+            let info = c.try_cmd(&on("SEQ.INFO"))?;
             if info.is_err() {
                 return Ok(Err(format!("SEQ.INFO: {info:?}")));
             }
@@ -920,7 +981,7 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                 info.field_int("maxvalue"),
                 info.field_int("increment"),
             );
-            let one = c.try_cmd(&["SEQ.NEXT", "victim"])?;
+            let one = c.try_cmd(&on("SEQ.NEXT"))?;
             if let Err(e) = coded(&one) {
                 return Ok(Err(format!("SEQ.NEXT: {e}")));
             }
@@ -929,7 +990,7 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                     return Ok(Err(format!("SEQ.NEXT {v} outside [{min}, {max}]")));
                 }
             }
-            let batch = c.try_cmd(&["SEQ.NEXTBATCH", "victim", "3"])?;
+            let batch = c.try_cmd(&[b"SEQ.NEXTBATCH".as_slice(), key, b"3"])?;
             if let Err(e) = coded(&batch) {
                 return Ok(Err(format!("SEQ.NEXTBATCH: {e}")));
             }
@@ -941,11 +1002,11 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                     )));
                 }
             }
-            let cur = c.try_cmd(&["SEQ.CURRENT", "victim"])?;
+            let cur = c.try_cmd(&on("SEQ.CURRENT"))?;
             if let Err(e) = coded(&cur) {
                 return Ok(Err(format!("SEQ.CURRENT: {e}")));
             }
-            let after = c.try_cmd(&["SEQ.INFO", "victim"])?;
+            let after = c.try_cmd(&on("SEQ.INFO"))?;
             if let (Value::Int(last), Value::Int(mark)) =
                 (after.field("last"), after.field("reserved_until"))
             {
@@ -955,13 +1016,13 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                 }
             }
         }
-        "idgen-wrk" => {
-            let info = c.try_cmd(&["WORKER.INFO", "victim"])?;
+        Generator::Pool => {
+            let info = c.try_cmd(&on("WORKER.INFO"))?;
             if info.is_err() {
                 return Ok(Err(format!("WORKER.INFO: {info:?}")));
             }
             let (size, next_token) = (info.field_int("size"), info.field_int("next_token"));
-            let list = c.try_cmd(&["WORKER.LIST", "victim"])?;
+            let list = c.try_cmd(&on("WORKER.LIST"))?;
             let Value::Array(entries) = &list else {
                 return Ok(Err(format!("WORKER.LIST: {list:?}")));
             };
@@ -972,7 +1033,9 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                     return Ok(Err(format!("WORKER.LIST entry {e:?}")));
                 };
                 let (id, token) = (f[0].int(), f[2].int());
-                if id <= last_id || id >= size || token < 1 || token >= next_token {
+                // (next_token 2^63, every token handed out, shows as 2^63-1.)
+                let above = token >= next_token && next_token != i64::MAX;
+                if id <= last_id || id >= size || token < 1 || above {
                     return Ok(Err(format!(
                         "WORKER.LIST entry {f:?} (size {size}, next token {next_token})"
                     )));
@@ -984,33 +1047,34 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                     }
                 }
             }
-            for cmd in [
-                &["WORKER.ACQUIRE", "victim", "1000"][..],
-                &["WORKER.ACQUIRE", "victim", "1000", "HOLDER", "svc-a"],
-                &["WORKER.RENEW", "victim", "0", "1", "1000"],
-                &["WORKER.RELEASE", "victim", "0", "1"],
-                &["WORKER.ROUTE", "victim", "task", "COUNT", "3"],
-            ] {
+            let calls: [&[&[u8]]; 5] = [
+                &[b"WORKER.ACQUIRE", key, b"1000"],
+                &[b"WORKER.ACQUIRE", key, b"1000", b"HOLDER", b"svc-a"],
+                &[b"WORKER.RENEW", key, b"0", b"1", b"1000"],
+                &[b"WORKER.RELEASE", key, b"0", b"1"],
+                &[b"WORKER.ROUTE", key, b"task", b"COUNT", b"3"],
+            ];
+            for cmd in calls {
                 let r = c.try_cmd(cmd)?;
                 if let Err(e) = coded(&r) {
-                    return Ok(Err(format!("{cmd:?}: {e}")));
+                    let shown: Vec<_> = cmd.iter().map(|a| String::from_utf8_lossy(a)).collect();
+                    return Ok(Err(format!("{shown:?}: {e}")));
                 }
             }
             // Used once (resumed): tokens only go up.
-            let after = c.try_cmd(&["WORKER.INFO", "victim"])?;
+            let after = c.try_cmd(&on("WORKER.INFO"))?;
             if after.is_err() || after.field_int("next_token") < next_token {
                 return Ok(Err(format!(
                     "WORKER.INFO after use: {after:?} (was {info:?})"
                 )));
             }
         }
-        other => return Ok(Err(format!("restored key has type {other:?}"))),
     }
     // What the module saves now must load again.
-    let Value::Bulk(dump) = c.try_cmd(&["DUMP", "victim"])? else {
-        return Ok(Err("DUMP of the restored key failed".into()));
+    let Value::Bulk(dump) = c.try_cmd(&on("DUMP"))? else {
+        return Ok(Err("DUMP of the key failed".into()));
     };
-    let again = restore(c, "victim:again", &dump)?;
+    let again = restore(c, probe, &dump)?;
     if again != Value::Simple("OK".into()) {
         return Ok(Err(format!("its own DUMP does not RESTORE: {again:?}")));
     }
@@ -1099,9 +1163,9 @@ fn fuzz_restore_payloads() {
         let mut version = [0u8; 2];
         for key in keys {
             let payload = dump(&mut c, key);
-            let (body, v) = fuzz::split_dump(&payload);
+            let (body, v) = split_dump(&payload);
             // The footer is recomputed right, and the value layout is understood.
-            assert_eq!(fuzz::forge(&body, v), payload, "CRC64 of DUMP {key}");
+            assert_eq!(forge(&body, v), payload, "CRC64 of DUMP {key}");
             let parsed = fuzz::ModValue::parse(&body).unwrap_or_else(|| {
                 panic!("DUMP {key} is not a module value of integers and strings")
             });
@@ -1146,19 +1210,21 @@ fn fuzz_restore_payloads() {
         let all: Vec<(usize, String, Vec<u8>)> = systematic.into_iter().chain(random).collect();
         for (i, (src, what, body)) in all.into_iter().enumerate() {
             tried += 1;
-            let payload = fuzz::forge(&body, *version);
+            let payload = forge(&body, *version);
             let repro = format!(
                 "{ty} source {src}, mutation {i}: {what}; payload {}",
                 fuzz::hex(&payload)
             );
-            let outcome = restore(&mut c, "victim", &payload).and_then(|r| match r {
+            let outcome = restore(&mut c, b"victim", &payload).and_then(|r| match r {
                 Value::Simple(s) if s == "OK" => {
                     accepted += 1;
-                    check_restored(&mut c).map(|checked| {
-                        if let Err(e) = checked {
-                            invalid.push(format!("{repro}\n    accepted, then: {e}"));
-                        }
-                    })
+                    check_generator(&mut c, b"victim", b"victim:again", check_error).map(
+                        |checked| {
+                            if let Err(e) = checked {
+                                invalid.push(format!("{repro}\n    accepted, then: {e}"));
+                            }
+                        },
+                    )
                 }
                 Value::Error(e) => {
                     refused += 1;
@@ -1176,14 +1242,7 @@ fn fuzz_restore_payloads() {
             if !alive {
                 let log = fs::read_to_string(server.dir().join("redis.log")).unwrap_or_default();
                 let new = &log[log_offset.min(log.len())..];
-                let why: Vec<&str> = new
-                    .lines()
-                    .filter(|l| {
-                        l.contains("Guru Meditation")
-                            || l.contains("panic")
-                            || l.contains("crashed")
-                    })
-                    .collect();
+                let why = crash_lines_of(new);
                 crashes.push(format!("{repro}\n    server died: {}", why.join(" | ")));
                 if crashes.len() >= FUZZ_MAX_CRASHES {
                     break 'types;
@@ -1223,15 +1282,8 @@ fn fuzz_restore_payloads() {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0")
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// How a server started on a (damaged) dump.rdb ended.
+/// How a server started on a damaged dump.rdb or a forged AOF ended its startup.
+#[derive(Clone, Copy, Debug)]
 enum Startup {
     /// It answered PING: it loaded the file.
     Served,
@@ -1254,70 +1306,118 @@ const LOAD_FAILED: [&str; 4] = [
     "Fatal error loading",
 ];
 
-/// Starts redis-server with the module on `dir` (which holds dump.rdb) and waits until it
-/// exits, serves, or hangs after a failed load (bounded). Returns how, and its log.
-fn start_on_rdb(dir: &Path) -> (Startup, String) {
-    let port = free_port();
-    let log = dir.join("redis.log");
-    let mut child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            &dir.display().to_string(),
-            "--logfile",
-            &log.display().to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--crash-memcheck-enabled",
-            "no",
-            "--loadmodule",
-            &module_path().display().to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn redis-server");
-    let start = Instant::now();
-    let mut failed_at: Option<Instant> = None;
-    let how = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Startup::Exited(s);
-        }
-        // A short timeout: a server stuck while loading accepts connections but never answers.
-        if let Ok(mut c) = Conn::try_connect_with_timeout(port, Duration::from_millis(200)) {
-            if c.send(&[vec!["PING"]]).is_ok() {
-                if let Ok(Value::Simple(p)) = c.read_value() {
-                    if p == "PONG" {
-                        break Startup::Served;
+/// A redis-server the test starts itself, with the module, on a prepared directory (a damaged
+/// dump.rdb, a forged AOF); SIGKILLed on drop unless it exited.
+struct Trial {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    how: Startup,
+}
+
+impl Trial {
+    /// Starts redis-server on `dir` with `config` and waits until it exits, serves, or hangs
+    /// after a failed load (bounded: 10 s).
+    fn start(dir: &Path, config: &[&str]) -> Trial {
+        let port = free_port();
+        let log = dir.join("redis.log");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                &dir.display().to_string(),
+                "--logfile",
+                &log.display().to_string(),
+                "--save",
+                "",
+                "--crash-memcheck-enabled",
+                "no",
+            ])
+            .args(config)
+            .args(["--loadmodule", &module_path().display().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        let mut t = Trial {
+            child,
+            port,
+            log,
+            how: Startup::Stuck,
+        };
+        t.how = t.wait_startup();
+        t
+    }
+
+    fn wait_startup(&mut self) -> Startup {
+        let start = Instant::now();
+        let mut failed_at: Option<Instant> = None;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Startup::Exited(s);
+            }
+            // A short timeout: a server stuck while loading accepts connections but never
+            // answers.
+            if let Ok(mut c) = Conn::try_connect_with_timeout(self.port, Duration::from_millis(200))
+            {
+                if c.send(&[vec!["PING"]]).is_ok() {
+                    if let Ok(Value::Simple(p)) = c.read_value() {
+                        if p == "PONG" {
+                            return Startup::Served;
+                        }
                     }
                 }
             }
-        }
-        if failed_at.is_none() {
-            let text = fs::read_to_string(&log).unwrap_or_default();
-            if LOAD_FAILED.iter().any(|w| text.contains(w)) {
-                failed_at = Some(Instant::now());
+            if failed_at.is_none() {
+                let text = self.log_text();
+                if LOAD_FAILED.iter().any(|w| text.contains(w)) {
+                    failed_at = Some(Instant::now());
+                }
             }
+            if failed_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)) {
+                return Startup::HungAfterRefusing;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                return Startup::Stuck;
+            }
+            thread::sleep(Duration::from_millis(20));
         }
-        if failed_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)) {
-            break Startup::HungAfterRefusing;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            break Startup::Stuck;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    if !matches!(how, Startup::Exited(_)) {
-        let _ = child.kill();
-        let _ = child.wait();
     }
-    (how, fs::read_to_string(&log).unwrap_or_default())
+
+    fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the server (unless it exited) and returns its whole log.
+    fn stop(mut self) -> String {
+        self.kill();
+        self.log_text()
+    }
+
+    fn kill(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Trial {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts redis-server with the module on `dir` (which holds dump.rdb) and waits until it
+/// exits, serves, or hangs after a failed load (bounded). Returns how, and its log.
+fn start_on_rdb(dir: &Path) -> (Startup, String) {
+    let t = Trial::start(dir, &["--appendonly", "no"]);
+    let how = t.how;
+    (how, t.stop())
 }
 
 /// Scenario 6c: a dump.rdb cut short anywhere makes startup fail cleanly: the server never
@@ -1418,6 +1518,237 @@ fn truncated_rdb_fails_startup_cleanly() {
         fuzz::hex(&rdb),
         failures.join("\n")
     );
+}
+
+/// Writes a Redis 7 multi-part AOF into `dir`: `appendonlydir/` with a manifest that names one
+/// incr file (no base: 7.0.15 loads such a manifest) holding `aof`.
+fn write_aof(dir: &Path, aof: &[u8]) {
+    let aof_dir = dir.join("appendonlydir");
+    fs::create_dir_all(&aof_dir).unwrap();
+    fs::write(
+        aof_dir.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    fs::write(aof_dir.join("appendonly.aof.1.incr.aof"), aof).unwrap();
+}
+
+/// The line Redis 7.0 logs for each command of an AOF that replied with an error.
+const AOF_COMMAND_ERROR: &str = "sending an error to its AOF-loading-client";
+
+/// Every generator of a server that loaded a forged AOF answers INFO without an error and NEXT
+/// (and the rest of `check_generator`) with at most a documented refusal. Returns how many keys
+/// were checked, or what is wrong.
+fn check_loaded(port: u16) -> Result<usize, String> {
+    let mut c = Conn::try_connect(port).map_err(|e| format!("connect after the load: {e}"))?;
+    let lost = |e: std::io::Error| format!("connection lost while checking ({e})");
+    let keys = match c.try_cmd(&["KEYS", "*"]).map_err(lost)? {
+        Value::Array(keys) => keys,
+        other => return Err(format!("KEYS: {other:?}")),
+    };
+    let mut checked = 0;
+    for key in keys {
+        let Value::Bulk(key) = key else {
+            return Err(format!("KEYS gave {key:?}"));
+        };
+        if try_generator_of(&mut c, &key).map_err(lost)?.is_err() {
+            continue;
+        }
+        checked += 1;
+        check_generator(&mut c, &key, b"fz:probe", check_issue_refusal)
+            .map_err(lost)?
+            .map_err(|e| format!("{:?}: {e}", String::from_utf8_lossy(&key)))?;
+        let _ = c.try_cmd(&["DEL", "fz:probe"]);
+    }
+    Ok(checked)
+}
+
+/// Scenario 6d: forged AOF files, so that the internal commands' parsers run as they do when a
+/// server loads its AOF (from a client those commands are not to be relied on). Each file holds
+/// internal-command vectors (exact arity with valid values, one value replaced, one argument too
+/// many or too few, random arguments), client commands and well-formed plain Redis commands;
+/// the first holds the edge cases; one in eight is cut at a random byte, one in 25 holds an
+/// unknown command (which stops the load). A server started on it
+/// either loads it, and then every generator answers INFO, NEXT, PARSE, CURRENT with at most a
+/// documented refusal and round-trips through DUMP/RESTORE (`check_generator`), or it refuses
+/// to start (exits with an error). Never a crash, a caught panic or a hang (every wait is
+/// bounded).
+///
+/// What Redis 7.0.15 does with an AOF, as observed:
+/// - A command that replies with an error does not stop the load: Redis logs `== CRITICAL ==
+///   This server is sending an error to its AOF-loading-client: '<error>' after processing the
+///   command '<name>'` and goes on with the next command (counted as `command_errors`).
+/// - The loader does no arity check: it calls the command's function directly. The module checks
+///   argc itself (wrong arities are refused like any error), but a Redis built-in with too few
+///   arguments crashes Redis itself (`GET` alone: SIGSEGV in `lookupKey`). So only the module's
+///   commands get wrong arities here; the plain commands are well-formed.
+/// - An unknown command name stops the load: `Unknown command '<name>' reading the append only
+///   file`, exit 1. Bytes that are not RESP: `Bad file format reading the append only file`,
+///   exit 1. A file cut inside its last command loads up to the cut with `aof-load-truncated
+///   yes` (the default).
+/// - A manifest may name only an incr file (no base).
+#[test]
+fn fuzz_forged_aof() {
+    let _serial = serial();
+    let name = "fuzz-aof";
+    // The arities the vectors are built for are the server's.
+    {
+        let s = Server::start("faults-aof-arity");
+        let mut c = s.conn();
+        // The fuzzer knows every command the module declares: a new one must be taught to it.
+        let mut server: Vec<String> = module_commands(&mut c)
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        let mut known: Vec<String> = fuzz::CLIENT_COMMANDS
+            .iter()
+            .chain(fuzz::INTERNAL_COMMANDS.iter())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        server.sort();
+        known.sort();
+        assert_eq!(
+            server, known,
+            "the fuzzer's command lists against the module's"
+        );
+        for cmd in fuzz::INTERNAL_COMMANDS {
+            let r = c.cmd(&["COMMAND", "INFO", cmd]);
+            let arity = r.array()[0].array()[1].int();
+            assert_eq!(
+                arity,
+                fuzz::internal_arity(cmd) as i64,
+                "arity of {cmd} (COMMAND INFO)"
+            );
+        }
+    }
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/itest")
+        .join(format!("faults-aof-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&base);
+    let mut rng = Rng::new(seed() ^ 0xa0f5);
+    let mut problems: Vec<String> = Vec::new();
+    let mut refusals: Vec<String> = Vec::new();
+    let (mut loaded, mut refused, mut keys_checked, mut cut_files) = (0u64, 0u64, 0usize, 0u64);
+    let (mut vectors, mut internal, mut command_errors) = (0usize, 0usize, 0usize);
+    let mut internal_errors = 0usize;
+    for file in 0..FUZZ_AOF_FILES {
+        let mut cmds: Vec<Vec<Vec<u8>>> = vec![words("SELECT 0")];
+        let mut reserved = fuzz::Reserved::default();
+        if file == 0 {
+            cmds.extend(fuzz::EDGE_VECTORS.iter().map(|l| words(l)));
+        } else {
+            for _ in 0..rng.range(5, FUZZ_AOF_MAX_VECTORS) {
+                let key = rng.pick(&fuzz::KEYS).to_vec();
+                cmds.push(match rng.below(20) {
+                    0..=12 => fuzz::internal_vector(&mut rng, &mut reserved),
+                    13..=16 => fuzz::vector(&mut rng),
+                    17 => vec![b"SET".to_vec(), key, b"x".to_vec()],
+                    18 => vec![b"RPUSH".to_vec(), key, b"a".to_vec()],
+                    _ => vec![b"DEL".to_vec(), key],
+                });
+            }
+        }
+        if file > 0 && rng.chance(1, 25) {
+            // A command this server does not have: the load must stop, cleanly.
+            let at = 1 + rng.below(cmds.len() as u64) as usize;
+            cmds.insert(at, words("IDGEN.NOSUCHCOMMAND fz:k"));
+        }
+        vectors += cmds.len() - 1;
+        internal += cmds.iter().filter(|v| fuzz::is_internal(&v[0])).count();
+        let mut aof = common::client::packed(&cmds);
+        let mut what = String::new();
+        if file > 0 && rng.chance(1, 8) {
+            let cut = rng.below(aof.len() as u64) as usize;
+            what = format!(", cut to {cut} of {} bytes", aof.len());
+            aof.truncate(cut);
+            cut_files += 1;
+        }
+        let dir = base.join(format!("aof-{file}"));
+        write_aof(&dir, &aof);
+        let trial = Trial::start(
+            &dir,
+            &["--appendonly", "yes", "--aof-load-truncated", "yes"],
+        );
+        let port = trial.port;
+        let exited = matches!(trial.how, Startup::Exited(_));
+        let mut problem = match trial.how {
+            Startup::Served => {
+                loaded += 1;
+                match check_loaded(port) {
+                    Ok(n) => {
+                        keys_checked += n;
+                        None
+                    }
+                    Err(e) => Some(e),
+                }
+            }
+            Startup::Exited(s) if s.success() => Some("exited with success, never served".into()),
+            Startup::Exited(_) => {
+                refused += 1;
+                None
+            }
+            Startup::HungAfterRefusing => Some("a load failed and the server did not exit".into()),
+            Startup::Stuck => Some("neither served nor exited within 10 s".into()),
+        };
+        let log = trial.stop();
+        for l in log.lines().filter(|l| l.contains(AOF_COMMAND_ERROR)) {
+            command_errors += 1;
+            let cmd = l.rsplit_once("the command '").map_or("", |(_, c)| c);
+            if fuzz::is_internal(cmd.trim_end_matches('\'').as_bytes()) {
+                internal_errors += 1;
+            }
+        }
+        let crashes = crash_lines_of(&log);
+        if !crashes.is_empty() {
+            problem = Some(format!("crash: {}", crashes.join(" | ")));
+        }
+        if let Some(p) = problem {
+            let tail: Vec<&str> = log.lines().rev().take(8).collect();
+            problems.push(format!(
+                "file {file} ({}{what}): {p}\n    log tail: {}\n    commands:\n      {}",
+                dir.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n      "),
+                cmds.iter()
+                    .map(|v| show(v))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
+            ));
+        } else {
+            if let Some(r) = trial_refusal(&log).filter(|_| exited) {
+                if refusals.len() < 5 && !refusals.contains(&r) {
+                    refusals.push(r);
+                }
+            }
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+    summary(&format!(
+        "faults: scenario={name} cycles={FUZZ_AOF_FILES} ids_checked=0 repeats=0 errors={refused} \
+         loaded={loaded} refused={refused} cut_files={cut_files} vectors={vectors} \
+         internal_vectors={internal} internal_errors={internal_errors} \
+         command_errors={command_errors} keys_checked={keys_checked} \
+         problems={}",
+        problems.len()
+    ));
+    if !refusals.is_empty() {
+        println!("{name}: startups refused with: {}", refusals.join(" | "));
+    }
+    assert!(
+        problems.is_empty(),
+        "{name}: {} of {FUZZ_AOF_FILES} forged AOF files misbehaved (kept under {}):\n{}",
+        problems.len(),
+        base.display(),
+        problems.join("\n")
+    );
+    let _ = fs::remove_dir_all(&base);
+}
+
+/// Why a server refused to start on its AOF: the last warning (`#`) line of its log.
+fn trial_refusal(log: &str) -> Option<String> {
+    log.lines()
+        .rev()
+        .find(|l| l.contains(" # "))
+        .map(|l| l.split_once(" # ").map_or(l, |(_, m)| m).to_string())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -155,6 +155,56 @@ fn encoding_v1_file_saved_again_loads() {
     assert_eq!(g2, g + 1);
 }
 
+/// An AOF written by the encoding-1 build (its reservation commands, argument for argument)
+/// still loads, and every key resumes above its mark.
+#[test]
+fn aof_of_encoding_v1_loads_and_resumes_above_the_marks() {
+    let mut server = Server::builder("fixture-aof")
+        .config("appendonly yes")
+        .config("aof-use-rdb-preamble no")
+        .start();
+    server.kill9();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/aof-v1/appendonlydir");
+    let dst = server.dir().join("appendonlydir");
+    let _ = std::fs::remove_dir_all(&dst);
+    std::fs::create_dir_all(&dst).unwrap();
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dst.join(f.file_name())).unwrap();
+    }
+    server.restart();
+    let mut c = server.conn();
+    let info = c.cmd(&["SNOWFLAKE.INFO", "fx:sf"]);
+    assert_eq!(info.field_int("worker"), 3);
+    assert_eq!(info.field_int("time_bits"), 42);
+    assert_eq!(info.field_int("reserved_until"), 1_796_096_191_119);
+    let id = c.cmd(&["SNOWFLAKE.NEXT", "fx:sf"]).int();
+    let ts = c
+        .cmd(&args!["SNOWFLAKE.PARSE", "fx:sf", id])
+        .field_int("timestamp");
+    assert!(ts >= 1_796_096_191_119 + 3_000, "{ts}");
+    let id = c.cmd(&["SNOWFLAKE.NEXT", "fx:node"]).int();
+    let ts = c
+        .cmd(&args!["SNOWFLAKE.PARSE", "fx:node", id])
+        .field_int("timestamp");
+    assert!(ts >= 1_796_096_191_123 + 3_000, "{ts}");
+    let info = c.cmd(&["SEQ.INFO", "fx:seq"]);
+    assert_eq!(
+        (
+            info.field_int("start"),
+            info.field_int("increment"),
+            info.field_int("maxvalue")
+        ),
+        (10, 5, 1_000_000)
+    );
+    let v = c.cmd(&["SEQ.NEXT", "fx:seq"]).int();
+    assert!(v >= 50 + 1000 * 5 && (v - 10) % 5 == 0, "{v}");
+    for k in ["fx:default", "fx:tail"] {
+        assert!(c.cmd(&["SEQ.NEXT", k]).int() >= 3 + 1000, "{k}");
+    }
+}
+
 /// The commands of a RESP file (a rewritten AOF), each as its arguments.
 fn resp_commands(mut b: &[u8]) -> Vec<Vec<Vec<u8>>> {
     fn line<'a>(b: &mut &'a [u8]) -> &'a [u8] {

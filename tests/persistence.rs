@@ -2,7 +2,10 @@
 //! DUMP/RESTORE and refusal of tampered payloads.
 mod common;
 
-use common::{info_field, now_ms, wait_until, Conn, Server, ServerBuilder, Value};
+use common::dump::{crc64, forge, split_dump};
+use common::{
+    generator_of, info_field, now_ms, wait_until, Conn, Generator, Server, ServerBuilder, Value,
+};
 use std::collections::BTreeMap;
 use std::fs;
 use std::time::Duration;
@@ -149,11 +152,11 @@ const ALL_KEYS: [&str; 7] = [
     "seq-implicit",
 ];
 
-/// The INFO command of a key (by its name's prefix) and the INFO fields that describe its
+/// The INFO command of a key (by the server's `TYPE`) and the INFO fields that describe its
 /// options, which a reload or a copy must keep exactly.
-fn info_and_options(key: &str) -> (&'static str, &'static [&'static str]) {
-    if key.starts_with("sf") {
-        (
+fn info_and_options(c: &mut Conn, key: &str) -> (&'static str, &'static [&'static str]) {
+    match generator_of(c, key) {
+        Some(Generator::Snowflake) => (
             "SNOWFLAKE.INFO",
             &[
                 "time_bits",
@@ -163,9 +166,8 @@ fn info_and_options(key: &str) -> (&'static str, &'static [&'static str]) {
                 "worker",
                 "time_bits_exhausted_at",
             ],
-        )
-    } else {
-        (
+        ),
+        Some(Generator::Seq) => (
             "SEQ.INFO",
             &[
                 "start",
@@ -175,7 +177,9 @@ fn info_and_options(key: &str) -> (&'static str, &'static [&'static str]) {
                 "cycle",
                 "cycles",
             ],
-        )
+        ),
+        Some(Generator::Pool) => ("WORKER.INFO", &["size", "grace_ms"]),
+        None => panic!("{key} is not a generator"),
     }
 }
 
@@ -194,11 +198,7 @@ fn debug_reload_keeps_state_and_digest() {
         let infos: Vec<Value> = ALL_KEYS
             .iter()
             .map(|k| {
-                let cmd = if k.starts_with("sf") {
-                    "SNOWFLAKE.INFO"
-                } else {
-                    "SEQ.INFO"
-                };
+                let (cmd, _) = info_and_options(&mut c, k);
                 c.cmd(&[cmd, k])
             })
             .collect();
@@ -214,7 +214,7 @@ fn debug_reload_keeps_state_and_digest() {
             "round {round}: DEBUG DIGEST changed"
         );
         for (k, before) in ALL_KEYS.iter().zip(infos) {
-            let (cmd, names) = info_and_options(k);
+            let (cmd, names) = info_and_options(&mut c, k);
             let after = c.cmd(&[cmd, k]);
             assert_eq!(
                 fields(&after, names),
@@ -368,7 +368,7 @@ fn dump_restore_round_trip() {
             digests(&mut c, &[copy.as_str()]),
             "{key}: copy digest differs"
         );
-        let (info_cmd, names) = info_and_options(key);
+        let (info_cmd, names) = info_and_options(&mut c, key);
         assert_eq!(
             fields(&c.cmd(&[info_cmd, key]), names),
             fields(&c.cmd(&[info_cmd, copy.as_str()]), names),
@@ -390,32 +390,6 @@ fn dump_restore_round_trip() {
     };
     copies.verify(&mut c);
     issued.verify(&mut c);
-}
-
-/// CRC-64/Jones as used by Redis for DUMP payloads (reflected, init 0, no final xor).
-fn crc64(data: &[u8]) -> u64 {
-    let mut crc = 0u64;
-    for &b in data {
-        crc ^= b as u64;
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
-}
-
-/// Rebuilds a DUMP payload from `body` (type + value) with the original version bytes and a
-/// valid checksum, so that the bytes reach the module's loader.
-fn forge(body: &[u8], version: &[u8]) -> Vec<u8> {
-    let mut p = body.to_vec();
-    p.extend_from_slice(version);
-    let crc = crc64(&p);
-    p.extend_from_slice(&crc.to_le_bytes());
-    p
 }
 
 fn restore(c: &mut Conn, key: &str, payload: &[u8]) -> std::io::Result<Value> {
@@ -462,24 +436,18 @@ fn forged_checksum_restore_payload_never_crashes() {
     let mut c = s.conn();
     Issued::populate(&mut c);
 
-    // (class, description, payload, must be refused, key type)
-    let mut cases: Vec<(String, String, Vec<u8>, bool, &str)> = Vec::new();
+    // (class, description, payload, must be refused)
+    let mut cases: Vec<(String, String, Vec<u8>, bool)> = Vec::new();
     for key in ["sf-custom", "seq-custom"] {
         let Value::Bulk(payload) = c.cmd(&["DUMP", key]) else {
             panic!("DUMP {key}");
         };
-        let n = payload.len();
-        let (body, version) = (&payload[..n - 10], &payload[n - 10..n - 8]);
+        let (body, version) = split_dump(&payload);
         assert_eq!(
-            forge(body, version),
+            forge(&body, version),
             payload,
             "forging does not reproduce DUMP"
         );
-        let kind = if key.starts_with("sf") {
-            "SNOWFLAKE"
-        } else {
-            "SEQ"
-        };
         for len in 1..body.len() {
             let what = format!("{key}: body truncated to {len} of {} bytes", body.len());
             let class = format!("{key} truncated");
@@ -488,7 +456,7 @@ fn forged_checksum_restore_payload_never_crashes() {
             // valid value; such a payload may be accepted if the result works. Deeper cuts must
             // be refused.
             let must_refuse = len + 10 < body.len();
-            cases.push((class, what, forge(&body[..len], version), must_refuse, kind));
+            cases.push((class, what, forge(&body[..len], version), must_refuse));
         }
         for pos in 1..body.len() {
             for mask in [0xffu8, 0x01, 0x80] {
@@ -496,7 +464,7 @@ fn forged_checksum_restore_payload_never_crashes() {
                 b[pos] ^= mask;
                 let what = format!("{key}: byte {pos} of {} ^ {mask:#04x}", body.len());
                 let class = format!("{key} byte flipped");
-                cases.push((class, what, forge(&b, version), false, kind));
+                cases.push((class, what, forge(&b, version), false));
             }
         }
     }
@@ -504,7 +472,7 @@ fn forged_checksum_restore_payload_never_crashes() {
     let mut failures: Vec<String> = Vec::new();
     let mut crashes = 0;
     let mut crashed_classes: BTreeMap<&str, usize> = BTreeMap::new();
-    for (class, what, payload, must_refuse, kind) in &cases {
+    for (class, what, payload, must_refuse) in &cases {
         // Two crashes per class are enough evidence; keep the run short.
         if crashed_classes.get(class.as_str()).copied().unwrap_or(0) >= 2 {
             continue;
@@ -521,11 +489,18 @@ fn forged_checksum_restore_payload_never_crashes() {
             Err(e) => died(&mut failures, "RESTORE", e),
             Ok(Value::Error(e)) if e.starts_with("ERR") => {}
             Ok(Value::Simple(ok)) if ok == "OK" && !*must_refuse => {
-                // Accepted: must be a usable generator (the loader validates what it reads).
-                for cmd in [format!("{kind}.INFO"), format!("{kind}.NEXT")] {
-                    match c.try_cmd(&[cmd.as_str(), "victim"]) {
+                // Accepted: must be a usable generator (the loader validates what it reads), of
+                // the type the server says it is.
+                let Some(kind) = generator_of(&mut c, "victim") else {
+                    let t = c.cmd(&["TYPE", "victim"]);
+                    failures.push(format!("{what}: accepted as a key of type {t}"));
+                    let _ = c.try_cmd(&["DEL", "victim"]);
+                    continue;
+                };
+                for cmd in [kind.info_cmd(), kind.next_cmd()] {
+                    match c.try_cmd(&[cmd, "victim"]) {
                         Err(e) => {
-                            died(&mut failures, &cmd, e);
+                            died(&mut failures, cmd, e);
                             break;
                         }
                         Ok(Value::Error(e)) if e.contains("internal error") => {

@@ -2,40 +2,66 @@
 //! INFO idgen, MULTI/EXEC and Lua.
 mod common;
 
-use common::{info, info_field, now_ms, Conn, Server, Value};
+use common::{info, info_field, module_commands, now_ms, Conn, ModuleCommand, Server, Value};
 
-const COMMANDS: [&str; 10] = [
-    "snowflake.create",
-    "snowflake.next",
-    "snowflake.parse",
-    "snowflake.info",
-    "seq.create",
-    "seq.next",
-    "seq.nextbatch",
-    "seq.current",
-    "seq.set",
-    "seq.info",
-];
-
-const WRITERS: [&str; 6] = [
-    "snowflake.create",
-    "snowflake.next",
-    "seq.create",
-    "seq.next",
-    "seq.nextbatch",
-    "seq.set",
-];
-
-fn arity(cmd: &str) -> i64 {
-    match cmd {
+/// The arity each known command is documented with (README, command reference); the tests run
+/// over every command the server lists for the module, so a new command is covered as soon as it
+/// is declared, and a known one must keep its documented arity.
+fn documented_arity(cmd: &str) -> Option<i64> {
+    Some(match cmd {
         "snowflake.create" | "snowflake.next" | "seq.create" => -2,
         "seq.set" => -3,
         "snowflake.parse" | "seq.nextbatch" => 3,
-        "snowflake.info" | "seq.next" | "seq.current" | "seq.info" => 2,
+        "snowflake.info" | "seq.next" | "seq.current" | "seq.info" | "idgen.generation" => 2,
         // key + 8 and key + 9 arguments (README, "Internal commands").
         "snowflake.reserve" => 10,
         "seq.reserve" => 11,
-        _ => unreachable!("{cmd}"),
+        // Worker-ID pools (README, WORKER.*): pool + ttl-ms; pool id token ttl-ms; pool id
+        // token; internal: key + 5 and key + 8.
+        "worker.acquire" | "worker.route" => -3,
+        "worker.renew" => -5,
+        "worker.release" => -4,
+        "worker.list" | "worker.info" => 2,
+        "worker.reserve" => 7,
+        "worker.effect" => 10,
+        _ => return None,
+    })
+}
+
+/// The module's client commands (not internal), from the server.
+fn client_commands(c: &mut Conn) -> Vec<ModuleCommand> {
+    let all = module_commands(c);
+    for known in [
+        "snowflake.create",
+        "snowflake.next",
+        "snowflake.parse",
+        "snowflake.info",
+        "seq.create",
+        "seq.next",
+        "seq.nextbatch",
+        "seq.current",
+        "seq.set",
+        "seq.info",
+        "snowflake.reserve",
+        "seq.reserve",
+        "idgen.generation",
+    ] {
+        assert!(
+            all.iter().any(|m| m.name == known),
+            "{known} not registered: {all:?}"
+        );
+    }
+    all.into_iter().filter(|m| !m.internal).collect()
+}
+
+#[test]
+fn declared_arities_match_the_documented_ones() {
+    let s = Server::start("proto-declared");
+    let mut c = s.conn();
+    for m in module_commands(&mut c) {
+        if let Some(a) = documented_arity(&m.name) {
+            assert_eq!(m.arity, a, "arity of {}", m.name);
+        }
     }
 }
 
@@ -47,10 +73,8 @@ fn wrong_arity(cmd: &str) -> String {
 fn arity_errors_use_redis_text() {
     let s = Server::start("proto-arity");
     let mut c = s.conn();
-    let mut all = COMMANDS.to_vec();
-    all.extend(["snowflake.reserve", "seq.reserve"]);
-    for cmd in all {
-        let a = arity(cmd);
+    for m in module_commands(&mut c) {
+        let (cmd, a) = (m.name.as_str(), m.arity);
         let min_args = a.unsigned_abs() as usize;
         // Too few: every length from the bare command up to one short of the minimum.
         for n in 1..min_args {
@@ -138,8 +162,8 @@ fn field_names(v: &Value) -> Vec<String> {
 fn resp3_maps_and_resp2_flat_arrays() {
     let s = Server::start("proto-resp");
     let mut c2 = s.conn();
-    let mut c3 = s.conn();
-    c3.hello3();
+    // RESP3 from the start (`?protocol=resp3`: the client sends HELLO 3 when it connects).
+    let mut c3 = s.conn3();
     let id = c2.cmd(&["SNOWFLAKE.NEXT", "sf"]).int();
     c2.cmd(&["SEQ.CREATE", "seq"]).ok();
 
@@ -212,21 +236,35 @@ fn command_info(c: &mut Conn, cmd: &str) -> Vec<Value> {
 fn command_info_arity_flags_and_keys() {
     let s = Server::start("proto-command-info");
     let mut c = s.conn();
-    for cmd in COMMANDS {
+    for m in client_commands(&mut c) {
+        let cmd = m.name.as_str();
         let e = command_info(&mut c, cmd);
         assert_eq!(e[0].as_str(), cmd, "name");
-        assert_eq!(e[1].int(), arity(cmd), "arity of {cmd}");
+        assert_eq!(
+            Some(e[1].int()),
+            documented_arity(cmd).or(Some(m.arity)),
+            "arity of {cmd}"
+        );
         let flags: Vec<String> = e[2]
             .array()
             .iter()
             .map(|f| f.as_str().to_string())
             .collect();
         let has = |f: &str| flags.iter().any(|x| x == f);
-        if WRITERS.contains(&cmd) {
+        if m.flags.iter().any(|f| f == "write") {
             assert!(has("write") && has("denyoom"), "{cmd} flags {flags:?}");
             assert!(!has("readonly"), "{cmd} flags {flags:?}");
         } else {
-            assert!(has("readonly") && has("fast"), "{cmd} flags {flags:?}");
+            // A reader is `fast` exactly when it is O(1) (its COMMAND DOCS complexity): the
+            // pools' LIST and ROUTE walk the live leases.
+            let docs = c.cmd(&["COMMAND", "DOCS", cmd]);
+            let complexity = docs.pairs()[0].1.field("complexity").as_str().to_string();
+            assert!(has("readonly"), "{cmd} flags {flags:?}");
+            assert_eq!(
+                has("fast"),
+                complexity == "O(1)",
+                "{cmd} flags {flags:?}, complexity {complexity}"
+            );
             assert!(!has("write") && !has("denyoom"), "{cmd} flags {flags:?}");
         }
         assert_eq!(
@@ -237,7 +275,7 @@ fn command_info_arity_flags_and_keys() {
     }
     for cmd in ["snowflake.reserve", "seq.reserve"] {
         let e = command_info(&mut c, cmd);
-        assert_eq!(e[1].int(), arity(cmd), "arity of {cmd}");
+        assert_eq!(Some(e[1].int()), documented_arity(cmd), "arity of {cmd}");
         let flags: Vec<String> = e[2]
             .array()
             .iter()
@@ -277,7 +315,8 @@ fn command_info_arity_flags_and_keys() {
 fn command_docs() {
     let s = Server::start("proto-command-docs");
     let mut c = s.conn();
-    for cmd in COMMANDS {
+    for m in module_commands(&mut c) {
+        let cmd = m.name.as_str();
         let r = c.cmd(&["COMMAND", "DOCS", cmd]);
         let entries = r.pairs();
         assert_eq!(entries.len(), 1, "COMMAND DOCS {cmd}: {r:?}");

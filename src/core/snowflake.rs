@@ -154,11 +154,14 @@ const NO_LAST: u64 = 0x7FF;
 /// millisecond's sequence space before moving to the next millisecond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Issued {
-    pub layout: Layout,
-    pub worker: i64,
+    /// The worker field, in place (`worker << SEQUENCE-BITS`).
+    worker_part: i64,
     pub ts: i64,
     pub seq: u64,
     pub count: u32,
+    /// WORKER-BITS + SEQUENCE-BITS, and SEQUENCE-BITS.
+    ts_shift: u8,
+    seq_bits: u8,
     /// The mark was raised: the caller must replicate the new reservation.
     pub advanced: bool,
     /// This call found the wall clock behind the newest time the generator knows.
@@ -168,17 +171,20 @@ pub struct Issued {
 }
 
 impl Issued {
+    fn compose(&self, ts: i64, seq: u64) -> i64 {
+        (ts << self.ts_shift) | self.worker_part | seq as i64
+    }
+
     pub fn first(&self) -> i64 {
-        self.layout.compose(self.ts, self.worker, self.seq)
+        self.compose(self.ts, self.seq)
     }
 
     /// The issued ids, in order.
     pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
-        let (bits, mask) = (self.layout.seq_bits as u32, self.layout.max_seq());
+        let (bits, mask) = (self.seq_bits as u32, (1u64 << self.seq_bits) - 1);
         (0..self.count as u64).map(move |i| {
             let pos = self.seq + i;
-            self.layout
-                .compose(self.ts + (pos >> bits) as i64, self.worker, pos & mask)
+            self.compose(self.ts + (pos >> bits) as i64, pos & mask)
         })
     }
 }
@@ -333,8 +339,9 @@ impl Snowflake {
             self.mark = (last_ts + block).min(layout.max_ts() + 1);
         }
         Ok(Issued {
-            layout,
-            worker,
+            worker_part: worker << layout.seq_bits,
+            ts_shift: layout.worker_bits + layout.seq_bits,
+            seq_bits: layout.seq_bits,
             ts,
             seq,
             count,

@@ -258,9 +258,11 @@ pub fn reservation_args<T: Generator>(s: &T) -> Args<'static> {
     a
 }
 
-/// Propagates a key's reservation to replicas and the AOF (after its mark moved).
-pub fn replicate<T: Generator>(ctx: &Ctx, key: RStr, state: &T) {
-    ctx.replicate(T::RESERVE, key, &reservation_args(state));
+/// Propagates a key's reservation to replicas and the AOF (after its mark moved), and has the
+/// key's form chosen again.
+pub fn replicate<T: Generator>(ctx: &Ctx, key: RStr, state: &mut ValueMut<'_, T>) {
+    ctx.replicate(T::RESERVE, key, &reservation_args(&**state));
+    state.reshape();
     stats::RESERVATIONS.add(1);
 }
 
@@ -282,6 +284,7 @@ pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     };
     state.apply_reservation(&r)?;
     state.set_gen(gen as u16);
+    state.reshape();
     drop(state);
     serving::raise(gen as u64);
     ctx.replicate_verbatim();

@@ -211,6 +211,18 @@ pub struct ValueMut<'k, T: Stored> {
     state: *mut T,
     /// For a decoded compact form: the pointer and the form it came from.
     packed: Option<(*mut c_void, T::Compact)>,
+    /// Choose a full state's form again on drop (see `reshape`).
+    reshape: bool,
+}
+
+impl<T: Stored> ValueMut<'_, T> {
+    /// Asks for the form to be chosen again when the guard drops: a full state that fits a
+    /// compact form is shrunk. Callers ask when a key's reservation moved, the only time its
+    /// block (and so its fit) changes; a full state is otherwise left as it is, so a busy key's
+    /// calls pay nothing for the compact forms.
+    pub fn reshape(&mut self) {
+        self.reshape = true;
+    }
 }
 
 impl<T: Stored> Deref for ValueMut<'_, T> {
@@ -231,9 +243,17 @@ impl<T: Stored> DerefMut for ValueMut<'_, T> {
 
 impl<T: Stored> Drop for ValueMut<'_, T> {
     fn drop(&mut self) {
-        if !T::COMPACT {
-            return;
+        // The hot path (a full state, its reservation unchanged) only tests two fields.
+        if T::COMPACT && (self.packed.is_some() || self.reshape) {
+            self.settle();
         }
+    }
+}
+
+impl<T: Stored> ValueMut<'_, T> {
+    /// Writes a compact state back, or chooses a full state's form again (see `Drop`).
+    #[inline(never)]
+    fn settle(&mut self) {
         // (the new pointer, the old allocation to free after the swap)
         let (new, old): (*mut c_void, Option<*mut c_void>) = match self.packed {
             Some((ptr, was)) => {
@@ -254,6 +274,7 @@ impl<T: Stored> Drop for ValueMut<'_, T> {
                     ),
                 }
             }
+            None if !self.reshape => return,
             None => match self.pack() {
                 Some(c) => (encode::<T>(c), Some(self.state as *mut c_void)),
                 None => return,
@@ -332,12 +353,14 @@ impl Key {
                 ty,
                 state: slot.0.write(T::unpack(&c, now)),
                 packed: Some((p, c)),
+                reshape: false,
             },
             None => ValueMut {
                 key: self,
                 ty,
                 state: p as *mut T,
                 packed: None,
+                reshape: false,
             },
         }))
     }
@@ -354,6 +377,7 @@ impl Key {
             ty,
             state: ptr,
             packed: None,
+            reshape: true,
         }
     }
 }

@@ -1,11 +1,17 @@
 //! Test harness shared by the integration tests: a real `redis-server` with the idgen module
-//! loaded, and a tiny hand-written RESP2/RESP3 client. std only.
+//! loaded, a client over the `redis` crate (`client`), DUMP payload forging (`dump`), crash
+//! detection in server logs (`crash`), and the helpers below.
 #![allow(dead_code)]
 
-use std::fmt;
+pub mod client;
+pub mod crash;
+pub mod dump;
+
+pub use client::{Conn, Value};
+
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,8 +20,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a server may take to answer PING after start.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one reply may take before the test fails.
-const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -67,6 +71,9 @@ pub struct ServerBuilder {
     name: String,
     config: Vec<Vec<String>>,
     module_args: Vec<String>,
+    /// Load the module from a config file (`<dir>/redis.conf`) instead of the command line, so
+    /// that CONFIG REWRITE has a file to write and a restart reads it back.
+    config_file: bool,
 }
 
 impl ServerBuilder {
@@ -82,6 +89,13 @@ impl ServerBuilder {
     pub fn module_arg(mut self, name: &str, value: &str) -> Self {
         self.module_args.push(name.to_string());
         self.module_args.push(value.to_string());
+        self
+    }
+
+    /// Start from a config file `<dir>/redis.conf` that holds the `loadmodule` line (with the
+    /// module arguments); restarts read the file as CONFIG REWRITE left it.
+    pub fn config_file(mut self) -> Self {
+        self.config_file = true;
         self
     }
 
@@ -127,7 +141,9 @@ pub struct Server {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
+/// A port of 127.0.0.1 that was free a moment ago (the kernel's pick for a listener, closed at
+/// once): servers are started on it, and retried on another one if it was taken meanwhile.
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().unwrap().port()
 }
@@ -138,6 +154,7 @@ impl Server {
             name: name.to_string(),
             config: Vec::new(),
             module_args: Vec::new(),
+            config_file: false,
         }
     }
 
@@ -181,20 +198,7 @@ impl Server {
         if let Some(i) = text.rfind("REDIS BUG REPORT START") {
             text = text[i..].to_string();
         }
-        let key: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                [
-                    "Guru Meditation",
-                    "ASSERTION",
-                    "panicked",
-                    "Fatal",
-                    "crashed by signal",
-                ]
-                .iter()
-                .any(|k| l.contains(k))
-            })
-            .collect();
+        let key = crash::crash_lines(&text);
         format!("{}\n--- log tail ---\n{}", key.join("\n"), tail(&text, 15))
     }
 
@@ -225,9 +229,22 @@ impl Server {
             a.push(format!("--{}", directive[0]));
             a.extend(directive[1..].iter().cloned());
         }
-        a.push("--loadmodule".into());
-        a.push(self.module.display().to_string());
-        a.extend(self.builder.module_args.iter().cloned());
+        if self.builder.config_file {
+            let conf = self.dir.join("redis.conf");
+            if !conf.exists() {
+                let mut line = format!("loadmodule {}", self.module.display());
+                for arg in &self.builder.module_args {
+                    line.push(' ');
+                    line.push_str(arg);
+                }
+                fs::write(&conf, line + "\n").expect("write redis.conf");
+            }
+            a.insert(0, conf.display().to_string());
+        } else {
+            a.push("--loadmodule".into());
+            a.push(self.module.display().to_string());
+            a.extend(self.builder.module_args.iter().cloned());
+        }
         a
     }
 
@@ -277,6 +294,11 @@ impl Server {
     /// New connection (RESP2).
     pub fn conn(&self) -> Conn {
         Conn::connect(self.port)
+    }
+
+    /// New RESP3 connection (checked to be one).
+    pub fn conn3(&self) -> Conn {
+        Conn::connect_resp3(self.port)
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -393,336 +415,91 @@ pub fn wait_replica_sync(primary: &Server, replica: &Server) {
     });
 }
 
-// ---------------------------------------------------------------------------------------------
-// RESP client
-// ---------------------------------------------------------------------------------------------
-
-/// A reply.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    Int(i64),
-    Bulk(Vec<u8>),
-    Simple(String),
-    Error(String),
-    Array(Vec<Value>),
-    Map(Vec<(Value, Value)>),
-    Set(Vec<Value>),
-    Null,
-    Double(f64),
-    Bool(bool),
-    /// Format (e.g. `txt`) and text.
-    Verbatim(String, Vec<u8>),
-    BigNumber(String),
+/// The module's data types, as the server names a key's type (`TYPE key`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generator {
+    /// `idgen-sfk`
+    Snowflake,
+    /// `idgen-seq`
+    Seq,
+    /// `idgen-wrk`: a worker-ID pool (WORKER.*)
+    Pool,
 }
 
-impl Value {
-    /// The integer, or panic.
-    pub fn int(&self) -> i64 {
-        match self {
-            Value::Int(i) => *i,
-            other => panic!("expected an integer reply, got {other:?}"),
+impl Generator {
+    /// The type of `TYPE`'s answer, if it is one of the module's.
+    pub fn from_type_name(name: &str) -> Option<Generator> {
+        match name {
+            "idgen-sfk" => Some(Generator::Snowflake),
+            "idgen-seq" => Some(Generator::Seq),
+            "idgen-wrk" => Some(Generator::Pool),
+            _ => None,
         }
     }
 
-    /// The error text, or panic.
-    pub fn err(&self) -> &str {
+    /// The command family: `SNOWFLAKE`, `SEQ` or `WORKER`.
+    pub fn family(self) -> &'static str {
         match self {
-            Value::Error(e) => e,
-            other => panic!("expected an error reply, got {other:?}"),
+            Generator::Snowflake => "SNOWFLAKE",
+            Generator::Seq => "SEQ",
+            Generator::Pool => "WORKER",
         }
     }
 
-    pub fn is_err(&self) -> bool {
-        matches!(self, Value::Error(_))
-    }
-
-    pub fn is_null(&self) -> bool {
-        matches!(self, Value::Null)
-    }
-
-    /// Text of a bulk, simple or verbatim string, or panic.
-    pub fn as_str(&self) -> &str {
+    /// The INFO command of a key of this type.
+    pub fn info_cmd(self) -> &'static str {
         match self {
-            Value::Bulk(b) | Value::Verbatim(_, b) => {
-                std::str::from_utf8(b).expect("reply is not UTF-8")
-            }
-            Value::Simple(s) => s,
-            other => panic!("expected a string reply, got {other:?}"),
+            Generator::Snowflake => "SNOWFLAKE.INFO",
+            Generator::Seq => "SEQ.INFO",
+            Generator::Pool => "WORKER.INFO",
         }
     }
 
-    /// Panics unless the reply is `+OK`.
-    pub fn ok(&self) {
-        assert_eq!(self, &Value::Simple("OK".into()), "expected +OK");
-    }
-
-    /// Elements of an array or set, or panic.
-    pub fn array(&self) -> &[Value] {
+    /// The command that issues one value from a key of this type (for a pool, which issues
+    /// leases to named holders, the one-key command that reads them all: `WORKER.LIST`).
+    pub fn next_cmd(self) -> &'static str {
         match self {
-            Value::Array(a) | Value::Set(a) => a,
-            other => panic!("expected an array reply, got {other:?}"),
-        }
-    }
-
-    /// Array of integers, or panic.
-    pub fn ints(&self) -> Vec<i64> {
-        self.array().iter().map(Value::int).collect()
-    }
-
-    /// Field/value pairs of a RESP3 map or of a RESP2 flat field/value array.
-    pub fn pairs(&self) -> Vec<(String, Value)> {
-        match self {
-            Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-                .collect(),
-            Value::Array(a) => {
-                assert!(
-                    a.len() % 2 == 0,
-                    "flat field/value array of odd length: {a:?}"
-                );
-                a.chunks(2)
-                    .map(|kv| (kv[0].as_str().to_string(), kv[1].clone()))
-                    .collect()
-            }
-            other => panic!("expected a map or flat array, got {other:?}"),
-        }
-    }
-
-    /// Value of `field` in a map / flat array.
-    pub fn map_get(&self, field: &str) -> Option<Value> {
-        self.pairs()
-            .into_iter()
-            .find(|(k, _)| k == field)
-            .map(|(_, v)| v)
-    }
-
-    /// Value of `field`, or panic naming the missing field.
-    pub fn field(&self, field: &str) -> Value {
-        self.map_get(field)
-            .unwrap_or_else(|| panic!("field {field:?} missing in {self:?}"))
-    }
-
-    /// Integer value of `field`, or panic.
-    pub fn field_int(&self, field: &str) -> i64 {
-        match self.field(field) {
-            Value::Int(i) => i,
-            other => panic!("field {field:?} is not an integer: {other:?}"),
+            Generator::Snowflake => "SNOWFLAKE.NEXT",
+            Generator::Seq => "SEQ.NEXT",
+            Generator::Pool => "WORKER.LIST",
         }
     }
 }
 
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Bulk(b) => write!(f, "{:?}", String::from_utf8_lossy(b)),
-            other => write!(f, "{other:?}"),
-        }
-    }
+/// What `key` holds, by the server's answer to `TYPE key`: `Ok` with the generator type, or
+/// `Err` with the type name when it is not one of the module's (`none` for a missing key).
+pub fn try_generator_of<K: AsRef<[u8]>>(
+    c: &mut Conn,
+    key: K,
+) -> io::Result<Result<Generator, String>> {
+    let t = c.try_cmd(&[b"TYPE".as_slice(), key.as_ref()])?;
+    let name = match &t {
+        Value::Simple(_) | Value::Bulk(_) => t.as_str().to_string(),
+        other => format!("{other:?}"),
+    };
+    Ok(Generator::from_type_name(&name).ok_or(name))
 }
 
-/// A connection speaking RESP2 (or RESP3 after [`Conn::hello3`]).
-pub struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+/// The generator type of `key` (`TYPE key`), or None when it holds something else or nothing.
+pub fn generator_of<K: AsRef<[u8]>>(c: &mut Conn, key: K) -> Option<Generator> {
+    let key = key.as_ref();
+    try_generator_of(c, key)
+        .unwrap_or_else(|e| panic!("TYPE {:?}: {e}", String::from_utf8_lossy(key)))
+        .ok()
 }
 
-impl Conn {
-    pub fn connect(port: u16) -> Conn {
-        Conn::try_connect(port).unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"))
+/// The INFO command `key` needs (`SNOWFLAKE.INFO`, `SEQ.INFO` or `WORKER.INFO`), by the server's
+/// `TYPE`;
+/// panics when the key is not a generator.
+pub fn info_cmd_of<K: AsRef<[u8]>>(c: &mut Conn, key: K) -> &'static str {
+    let key = key.as_ref();
+    match generator_of(c, key) {
+        Some(g) => g.info_cmd(),
+        None => panic!(
+            "{:?} is not an idgen generator (TYPE)",
+            String::from_utf8_lossy(key)
+        ),
     }
-
-    pub fn try_connect(port: u16) -> io::Result<Conn> {
-        Conn::try_connect_with_timeout(port, READ_TIMEOUT)
-    }
-
-    /// Connects with its own read and write timeout (the fault-injection load uses short ones).
-    pub fn try_connect_with_timeout(port: u16, timeout: Duration) -> io::Result<Conn> {
-        let s = TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(timeout))?;
-        s.set_write_timeout(Some(timeout))?;
-        s.set_nodelay(true)?;
-        Ok(Conn {
-            reader: BufReader::new(s.try_clone()?),
-            writer: s,
-        })
-    }
-
-    /// Sends one command and reads one reply; panics on I/O errors.
-    pub fn cmd<S: AsRef<[u8]>>(&mut self, args: &[S]) -> Value {
-        self.try_cmd(args).unwrap_or_else(|e| {
-            panic!("I/O error on command {:?}: {e}", show_args(args));
-        })
-    }
-
-    /// Sends a command given as one line split on whitespace: `run("SEQ.CREATE k CYCLE")`.
-    pub fn run(&mut self, line: &str) -> Value {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        self.cmd(&args)
-    }
-
-    pub fn try_cmd<S: AsRef<[u8]>>(&mut self, args: &[S]) -> io::Result<Value> {
-        let buf = encode(args);
-        self.writer.write_all(&buf)?;
-        self.read_value()
-    }
-
-    /// Sends all commands in one write without reading the replies (read them with
-    /// [`Conn::read_value`]); never panics.
-    pub fn send<C: AsRef<[S]>, S: AsRef<[u8]>>(&mut self, cmds: &[C]) -> io::Result<()> {
-        let mut buf = Vec::new();
-        for c in cmds {
-            buf.extend(encode(c.as_ref()));
-        }
-        self.writer.write_all(&buf)
-    }
-
-    /// Sends all commands, then reads one reply per command.
-    pub fn pipeline<C: AsRef<[S]>, S: AsRef<[u8]>>(&mut self, cmds: &[C]) -> Vec<Value> {
-        self.send(cmds).expect("write pipeline");
-        (0..cmds.len())
-            .map(|_| self.read_value().expect("read pipeline reply"))
-            .collect()
-    }
-
-    /// Switches the connection to RESP3.
-    pub fn hello3(&mut self) {
-        let r = self.cmd(&["HELLO", "3"]);
-        assert!(matches!(r, Value::Map(_)), "HELLO 3 failed: {r:?}");
-    }
-
-    /// Reads one reply (RESP3 push frames are skipped).
-    pub fn read_value(&mut self) -> io::Result<Value> {
-        loop {
-            let (push, v) = self.read_frame()?;
-            if !push {
-                return Ok(v);
-            }
-        }
-    }
-
-    fn read_line(&mut self) -> io::Result<String> {
-        let mut line = Vec::new();
-        let n = self.reader.read_until(b'\n', &mut line)?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed",
-            ));
-        }
-        if !line.ends_with(b"\r\n") {
-            return Err(bad("line without CRLF"));
-        }
-        line.truncate(line.len() - 2);
-        String::from_utf8(line).map_err(|_| bad("non UTF-8 line"))
-    }
-
-    fn read_exact_crlf(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        let mut b = vec![0; n + 2];
-        self.reader.read_exact(&mut b)?;
-        if &b[n..] != b"\r\n" {
-            return Err(bad("bulk without CRLF"));
-        }
-        b.truncate(n);
-        Ok(b)
-    }
-
-    fn read_many(&mut self, n: usize) -> io::Result<Vec<Value>> {
-        (0..n).map(|_| self.read_value()).collect()
-    }
-
-    /// Returns (is_push, value).
-    fn read_frame(&mut self) -> io::Result<(bool, Value)> {
-        let line = self.read_line()?;
-        if line.is_empty() {
-            return Err(bad("empty line"));
-        }
-        let (t, rest) = line.split_at(1);
-        let num = |s: &str| s.parse::<i64>().map_err(|_| bad("bad number"));
-        let v = match t {
-            "+" => Value::Simple(rest.to_string()),
-            "-" => Value::Error(rest.to_string()),
-            ":" => Value::Int(num(rest)?),
-            "$" => {
-                let n = num(rest)?;
-                if n < 0 {
-                    Value::Null
-                } else {
-                    Value::Bulk(self.read_exact_crlf(n as usize)?)
-                }
-            }
-            "*" => {
-                let n = num(rest)?;
-                if n < 0 {
-                    Value::Null
-                } else {
-                    Value::Array(self.read_many(n as usize)?)
-                }
-            }
-            "~" => Value::Set(self.read_many(num(rest)? as usize)?),
-            "%" => {
-                let n = num(rest)? as usize;
-                let mut m = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let k = self.read_value()?;
-                    let v = self.read_value()?;
-                    m.push((k, v));
-                }
-                Value::Map(m)
-            }
-            "|" => {
-                // Attributes: read and ignore, then the real value follows.
-                let n = num(rest)? as usize;
-                self.read_many(2 * n)?;
-                return self.read_frame();
-            }
-            ">" => {
-                let n = num(rest)? as usize;
-                self.read_many(n)?;
-                return Ok((true, Value::Null));
-            }
-            "_" => Value::Null,
-            "#" => Value::Bool(rest == "t"),
-            "," => Value::Double(match rest {
-                "inf" => f64::INFINITY,
-                "-inf" => f64::NEG_INFINITY,
-                "nan" => f64::NAN,
-                s => s.parse().map_err(|_| bad("bad double"))?,
-            }),
-            "(" => Value::BigNumber(rest.to_string()),
-            "!" => {
-                let b = self.read_exact_crlf(num(rest)? as usize)?;
-                Value::Error(String::from_utf8_lossy(&b).into_owned())
-            }
-            "=" => {
-                let b = self.read_exact_crlf(num(rest)? as usize)?;
-                if b.len() < 4 || b[3] != b':' {
-                    return Err(bad("bad verbatim string"));
-                }
-                Value::Verbatim(
-                    String::from_utf8_lossy(&b[..3]).into_owned(),
-                    b[4..].to_vec(),
-                )
-            }
-            _ => return Err(bad("unknown reply type")),
-        };
-        Ok((false, v))
-    }
-}
-
-fn bad(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
-}
-
-fn encode<S: AsRef<[u8]>>(args: &[S]) -> Vec<u8> {
-    let mut buf = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        let a = a.as_ref();
-        buf.extend(format!("${}\r\n", a.len()).as_bytes());
-        buf.extend(a);
-        buf.extend(b"\r\n");
-    }
-    buf
 }
 
 /// Sends `create_cmd key <options>` for each case and checks that it is refused with exactly the
@@ -755,16 +532,57 @@ pub fn assert_create_refusals<W: AsRef<str>>(
     );
 }
 
-fn show_args<S: AsRef<[u8]>>(args: &[S]) -> Vec<String> {
-    args.iter()
-        .map(|a| String::from_utf8_lossy(a.as_ref()).into_owned())
-        .collect()
-}
-
 /// Builds an array of owned arguments from anything displayable: `args!["SEQ.NEXT", key, 5]`.
 #[macro_export]
 macro_rules! args {
     ($($a:expr),* $(,)?) => {
         [$(format!("{}", $a)),*]
     };
+}
+
+/// One of the module's commands, as the server reports it (from the module's declarations).
+#[derive(Debug, Clone)]
+pub struct ModuleCommand {
+    /// Lower case, as registered.
+    pub name: String,
+    pub arity: i64,
+    pub flags: Vec<String>,
+    /// Internal: accepted only from the replication link and the AOF (its COMMAND DOCS summary
+    /// starts with "Internal").
+    pub internal: bool,
+}
+
+/// Every command the loaded module registered: `COMMAND LIST FILTERBY MODULE idgen`, with
+/// `COMMAND INFO` and `COMMAND DOCS` of each. Tests iterate this instead of keeping lists.
+pub fn module_commands(c: &mut Conn) -> Vec<ModuleCommand> {
+    let mut names: Vec<String> = c
+        .cmd(&["COMMAND", "LIST", "FILTERBY", "MODULE", "idgen"])
+        .array()
+        .iter()
+        .map(|v| v.as_str().to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let info = c.cmd(&["COMMAND", "INFO", &name]);
+            let e = info.array()[0].array().to_vec();
+            let docs = c.cmd(&["COMMAND", "DOCS", &name]);
+            let summary = docs.pairs()[0]
+                .1
+                .map_get("summary")
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            ModuleCommand {
+                arity: e[1].int(),
+                flags: e[2]
+                    .array()
+                    .iter()
+                    .map(|f| f.as_str().to_string())
+                    .collect(),
+                internal: summary.starts_with("Internal"),
+                name,
+            }
+        })
+        .collect()
 }

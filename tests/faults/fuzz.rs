@@ -1,37 +1,65 @@
-//! Bad input: random argument vectors for every command, mutated DUMP payloads for RESTORE
-//! (with the footer recomputed, so the bytes reach the module's loader), and the module value
-//! layout inside a DUMP payload.
+//! Bad input: random argument vectors for every command, the internal commands' vectors for
+//! forged AOF files, mutated DUMP payloads for RESTORE (with the footer recomputed, so the bytes
+//! reach the module's loader), and the module value layout inside a DUMP payload.
 
 use super::util::Rng;
 use crate::common::now_ms;
 
-/// Every command of the module (the test-only IDGEN.DEBUG-CLOCK is not in the normal build).
-pub const COMMANDS: [&str; 20] = [
+/// The module's client commands (the test-only IDGEN.DEBUG-CLOCK is not in the normal build).
+pub const CLIENT_COMMANDS: [&str; 16] = [
     "SNOWFLAKE.CREATE",
     "SNOWFLAKE.NEXT",
     "SNOWFLAKE.PARSE",
     "SNOWFLAKE.INFO",
-    "SNOWFLAKE.RESERVE",
     "SEQ.CREATE",
     "SEQ.NEXT",
     "SEQ.NEXTBATCH",
     "SEQ.CURRENT",
     "SEQ.SET",
     "SEQ.INFO",
-    "SEQ.RESERVE",
     "WORKER.ACQUIRE",
     "WORKER.RENEW",
     "WORKER.RELEASE",
     "WORKER.LIST",
     "WORKER.ROUTE",
     "WORKER.INFO",
+];
+
+/// The internal commands: what replicas and the AOF receive. From a client they are not to be
+/// relied on (they will be refused); the fuzzer reaches their parsers through forged AOF files.
+pub const INTERNAL_COMMANDS: [&str; 5] = [
+    "SNOWFLAKE.RESERVE",
+    "SEQ.RESERVE",
+    "IDGEN.GENERATION",
     "WORKER.RESERVE",
     "WORKER.EFFECT",
 ];
 
-/// Edge cases every run sends before the random vectors (split on whitespace). Internal
-/// commands included: a client can send them, and so can a damaged AOF.
-pub const EDGE_VECTORS: [&str; 62] = [
+/// Arity of an internal command, the name included (src/lib.rs: SNOWFLAKE.RESERVE key + 8,
+/// SEQ.RESERVE key + 9, IDGEN.GENERATION 1 argument, WORKER.RESERVE key + 5, WORKER.EFFECT
+/// key + 8). The AOF fuzz checks these against the
+/// server's COMMAND INFO.
+pub fn internal_arity(cmd: &str) -> usize {
+    match cmd.to_ascii_uppercase().as_str() {
+        "SNOWFLAKE.RESERVE" => 10,
+        "SEQ.RESERVE" => 11,
+        "IDGEN.GENERATION" => 2,
+        "WORKER.RESERVE" => 7,
+        "WORKER.EFFECT" => 10,
+        other => panic!("{other} is not an internal command"),
+    }
+}
+
+pub fn is_internal(cmd: &[u8]) -> bool {
+    INTERNAL_COMMANDS
+        .iter()
+        .any(|c| c.as_bytes().eq_ignore_ascii_case(cmd))
+}
+
+/// Edge cases every run tries first (split on whitespace): the client fuzz sends the client
+/// commands among them, the first forged AOF file holds all of them (the internal commands with
+/// their exact arity, so that their parsers run).
+pub const EDGE_VECTORS: [&str; 64] = [
     // snowflake layouts at their bounds
     "SNOWFLAKE.CREATE fz:sf:a EPOCH 0 TIME-BITS 35 WORKER-BITS 20 SEQUENCE-BITS 8 WORKER 1048575",
     "SNOWFLAKE.NEXT fz:sf:a COUNT 10000",
@@ -43,17 +71,18 @@ pub const EDGE_VECTORS: [&str; 62] = [
     "SNOWFLAKE.CREATE fz:sf:b TIME-BITS 35 WORKER-BITS 20 SEQUENCE-BITS 9",
     "SNOWFLAKE.CREATE fz:sf:b EPOCH 99999999999999 WORKER -1",
     // reservations: the ceiling, beyond it, huge wall times, zero, another layout
-    "SNOWFLAKE.RESERVE fz:sf:b 2199023255552 0 1704067200000 41 10 12 -1",
-    "SNOWFLAKE.RESERVE fz:sf:b 9223372036854775807 9223372036854775807 1704067200000 41 10 12 -1",
+    "SNOWFLAKE.RESERVE fz:sf:b 2199023255552 0 1704067200000 41 10 12 -1 0",
+    "SNOWFLAKE.RESERVE fz:sf:b 9223372036854775807 9223372036854775807 1704067200000 41 10 12 -1 1",
     "SNOWFLAKE.NEXT fz:sf:b",
-    "SNOWFLAKE.RESERVE fz:sf:a 0 0 0 35 20 8 1048575",
-    "SNOWFLAKE.RESERVE fz:sf:a 5 5 0 41 10 12 -1",
-    "SNOWFLAKE.RESERVE fz:k 34359738367 9223372036854775807 9223372036854775807 35 20 8 -1",
+    "SNOWFLAKE.RESERVE fz:sf:a 0 0 0 35 20 8 1048575 0",
+    "SNOWFLAKE.RESERVE fz:sf:a 5 5 0 41 10 12 -1 0",
+    "SNOWFLAKE.RESERVE fz:k 34359738367 9223372036854775807 9223372036854775807 35 20 8 -1 0",
     "SNOWFLAKE.NEXT fz:k",
-    "SNOWFLAKE.RESERVE fz:k -1 0 0 41 10 12 -1",
-    "SNOWFLAKE.RESERVE fz:k 1 -1 0 41 10 12 -1",
+    "SNOWFLAKE.RESERVE fz:k -1 0 0 41 10 12 -1 0",
+    "SNOWFLAKE.RESERVE fz:k 1 -1 0 41 10 12 -1 0",
+    "SNOWFLAKE.RESERVE fz:k 1 1 0 41 10 12 -1 -1",
     // an epoch so late that epoch + timestamp leaves the i64 range
-    "SNOWFLAKE.RESERVE fz:k:late 5 5 9223372036854775806 41 10 12 -1",
+    "SNOWFLAKE.RESERVE fz:k:late 5 5 9223372036854775806 41 10 12 -1 0",
     "SNOWFLAKE.NEXT fz:k:late",
     "SNOWFLAKE.PARSE fz:k:late 12603883521",
     // sequences at the i64 bounds
@@ -69,17 +98,18 @@ pub const EDGE_VECTORS: [&str; 62] = [
     "SEQ.NEXT fz:seq:b",
     "SEQ.SET fz:seq:b 9223372036854775807",
     // reservations of sequences: marks beyond i64, cycles on a sequence without CYCLE,
-    // another layout, negative and huge counters
-    "SEQ.RESERVE fz:seq:b 0 170141183460469231731687303715884105727 0 9223372036854775806 1 9223372036854775806 9223372036854775807 0",
-    "SEQ.RESERVE fz:seq:b 0 -170141183460469231731687303715884105728 0 9223372036854775806 1 9223372036854775806 9223372036854775807 0",
-    "SEQ.RESERVE fz:seq:b 0 5 0 1 1 1 100 0",
-    "SEQ.RESERVE fz:k:seq 1 5 0 1 1 1 100 0",
+    // another layout, negative and huge counters, generations far ahead
+    "SEQ.RESERVE fz:seq:b 0 170141183460469231731687303715884105727 0 9223372036854775806 1 9223372036854775806 9223372036854775807 0 0",
+    "SEQ.RESERVE fz:seq:b 0 -170141183460469231731687303715884105728 0 9223372036854775806 1 9223372036854775806 9223372036854775807 0 0",
+    "SEQ.RESERVE fz:seq:b 0 5 0 1 1 1 100 0 0",
+    "SEQ.RESERVE fz:k:seq 1 5 0 1 1 1 100 0 0",
     "SEQ.NEXT fz:k:seq",
-    "SEQ.RESERVE fz:k:seq2 9223372036854775807 9223372036854775807 9223372036854775807 1 1 1 100 1",
+    "SEQ.RESERVE fz:k:seq2 9223372036854775807 9223372036854775807 9223372036854775807 1 1 1 100 1 9223372036854775807",
     "SEQ.NEXT fz:k:seq2",
-    "SEQ.RESERVE fz:k:seq3 -1 5 0 1 1 1 100 1",
-    "SEQ.RESERVE fz:k:seq3 0 5 -1 1 1 1 100 1",
-    "SEQ.RESERVE fz:k:seq3 0 5 0 1 1 1 100 2",
+    "SEQ.RESERVE fz:k:seq3 -1 5 0 1 1 1 100 1 0",
+    "SEQ.RESERVE fz:k:seq3 0 5 -1 1 1 1 100 1 0",
+    "SEQ.RESERVE fz:k:seq3 0 5 0 1 1 1 100 2 0",
+    "IDGEN.GENERATION 65535",
     "SEQ.CURRENT fz:k:seq3",
     // worker pools: the largest, the longest TTL, bounds of every argument
     "WORKER.ACQUIRE fz:pool 86400000 SIZE 1048576 GRACE 3600000 HOLDER h",
@@ -94,7 +124,8 @@ pub const EDGE_VECTORS: [&str; 62] = [
     "WORKER.ROUTE fz:pool x COUNT 1048577",
     "WORKER.ACQUIRE fz:k:pool 1000 SIZE 1 GRACE 0",
     "WORKER.ACQUIRE fz:k:pool 1000",
-    // internal pool commands at their bounds (refused from a client, as from a damaged AOF)
+    // internal pool commands at their bounds: the token mark at 2^63 and past it, an effect at
+    // every bound, a phase that does not exist, a pool created by an effect
     "WORKER.RESERVE fz:pool 1048576 3600000 9223372036854775808 86400000 0",
     "WORKER.RESERVE fz:pool 1048576 3600000 9223372036854775809 86400000 0",
     "WORKER.EFFECT fz:pool 1048576 3600000 1048575 9223372036854775807 h 9223372036854775807 9223372036854775807 2",
@@ -257,8 +288,8 @@ pub fn any_arg(rng: &mut Rng) -> Vec<u8> {
     }
 }
 
-/// A plausible argument vector for `cmd` (right shape, random values), so that the parsers'
-/// deeper paths run, not only the arity check.
+/// A plausible argument vector for the client command `cmd` (right shape, random values), so that
+/// the parsers' deeper paths run, not only the arity check.
 fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
     let mut a = vec![rng.pick(&KEYS).to_vec()];
     let opts = |rng: &mut Rng, a: &mut Vec<Vec<u8>>, names: &[&str]| {
@@ -268,24 +299,6 @@ fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
             if o != "CYCLE" && o != "FORCE" && !rng.chance(1, 20) {
                 a.push(number(rng));
             }
-        }
-    };
-    let bits = |rng: &mut Rng| -> Vec<Vec<u8>> {
-        // Valid splits most of the time, so that RESERVE gets past the layout checks.
-        let (t, w, s) = *rng.pick(&[
-            (41, 10, 12),
-            (45, 6, 12),
-            (49, 10, 4),
-            (55, 0, 8),
-            (35, 20, 8),
-        ]);
-        if rng.chance(1, 4) {
-            vec![number(rng), number(rng), number(rng)]
-        } else {
-            vec![t, w, s]
-                .into_iter()
-                .map(|v: i32| v.to_string().into_bytes())
-                .collect()
         }
     };
     match cmd {
@@ -305,21 +318,6 @@ fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
             a.push(number(rng));
         }
         "SNOWFLAKE.PARSE" | "SEQ.NEXTBATCH" => a.push(number(rng)),
-        "SNOWFLAKE.RESERVE" => {
-            a.push(number(rng));
-            a.push(number(rng));
-            a.push(if rng.chance(1, 2) {
-                b"1704067200000".to_vec()
-            } else {
-                number(rng)
-            });
-            a.extend(bits(rng));
-            a.push(if rng.chance(1, 2) {
-                b"-1".to_vec()
-            } else {
-                number(rng)
-            });
-        }
         "SEQ.CREATE" => opts(
             rng,
             &mut a,
@@ -329,23 +327,6 @@ fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
             a.push(number(rng));
             if rng.chance(1, 2) {
                 a.push(case(rng, "FORCE"));
-            }
-        }
-        "SEQ.RESERVE" => {
-            for _ in 0..8 {
-                a.push(number(rng));
-            }
-            if rng.chance(1, 2) {
-                // start increment minvalue maxvalue cycle that pass validation
-                let min = rng.range(-1000, 1000);
-                let max = min + rng.range(1, 1_000_000);
-                let inc = rng.range(1, (max - min).min(50));
-                let n = a.len();
-                a[n - 5] = min.to_string().into_bytes();
-                a[n - 4] = inc.to_string().into_bytes();
-                a[n - 3] = min.to_string().into_bytes();
-                a[n - 2] = max.to_string().into_bytes();
-                a[n - 1] = rng.range(0, 1).to_string().into_bytes();
             }
         }
         "WORKER.ACQUIRE" => {
@@ -393,20 +374,6 @@ fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
                 a.push(small(rng, 10));
             }
         }
-        "WORKER.RESERVE" => {
-            for _ in 0..5 {
-                a.push(small(rng, 5000));
-            }
-        }
-        "WORKER.EFFECT" => {
-            for i in 0..8 {
-                a.push(if i == 4 {
-                    any_arg(rng)
-                } else {
-                    small(rng, 1024)
-                });
-            }
-        }
         _ => {}
     }
     a
@@ -430,9 +397,10 @@ fn ttl(rng: &mut Rng) -> Vec<u8> {
     }
 }
 
-/// One random argument vector: a command name (random case) and arguments, plausible or random.
+/// One random argument vector of a client command: a command name (random case) and arguments,
+/// plausible or random.
 pub fn vector(rng: &mut Rng) -> Vec<Vec<u8>> {
-    let cmd = *rng.pick(&COMMANDS);
+    let cmd = *rng.pick(&CLIENT_COMMANDS);
     let mut v = vec![case(rng, cmd)];
     if rng.chance(1, 2) {
         v.extend(plausible(rng, cmd));
@@ -458,50 +426,289 @@ pub fn vector(rng: &mut Rng) -> Vec<Vec<u8>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// DUMP payloads
+// Internal commands
 // ---------------------------------------------------------------------------------------------
 
-/// CRC-64/Jones as Redis's crc64.c (reflected, init 0, no final xor): the DUMP footer.
-pub fn crc64(data: &[u8]) -> u64 {
-    static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
-    let t = TABLE.get_or_init(|| {
-        let mut t = [0u64; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u64;
-            for _ in 0..8 {
-                c = if c & 1 == 1 {
-                    (c >> 1) ^ 0x95ac_9329_ac4b_c9b5
-                } else {
-                    c >> 1
-                };
-            }
-            *e = c;
+/// A snowflake layout (time, worker, sequence bits): valid most of the time.
+fn layout(rng: &mut Rng) -> (i64, i64, i64) {
+    if rng.chance(1, 8) {
+        let mut n = || rng.range(-1, 64);
+        (n(), n(), n())
+    } else {
+        *rng.pick(&[
+            (41, 10, 12),
+            (45, 6, 12),
+            (49, 10, 4),
+            (55, 0, 8),
+            (35, 20, 8),
+            (41, 0, 22),
+            (39, 20, 4),
+        ])
+    }
+}
+
+fn num(v: impl ToString) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+/// A generation: small (the usual case: a few loads and promotions), at the 16-bit wrap a key
+/// keeps, or any number.
+fn generation(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(8) {
+        0..=4 => num(rng.range(0, 5)),
+        5 => num(*rng.pick(&[65_535i64, 65_536, 65_537, 1 << 32])),
+        _ => number(rng),
+    }
+}
+
+/// The options of the reservations made so far, per command and key: a new reservation of a
+/// key reuses them half of the time, so that reservations also reach keys that exist (a
+/// reservation with other options is refused).
+#[derive(Default)]
+pub struct Reserved(std::collections::HashMap<(String, Vec<u8>), Vec<Vec<u8>>>);
+
+/// Where a reservation's options are (the arguments after the name): SNOWFLAKE.RESERVE epoch,
+/// bits and worker; SEQ.RESERVE start, increment, bounds and CYCLE; a pool's size and grace in
+/// WORKER.RESERVE and WORKER.EFFECT.
+fn options_of(cmd: &str) -> std::ops::Range<usize> {
+    match cmd {
+        "SNOWFLAKE.RESERVE" => 3..8,
+        "SEQ.RESERVE" => 4..9,
+        "WORKER.RESERVE" | "WORKER.EFFECT" => 1..3,
+        _ => 0..0,
+    }
+}
+
+/// The commands whose options must agree on one key (a pool's two internal commands).
+fn options_family(cmd: &str) -> &str {
+    if cmd.starts_with("WORKER.") {
+        "WORKER"
+    } else {
+        cmd
+    }
+}
+
+/// The arguments (key first) of an internal command with its exact arity and, mostly, values
+/// that pass validation: what a primary writes to its AOF and replicas.
+fn well_formed_internal(rng: &mut Rng, cmd: &str, reserved: &mut Reserved) -> Vec<Vec<u8>> {
+    let key = rng.pick(&KEYS).to_vec();
+    let mut args = well_formed_values(rng, cmd, key.clone());
+    let opts = options_of(cmd);
+    if !opts.is_empty() {
+        let known = reserved
+            .0
+            .entry((options_family(cmd).to_string(), key))
+            .or_default();
+        if !known.is_empty() && rng.chance(1, 2) {
+            args[opts.clone()].clone_from_slice(known);
+        } else {
+            *known = args[opts].to_vec();
         }
-        t
-    });
-    data.iter().fold(0u64, |crc, &b| {
-        t[((crc ^ b as u64) & 0xff) as usize] ^ (crc >> 8)
-    })
+    }
+    args
 }
 
-/// A DUMP payload split into body (type + value) and the 2-byte RDB version of the footer.
-pub fn split_dump(payload: &[u8]) -> (Vec<u8>, [u8; 2]) {
-    let n = payload.len();
-    assert!(n > 10, "DUMP payload too short");
-    (
-        payload[..n - 10].to_vec(),
-        [payload[n - 10], payload[n - 9]],
-    )
+fn well_formed_values(rng: &mut Rng, cmd: &str, key: Vec<u8>) -> Vec<Vec<u8>> {
+    match cmd {
+        "SNOWFLAKE.RESERVE" => {
+            let (t, w, s) = layout(rng);
+            let epoch: i64 = *rng.pick(&[1_704_067_200_000, 1_600_000_000_000, 0, now_ms() - 1]);
+            let max_ts = if (0..63).contains(&t) {
+                (1i64 << t) - 1
+            } else {
+                i64::MAX
+            };
+            let now = now_ms() - epoch;
+            let mark = match rng.below(6) {
+                0 => 0,
+                1 => max_ts,
+                2 => max_ts.saturating_add(1),
+                _ => (now + rng.range(-5_000, 5_000)).max(0),
+            };
+            let wall = if rng.chance(1, 2) {
+                mark
+            } else {
+                (mark - rng.range(0, 3_000)).max(0)
+            };
+            let worker = if rng.chance(1, 2) || !(0..=20).contains(&w) {
+                -1
+            } else {
+                rng.range(0, (1i64 << w) - 1)
+            };
+            vec![
+                key,
+                num(mark),
+                num(wall),
+                num(epoch),
+                num(t),
+                num(w),
+                num(s),
+                num(worker),
+                generation(rng),
+            ]
+        }
+        "SEQ.RESERVE" => {
+            let min = *rng.pick(&[1, 0, -1000, i64::MIN, i64::MAX - 10]);
+            let span = rng.range(1, 1_000_000);
+            let max = if rng.chance(1, 4) {
+                i64::MAX
+            } else {
+                min.saturating_add(span)
+            };
+            // Offsets below `width` (up to 2^64 - 1) in u128, so that no sum overflows.
+            let width = (max as i128 - min as i128) as u128;
+            let mut below = |n: u128| (rng.next_u64() as u128 % n) as i128;
+            let inc = (1 + below(width.min(50))) as i64;
+            let start = (min as i128 + below(width / 2 + 1)) as i64;
+            let mark: i128 = min as i128 + below(width + 1);
+            let mark = match rng.below(5) {
+                0 => min as i128,
+                1 => max as i128 + 1,
+                _ => mark,
+            };
+            let cycle = rng.range(0, 1);
+            let cycles = if cycle == 1 { rng.range(0, 3) } else { 0 };
+            vec![
+                key,
+                num(cycles),
+                num(mark),
+                num(rng.range(0, 100_000)),
+                num(start),
+                num(inc),
+                num(min),
+                num(max),
+                num(cycle),
+                generation(rng),
+            ]
+        }
+        "IDGEN.GENERATION" => vec![generation(rng)],
+        "WORKER.RESERVE" => {
+            let mark = match rng.below(6) {
+                0 => 0,
+                1 => 1u64 << 63,
+                2 => (1u64 << 63) + 1,
+                _ => 1 + 1024 * rng.range(1, 100) as u64,
+            };
+            let mut v = pool_options(rng, key);
+            v.extend([num(mark), num(pool_ttl(rng)), generation(rng)]);
+            v
+        }
+        "WORKER.EFFECT" => {
+            let mut v = pool_options(rng, key);
+            let size: i64 = String::from_utf8_lossy(&v[1]).parse().unwrap_or(1);
+            let now = now_ms();
+            let expires = match rng.below(4) {
+                0 => 0,
+                1 => i64::MAX,
+                _ => now + rng.range(-10_000, 60_000),
+            };
+            let holder = match rng.below(4) {
+                0 => Vec::new(),
+                1 => vec![b'h'; 256],
+                2 => any_arg(rng),
+                _ => num(format!("holder-{}", rng.below(4))),
+            };
+            v.extend([
+                num(rng.range(0, size.clamp(1, 1 << 20) - 1)),
+                num(*rng.pick(&[1i64, 2, 3, 1024, 1025, 5000, i64::MAX])),
+                holder,
+                num(expires),
+                num((expires - rng.range(0, 20_000)).max(0)),
+                num(rng.range(0, 2)),
+            ]);
+            v
+        }
+        other => panic!("{other} is not an internal command"),
+    }
 }
 
-/// body + version + CRC64 of both, little-endian: what DUMP produces.
-pub fn forge(body: &[u8], version: [u8; 2]) -> Vec<u8> {
-    let mut p = body.to_vec();
-    p.extend_from_slice(&version);
-    let crc = crc64(&p);
-    p.extend_from_slice(&crc.to_le_bytes());
-    p
+/// A pool's key, size and grace: valid most of the time.
+fn pool_options(rng: &mut Rng, key: Vec<u8>) -> Vec<Vec<u8>> {
+    let size = match rng.below(8) {
+        0 => 1,
+        1 => 1 << 20,
+        2 => *rng.pick(&[0, (1 << 20) + 1, -1]),
+        _ => rng.range(1, 1024),
+    };
+    let grace = match rng.below(8) {
+        0 => 0,
+        1 => 3_600_000,
+        2 => *rng.pick(&[-1, 3_600_001]),
+        _ => 5_000,
+    };
+    vec![key, num(size), num(grace)]
 }
+
+/// A pool's TTL: valid most of the time.
+fn pool_ttl(rng: &mut Rng) -> i64 {
+    match rng.below(8) {
+        0 => 0,
+        1 => 86_400_000,
+        2 => *rng.pick(&[-1, 86_400_001, 999]),
+        _ => rng.range(1_000, 60_000),
+    }
+}
+
+/// One argument vector of an internal command (name in random case): exact arity with valid
+/// values (half), exact arity with one value replaced by anything, one argument too many or too
+/// few, or any number of random arguments.
+pub fn internal_vector(rng: &mut Rng, reserved: &mut Reserved) -> Vec<Vec<u8>> {
+    let cmd = *rng.pick(&INTERNAL_COMMANDS);
+    let mut v = vec![case(rng, cmd)];
+    let kind = rng.below(10);
+    if kind < 9 {
+        v.extend(well_formed_internal(rng, cmd, reserved));
+    }
+    match kind {
+        5 | 6 => {
+            let i = 1 + rng.below(v.len() as u64 - 1) as usize;
+            v[i] = if rng.chance(1, 2) {
+                number(rng)
+            } else {
+                any_arg(rng)
+            };
+        }
+        7 => v.push(any_arg(rng)),
+        8 => {
+            v.pop();
+        }
+        9 => {
+            for _ in 0..rng.below(13) {
+                v.push(any_arg(rng));
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+/// The key internal commands sent by a client work on: deleted after each, so that nothing
+/// else depends on whether the command was executed.
+pub const CLIENT_INTERNAL_KEY: &[u8] = b"fz:internal";
+
+/// An internal command's vector for a client to send: like [`internal_vector`], but on
+/// `CLIENT_INTERNAL_KEY`, and at the exact arity with a generation that changes nothing if it is
+/// executed (0, or a value the parser refuses): the server's generation is global state.
+pub fn client_internal_vector(rng: &mut Rng) -> Vec<Vec<u8>> {
+    let mut v = internal_vector(rng, &mut Reserved::default());
+    let cmd = String::from_utf8_lossy(&v[0]).to_ascii_uppercase();
+    let exact = v.len() == internal_arity(&cmd);
+    if cmd != "IDGEN.GENERATION" && v.len() > 1 {
+        v[1] = CLIENT_INTERNAL_KEY.to_vec();
+    }
+    if exact {
+        let last = v.len() - 1;
+        v[last] = rng
+            .pick(&["0", "-1", "x", "", "-9223372036854775808"])
+            .as_bytes()
+            .to_vec();
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// DUMP payloads
+// ---------------------------------------------------------------------------------------------
 
 /// RDB length encoding (rdbSaveLen).
 pub fn enc_len(v: u64, out: &mut Vec<u8>) {

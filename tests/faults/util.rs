@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub use crate::common::crash::crash_lines_in;
 use crate::common::{info_field, Conn, Server};
 
 /// The scenarios are timing-sensitive (a replica stopped for a few hundred ms, an AOF cut back
@@ -131,21 +132,6 @@ impl Drop for Stopped {
 /// Lines of the server's log that tell about a crash (Redis's bug report, a panic), if any.
 pub fn crash_lines(server: &Server) -> Vec<String> {
     crash_lines_in(&server.dir().join("redis.log"))
-}
-
-pub fn crash_lines_in(log: &Path) -> Vec<String> {
-    let text = fs::read_to_string(log).unwrap_or_default();
-    text.lines()
-        .filter(|l| {
-            l.contains("Guru Meditation")
-                || l.contains("BUG REPORT START")
-                || l.contains("crashed by signal")
-                || l.contains("panicked")
-                || l.contains("panic in")
-                || l.contains("ASSERTION FAILED")
-        })
-        .map(String::from)
-        .collect()
 }
 
 /// Polls `INFO replication` of a replica until its link to the primary is up and no sync is in

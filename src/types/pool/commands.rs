@@ -48,7 +48,7 @@ fn serving_pool<'k>(
 }
 
 /// Propagates a change of ID `id`: the reservation first when it rose, then the ID's state.
-fn replicate_change(ctx: &Ctx, name: RStr, p: &Pool, id: u32, advanced: bool) {
+fn replicate_change(ctx: &Ctx, name: RStr, p: &mut ValueMut<'_, Pool>, id: u32, advanced: bool) {
     if advanced {
         datatype::replicate(ctx, name, p);
     }
@@ -137,7 +137,7 @@ fn acquire(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         }
     }
     let mut slot = Slot::default();
-    let (grant, pool) = match serving_pool(ctx, &key, args[1], now, &mut slot)? {
+    let (grant, mut pool) = match serving_pool(ctx, &key, args[1], now, &mut slot)? {
         Some(mut p) => (p.acquire(now, ttl, holder)?, p),
         None => {
             // A missing pool is created with the options, but only if the grant succeeds.
@@ -146,7 +146,7 @@ fn acquire(ctx: &Ctx, args: &[RStr]) -> Result<()> {
             (grant, datatype::create(&key, new))
         }
     };
-    replicate_change(ctx, args[1], &pool, grant.id, grant.advanced);
+    replicate_change(ctx, args[1], &mut pool, grant.id, grant.advanced);
     drop(pool);
     ctx.notify(EV_ACQUIRE, args[1]);
     match grant.how {
@@ -188,7 +188,7 @@ fn renew(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut p = serving_pool(ctx, &key, args[1], now, &mut slot)?
         .ok_or(Error::Internal("pool vanished".into()))?;
     let r = p.renew(now, id, token, ttl, last_ts)?;
-    replicate_change(ctx, args[1], &p, id, r.advanced);
+    replicate_change(ctx, args[1], &mut p, id, r.advanced);
     drop(p);
     ctx.notify(EV_RENEW, args[1]);
     stats::POOL_RENEWALS.add(1);
@@ -223,7 +223,7 @@ fn release(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut p = serving_pool(ctx, &key, args[1], now, &mut slot)?
         .ok_or(Error::Internal("pool vanished".into()))?;
     p.release(now, id, token, last_ts)?;
-    replicate_change(ctx, args[1], &p, id, false);
+    replicate_change(ctx, args[1], &mut p, id, false);
     drop(p);
     ctx.notify(EV_RELEASE, args[1]);
     stats::POOL_RELEASES.add(1);

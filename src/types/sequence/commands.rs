@@ -18,17 +18,21 @@ fn take(ctx: &Ctx, args: &[RStr], count: i64) -> Result<(i64, i64)> {
     let key = ctx.open_key(args[1], true);
     let now = now_ms();
     let mut slot = Slot::default();
-    let (taken, state) = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
-        Some(mut state) => (state.take(count, now)?, state),
+    let taken = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
+        Some(mut state) => {
+            let taken = state.take(count, now)?;
+            if taken.advanced {
+                replicate(ctx, args[1], &mut state);
+            }
+            taken
+        }
         None => {
             let mut new = Sequence::new(SeqOptions::default());
             let taken = new.take(count, now)?;
-            (taken, datatype::create(&key, new))
+            replicate(ctx, args[1], &mut datatype::create(&key, new));
+            taken
         }
     };
-    if taken.advanced {
-        replicate(ctx, args[1], &*state);
-    }
     stats::SEQ_VALUES.add(count as u64);
     Ok((taken.first, taken.last))
 }
@@ -63,8 +67,8 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if key.value(&HANDLE, 0)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let state = datatype::create(&key, Sequence::new(opts));
-    replicate(ctx, args[1], &*state);
+    let mut state = datatype::create(&key, Sequence::new(opts));
+    replicate(ctx, args[1], &mut state);
     ctx.reply_ok();
     Ok(())
 }

@@ -58,8 +58,8 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if key.value(&HANDLE, now)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let state = datatype::create(&key, Snowflake::new(layout, worker));
-    replicate(ctx, args[1], &*state);
+    let mut state = datatype::create(&key, Snowflake::new(layout, worker));
+    replicate(ctx, args[1], &mut state);
     ctx.reply_ok();
     Ok(())
 }
@@ -86,18 +86,22 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
     let mut slot = Slot::default();
-    let (issued, state) = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
-        Some(mut state) => (state.next(now, worker, n, borrow)?, state),
+    let issued = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
+        Some(mut state) => {
+            let issued = state.next(now, worker, n, borrow)?;
+            if issued.advanced {
+                replicate(ctx, args[1], &mut state);
+            }
+            issued
+        }
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
             let mut new = Snowflake::new(Layout::default(), None);
             let issued = new.next(now, worker, n, borrow)?;
-            (issued, datatype::create(&key, new))
+            replicate(ctx, args[1], &mut datatype::create(&key, new));
+            issued
         }
     };
-    if issued.advanced {
-        replicate(ctx, args[1], &*state);
-    }
     stats::SNOWFLAKE_IDS.add(n as u64);
     if issued.clock_behind {
         stats::CLOCK_BEHIND.add(1);

@@ -1,0 +1,160 @@
+/*
+ * floor: the cheapest possible keyed module command, for `make bench` only (never shipped, never
+ * built by `make build` / `make test`).
+ *
+ * FLOOR.INCR key does what every keyed module command has to do and nothing else: open the key
+ * for read and write, check that it holds this module's own type (a type of its own holding one
+ * 8-byte value; created when the key is empty), update the 8-byte value, reply with an integer,
+ * close the key. Its cost per call is the module API's floor: whatever an idgen command costs
+ * above it is idgen's own work.
+ *
+ * Redis's redismodule.h is not used (Debian does not ship it, and the project does not vendor
+ * other projects' code). The few declarations below are written from the module API reference:
+ * a module finds each API function by name through the lookup function that Redis stores as the
+ * first field of the context passed to RedisModule_OnLoad.
+ *
+ * Build: bench/floor/build.sh (cc -O2 -shared -fPIC), called by bench/run.sh and bench/profile.sh.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct RedisModuleCtx RedisModuleCtx;
+typedef struct RedisModuleKey RedisModuleKey;
+typedef struct RedisModuleString RedisModuleString;
+typedef struct RedisModuleType RedisModuleType;
+typedef struct RedisModuleIO RedisModuleIO;
+
+#define FLOOR_OK 0
+#define FLOOR_ERR 1
+#define FLOOR_APIVER_1 1
+#define FLOOR_READ (1 << 0)
+#define FLOOR_WRITE (1 << 1)
+#define FLOOR_KEYTYPE_EMPTY 0
+#define FLOOR_ENCVER 0
+
+typedef int (*CmdFunc)(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
+
+/* Version 1 of the data type methods; Redis reads only the fields of the version given. */
+typedef struct {
+    uint64_t version;
+    void *(*rdb_load)(RedisModuleIO *rdb, int encver);
+    void (*rdb_save)(RedisModuleIO *rdb, void *value);
+    void (*aof_rewrite)(RedisModuleIO *aof, RedisModuleString *key, void *value);
+    size_t (*mem_usage)(const void *value);
+    void (*digest)(void *digest, void *value);
+    void (*free)(void *value);
+} TypeMethodsV1;
+
+static int (*GetApi)(const char *name, void *fnptr);
+static void (*SetModuleAttribs)(RedisModuleCtx *ctx, const char *name, int ver, int apiver);
+static int (*CreateCommand)(RedisModuleCtx *ctx, const char *name, CmdFunc fn, const char *flags,
+                            int firstkey, int lastkey, int keystep);
+static RedisModuleType *(*CreateDataType)(RedisModuleCtx *ctx, const char *name, int encver,
+                                          void *methods);
+static RedisModuleKey *(*OpenKey)(RedisModuleCtx *ctx, RedisModuleString *name, int mode);
+static void (*CloseKey)(RedisModuleKey *key);
+static int (*KeyType)(RedisModuleKey *key);
+static RedisModuleType *(*ModuleTypeGetType)(RedisModuleKey *key);
+static void *(*ModuleTypeGetValue)(RedisModuleKey *key);
+static int (*ModuleTypeSetValue)(RedisModuleKey *key, RedisModuleType *mt, void *value);
+static int (*ReplyWithLongLong)(RedisModuleCtx *ctx, long long ll);
+static int (*ReplyWithError)(RedisModuleCtx *ctx, const char *err);
+static int (*WrongArity)(RedisModuleCtx *ctx);
+static void *(*Alloc)(size_t bytes);
+static void (*Free)(void *ptr);
+static void (*SaveUnsigned)(RedisModuleIO *io, uint64_t value);
+static uint64_t (*LoadUnsigned)(RedisModuleIO *io);
+
+static const char *(*StringPtrLen)(const RedisModuleString *str, size_t *len);
+
+static RedisModuleType *FloorType;
+
+/* A key whose name ends in ":big" starts at 2^62, so that it replies with 19-digit integers as
+ * a snowflake ID does (Redis formats every integer reply; more digits cost more). Only checked
+ * when the key is created. */
+static uint64_t floor_start(RedisModuleString *name) {
+    size_t len;
+    const char *p = StringPtrLen(name, &len);
+    return (len >= 4 && memcmp(p + len - 4, ":big", 4) == 0) ? (uint64_t)1 << 62 : 0;
+}
+
+static int floor_incr(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    if (argc != 2) return WrongArity(ctx);
+    RedisModuleKey *key = OpenKey(ctx, argv[1], FLOOR_READ | FLOOR_WRITE);
+    uint64_t *v;
+    if (ModuleTypeGetType(key) == FloorType) {
+        v = ModuleTypeGetValue(key);
+    } else if (KeyType(key) == FLOOR_KEYTYPE_EMPTY) {
+        v = Alloc(sizeof *v);
+        *v = floor_start(argv[1]);
+        ModuleTypeSetValue(key, FloorType, v);
+    } else {
+        CloseKey(key);
+        return ReplyWithError(ctx, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    }
+    *v += 1;
+    ReplyWithLongLong(ctx, (long long)*v);
+    CloseKey(key);
+    return FLOOR_OK;
+}
+
+static void *floor_rdb_load(RedisModuleIO *rdb, int encver) {
+    if (encver != FLOOR_ENCVER) return NULL;
+    uint64_t *v = Alloc(sizeof *v);
+    *v = LoadUnsigned(rdb);
+    return v;
+}
+
+static void floor_rdb_save(RedisModuleIO *rdb, void *value) {
+    SaveUnsigned(rdb, *(uint64_t *)value);
+}
+
+static size_t floor_mem_usage(const void *value) {
+    (void)value;
+    return sizeof(uint64_t);
+}
+
+static void floor_free(void *value) { Free(value); }
+
+#define GET(fn) \
+    if (GetApi("RedisModule_" #fn, (void *)&fn) != FLOOR_OK) return FLOOR_ERR
+
+int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    (void)argv;
+    (void)argc;
+    /* The API lookup function is the context's first field. */
+    memcpy(&GetApi, (void *)ctx, sizeof GetApi);
+    GET(SetModuleAttribs);
+    GET(CreateCommand);
+    GET(CreateDataType);
+    GET(OpenKey);
+    GET(CloseKey);
+    GET(KeyType);
+    GET(ModuleTypeGetType);
+    GET(ModuleTypeGetValue);
+    GET(ModuleTypeSetValue);
+    GET(ReplyWithLongLong);
+    GET(ReplyWithError);
+    GET(WrongArity);
+    GET(Alloc);
+    GET(Free);
+    GET(SaveUnsigned);
+    GET(LoadUnsigned);
+    GET(StringPtrLen);
+    SetModuleAttribs(ctx, "floor", 1, FLOOR_APIVER_1);
+
+    TypeMethodsV1 tm = {
+        .version = 1,
+        .rdb_load = floor_rdb_load,
+        .rdb_save = floor_rdb_save,
+        .mem_usage = floor_mem_usage,
+        .free = floor_free,
+    };
+    FloorType = CreateDataType(ctx, "floor-u64", FLOOR_ENCVER, &tm);
+    if (FloorType == NULL) return FLOOR_ERR;
+    /* Registered like idgen's keyed commands: same flags, key at argument 1. */
+    if (CreateCommand(ctx, "floor.incr", floor_incr, "write deny-oom fast", 1, 1, 1) != FLOOR_OK)
+        return FLOOR_ERR;
+    return FLOOR_OK;
+}
