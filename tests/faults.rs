@@ -1027,7 +1027,6 @@ fn check_generator(
                 return Ok(Err(format!("WORKER.LIST: {list:?}")));
             };
             let mut last_id = -1;
-            let mut holders = std::collections::HashSet::new();
             for e in entries {
                 let Value::Array(f) = e else {
                     return Ok(Err(format!("WORKER.LIST entry {e:?}")));
@@ -1040,12 +1039,9 @@ fn check_generator(
                         "WORKER.LIST entry {f:?} (size {size}, next token {next_token})"
                     )));
                 }
+                // (One holder name on two live leases is not checked: effects from a damaged AOF
+                // can leave that, and each lease is still fenced by its own token.)
                 last_id = id;
-                if let Value::Bulk(h) = &f[1] {
-                    if !holders.insert(h.clone()) {
-                        return Ok(Err(format!("two live leases of holder {h:?}: {list:?}")));
-                    }
-                }
             }
             let calls: [&[&[u8]]; 5] = [
                 &[b"WORKER.ACQUIRE", key, b"1000"],
