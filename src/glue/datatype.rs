@@ -10,7 +10,7 @@ use redis_module::raw;
 
 use super::barrier::barrier;
 use super::command::{self, Command, CommandSet};
-use super::ffi::{self, api, emit_aof, int, Args, Ctx, Key, ModType, RStr, Stored, ValueMut};
+use super::ffi::{self, api, emit_aof, int, Arg, Args, Ctx, Key, ModType, RStr, Stored, ValueMut};
 use super::rdb::{RdbIn, RdbOut, Refusal};
 use super::serving;
 use super::stats;
@@ -38,9 +38,9 @@ pub trait Generator: Stored + CommandSet {
 
     /// The reservation's arguments (after the key, without the generation): absolute and
     /// idempotent, so that applying it twice or late changes nothing.
-    fn reservation(&self, out: &mut Args);
+    fn reservation<'a>(&'a self, out: &mut Args<'a>);
     /// The fields a primary and its replica agree on (`DEBUG DIGEST`).
-    fn digest(&self, out: &mut Args);
+    fn digest<'a>(&'a self, out: &mut Args<'a>);
     /// Parses the reservation's arguments (after the key, without the generation).
     fn parse_reservation(args: &[RStr]) -> Result<Self::Reservation>;
     /// A new key's state for a reservation (then `apply_reservation` raises it).
@@ -52,8 +52,9 @@ pub trait Generator: Stored + CommandSet {
     /// The serving generation of the newest reservation this state reflects (low 16 bits).
     fn gen(&self) -> u16;
     fn set_gen(&mut self, gen: u16);
-    /// Resumes `gaps` safety gaps above the reservation (after a load or a promotion).
-    fn resume_gaps(&mut self, gaps: u64);
+    /// Resumes `gaps` safety gaps above the reservation (after a load or a promotion); `now` is
+    /// the wall clock (unix ms).
+    fn resume_gaps(&mut self, gaps: u64, now: i64);
 }
 
 // ---- registration ------------------------------------------------------------------------------
@@ -167,23 +168,38 @@ extern "C" fn aof_rewrite<T: Generator>(
     barrier("aof_rewrite", (), || {
         // There is no per-rewrite hook, so the generation goes before every key (idempotent).
         serving::rewrite_generation(io);
+        let emit = |s: &T| emit_aof(io, T::RESERVE, key, &reservation_args(s));
         // SAFETY: as in `rdb_save`.
-        let args = unsafe { ffi::with_ptr::<T, _>(value, reservation_args) };
-        emit_aof(io, T::RESERVE, key, &args);
+        unsafe { ffi::with_ptr::<T, _>(value, emit) };
     })
 }
 
 extern "C" fn digest<T: Generator>(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
     barrier("digest", (), || {
-        let mut a = Args::default();
-        // SAFETY: as in `rdb_save`.
-        unsafe { ffi::with_ptr::<T, _>(value, |s| s.digest(&mut a)) };
-        for v in a.as_slice() {
-            for half in [(*v >> 64) as i64, *v as i64] {
-                // SAFETY: `md` is the digest handle Redis passed to this callback.
-                unsafe { api!(RedisModule_DigestAddLongLong)(md, half) };
+        let add = |s: &T| {
+            let mut a = Args::default();
+            s.digest(&mut a);
+            for v in a.as_slice() {
+                match *v {
+                    Arg::Int(v) => {
+                        for half in [(v >> 64) as i64, v as i64] {
+                            // SAFETY: `md` is the digest handle Redis passed to this callback.
+                            unsafe { api!(RedisModule_DigestAddLongLong)(md, half) };
+                        }
+                    }
+                    // SAFETY: as above; Redis reads `b.len()` bytes of `b`.
+                    Arg::Str(b) => unsafe {
+                        api!(RedisModule_DigestAddStringBuffer)(
+                            md,
+                            b.as_ptr() as *const std::ffi::c_char,
+                            b.len(),
+                        )
+                    },
+                }
             }
-        }
+        };
+        // SAFETY: as in `rdb_save`.
+        unsafe { ffi::with_ptr::<T, _>(value, add) };
         // SAFETY: as above.
         unsafe { api!(RedisModule_DigestEndSequence)(md) };
     })
@@ -203,7 +219,7 @@ extern "C" fn mem_usage<T: Generator>(value: *const c_void) -> usize {
 // ---- reservations ------------------------------------------------------------------------------
 
 /// A state's reservation with the generation it was made in, as the RESERVE arguments.
-fn reservation_args<T: Generator>(s: &T) -> Args {
+fn reservation_args<T: Generator>(s: &T) -> Args<'_> {
     let mut a = Args::default();
     s.reservation(&mut a);
     a.push(serving::reservation_gen(s.gen()));
@@ -250,7 +266,7 @@ pub fn serving<'k, T: Generator>(key: &'k Key, now: i64) -> Result<Option<ValueM
     };
     let gaps = serving::gaps_since(s.gen());
     if gaps > 0 {
-        s.resume_gaps(gaps);
+        s.resume_gaps(gaps, now);
         s.set_gen(serving::current());
         stats::RESUMES.add(1);
     }

@@ -404,14 +404,15 @@ impl Ctx {
         };
     }
 
-    /// Replies with a map of name -> integer (or nil for `None`).
-    pub fn reply_fields(&self, fields: &[(&str, Option<i64>)]) {
+    /// Replies with a map of name -> integer, string or nil.
+    pub fn reply_fields(&self, fields: &[(&str, Field)]) {
         self.reply_map(fields.len());
         for (name, v) in fields {
             self.reply_bulk(name.as_bytes());
             match v {
-                Some(v) => self.reply_int(*v),
-                None => self.reply_null(),
+                Field::Int(v) => self.reply_int(*v),
+                Field::Str(s) => self.reply_bulk(s),
+                Field::Nil => self.reply_null(),
             }
         }
     }
@@ -435,6 +436,31 @@ impl Ctx {
 
     pub fn log_warning(&self, msg: &str) {
         log(self.0, c"warning", msg);
+    }
+}
+
+/// The value of one field of an INFO-like map reply.
+pub enum Field<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+    Nil,
+}
+
+impl From<i64> for Field<'_> {
+    fn from(v: i64) -> Self {
+        Field::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Field<'_> {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Field::Nil, Field::Int)
+    }
+}
+
+impl<'a> From<Option<&'a [u8]>> for Field<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
+        v.map_or(Field::Nil, Field::Str)
     }
 }
 
@@ -492,18 +518,40 @@ pub fn int128(s: RStr) -> Result<i128> {
 // ---- propagated arguments ----------------------------------------------------------------------
 
 /// The most arguments (after the key) one propagated command carries.
-pub const MAX_ARGS: usize = 12;
+pub const MAX_ARGS: usize = 16;
 
-/// The integer arguments of a propagated command (after its key), built without allocation.
-#[derive(Default, Clone, Copy)]
-pub struct Args {
-    n: usize,
-    v: [i128; MAX_ARGS],
+/// One argument of a propagated command: an integer, or bytes borrowed from the state.
+#[derive(Clone, Copy)]
+pub enum Arg<'a> {
+    Int(i128),
+    Str(&'a [u8]),
 }
 
-impl Args {
+/// The arguments of a propagated command (after its key), built without allocation.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    n: usize,
+    v: [Arg<'a>; MAX_ARGS],
+}
+
+impl Default for Args<'_> {
+    fn default() -> Self {
+        Args {
+            n: 0,
+            v: [Arg::Int(0); MAX_ARGS],
+        }
+    }
+}
+
+impl<'a> Args<'a> {
     pub fn push(&mut self, v: impl Into<i128>) -> &mut Self {
-        self.v[self.n] = v.into();
+        self.v[self.n] = Arg::Int(v.into());
+        self.n += 1;
+        self
+    }
+    /// A string argument (prefix, template, a word).
+    pub fn push_str(&mut self, v: &'a [u8]) -> &mut Self {
+        self.v[self.n] = Arg::Str(v);
         self.n += 1;
         self
     }
@@ -513,18 +561,25 @@ impl Args {
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
-    pub fn as_slice(&self) -> &[i128] {
+    pub fn as_slice(&self) -> &[Arg<'a>] {
         &self.v[..self.n]
     }
 
-    /// The arguments as decimal text: `(buffer, length)` per argument.
-    fn render(&self) -> [([u8; 40], usize); MAX_ARGS] {
+    /// The arguments as (pointer, length) pairs: integers as decimal text in `ints`, strings as
+    /// they are.
+    fn render(&self, ints: &mut [[u8; 40]; MAX_ARGS]) -> [(*const c_char, usize); MAX_ARGS] {
         use std::io::Write;
-        let mut out = [([0u8; 40], 0usize); MAX_ARGS];
-        for (slot, v) in out.iter_mut().zip(self.as_slice()) {
-            let mut cur = std::io::Cursor::new(&mut slot.0[..]);
-            let _ = write!(cur, "{v}");
-            slot.1 = cur.position() as usize;
+        let mut out = [(std::ptr::null::<c_char>(), 0usize); MAX_ARGS];
+        for (i, v) in self.as_slice().iter().enumerate() {
+            out[i] = match v {
+                Arg::Int(n) => {
+                    let mut cur = std::io::Cursor::new(&mut ints[i][..]);
+                    let _ = write!(cur, "{n}");
+                    let len = cur.position() as usize;
+                    (ints[i].as_ptr() as *const c_char, len)
+                }
+                Arg::Str(b) => (b.as_ptr() as *const c_char, b.len()),
+            };
         }
         out
     }
@@ -545,6 +600,10 @@ const FORMATS: [&CStr; MAX_ARGS + 1] = [
     c"sbbbbbbbbbb",
     c"sbbbbbbbbbbb",
     c"sbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbbbbb",
 ];
 
 /// Calls a variadic emitter (`RedisModule_Replicate` or `RedisModule_EmitAOF`) with
@@ -553,7 +612,7 @@ const FORMATS: [&CStr; MAX_ARGS + 1] = [
 macro_rules! emit {
     ($f:expr, $target:expr, $cmd:expr, $key:expr, $n:expr, $b:expr) => {{
         let b = &$b;
-        let p = |i: usize| b[i].0.as_ptr() as *const ::std::ffi::c_char;
+        let p = |i: usize| b[i].0;
         $f(
             $target,
             $cmd.as_ptr(),
@@ -583,6 +642,14 @@ macro_rules! emit {
             b[10].1,
             p(11),
             b[11].1,
+            p(12),
+            b[12].1,
+            p(13),
+            b[13].1,
+            p(14),
+            b[14].1,
+            p(15),
+            b[15].1,
         )
     }};
 }
@@ -593,7 +660,8 @@ pub fn format_for(n: usize) -> *const c_char {
 
 /// Emits `cmd key args...` into a rewritten AOF.
 pub fn emit_aof(io: *mut raw::RedisModuleIO, cmd: &CStr, key: RStr, args: &Args) {
-    let bufs = args.render();
+    let mut ints = [[0u8; 40]; MAX_ARGS];
+    let bufs = args.render(&mut ints);
     // SAFETY: `io` is the AOF rewrite handle Redis passed to the callback; as in
     // `Ctx::replicate` for the arguments.
     unsafe { emit!(api!(RedisModule_EmitAOF), io, cmd, key, args.len(), bufs) };
@@ -602,7 +670,8 @@ pub fn emit_aof(io: *mut raw::RedisModuleIO, cmd: &CStr, key: RStr, args: &Args)
 impl Ctx {
     /// Propagates `cmd key args...` to replicas and the AOF.
     pub fn replicate(&self, cmd: &CStr, key: RStr, args: &Args) {
-        let bufs = args.render();
+        let mut ints = [[0u8; 40]; MAX_ARGS];
+        let bufs = args.render(&mut ints);
         // SAFETY: a command or timer context; the format names one string and `args.len()`
         // buffers, each a (pointer, length) pair into `bufs`, alive for the call. Extra variadic
         // arguments past the format are never read.

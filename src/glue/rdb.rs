@@ -24,6 +24,9 @@ impl RdbOut {
     pub fn bool(&mut self, v: bool) {
         self.u64(v as u64);
     }
+    pub fn bytes(&mut self, v: &[u8]) {
+        raw::save_slice(self.0, v);
+    }
 }
 
 /// Why a value was refused at load.
@@ -55,6 +58,15 @@ impl RdbIn {
             1 => Ok(true),
             _ => Err(what),
         }
+    }
+    /// A string of at most `max` bytes (`what` names the field when it is longer).
+    pub fn bytes(&mut self, max: usize, what: Refusal) -> Result<Vec<u8>, Refusal> {
+        let b = raw::load_string_buffer(self.0).map_err(|_| TRUNCATED)?;
+        let b: &[u8] = b.as_ref();
+        if b.len() > max {
+            return Err(what);
+        }
+        Ok(b.to_vec())
     }
     /// Whether the load runs while Redis loads a dataset (startup, replica sync, DEBUG RELOAD),
     /// as opposed to a RESTORE into a running dataset.
