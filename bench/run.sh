@@ -67,6 +67,10 @@ MAIN_CASES=(
     "SNOWFLAKE.NEXT COUNT 1000|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf1000 COUNT 1000"
     "SEQ.NEXT|1|seq.next|100000|500000|SEQ.NEXT bench:seq"
     "SEQ.NEXTBATCH 1000|1000|seq.nextbatch|100000|500000|SEQ.NEXTBATCH bench:seqb 1000"
+    # Issue 10: formatted replies next to the integer forms (bench:seqf is created below).
+    "SNOWFLAKE.NEXT FORMAT BASE62|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf62 FORMAT BASE62"
+    "SNOWFLAKE.NEXT COUNT 1000 FORMAT BASE62|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf62k COUNT 1000 FORMAT BASE62"
+    "SEQ.NEXT FORMAT template|1|seq.next|100000|500000|SEQ.NEXT bench:seqf"
 )
 # The cases repeated with appendonly yes and with a replica attached.
 PERSIST_CASES=(
@@ -206,6 +210,7 @@ start_server main
 MAIN_PORT=$PORT; MAIN_PID=$SERVER_PID
 SHA=$(load_script "$MAIN_PORT")
 verify_lua "$MAIN_PORT" "$SHA"
+rcli "$MAIN_PORT" SEQ.CREATE bench:seqf PERIOD DAY FORMAT 'ORD{YYYY}{MM}{DD}{seq:19}' >/dev/null
 run_section main "$MAIN_PORT" "$SHA" "${MAIN_CASES[@]}"
 
 # ---- memory: MEMORY USAGE of one key ---------------------------------------------------------

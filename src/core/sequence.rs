@@ -116,6 +116,21 @@ struct Ext {
     /// ms) starts `pending_gap` steps above START.
     pending_gap: u64,
     pending_until: i64,
+    /// Memory only, derived from `index`: the period's calendar fields for the template
+    /// (`None` outside the calendar), and whether the template shows a date.
+    fields: Option<PeriodFields>,
+    dated: bool,
+}
+
+impl Ext {
+    /// Moves to period `index` (keeps the cached calendar fields in step).
+    fn set_index(&mut self, index: i64) {
+        self.index = index;
+        self.fields = match self.fmt.period {
+            Some(p) => period_fields(index, p).ok(),
+            None => Some(PeriodFields::default()),
+        };
+    }
 }
 
 /// The state of one sequence key. Flat (104 bytes), since every key holds one; values that can be
@@ -196,13 +211,18 @@ impl Sequence {
     /// that holds `now` (unix ms).
     pub fn with_format(mut self, fmt: SeqFormat, now: i64) -> Self {
         let index = fmt.period.map_or(0, |p| period_index(now, p, fmt.offset));
-        self.ext = Some(Box::new(Ext {
+        let dated = fmt.template.as_ref().is_some_and(|t| t.has_date());
+        let mut e = Box::new(Ext {
             fmt,
             index,
             period_issued: 0,
             pending_gap: 0,
             pending_until: i64::MIN,
-        }));
+            fields: None,
+            dated,
+        });
+        e.set_index(index);
+        self.ext = Some(e);
         self
     }
 
@@ -236,11 +256,7 @@ impl Sequence {
         let Some(t) = e.fmt.template.as_ref() else {
             return false;
         };
-        let fields = match e.fmt.period {
-            Some(p) => period_fields(e.index, p).unwrap_or_default(),
-            None => PeriodFields::default(),
-        };
-        t.render(&fields, value, worker, out);
+        t.render(&e.fields.unwrap_or_default(), value, worker, out);
         true
     }
 
@@ -262,7 +278,7 @@ impl Sequence {
         } else {
             0
         };
-        e.index = index;
+        e.set_index(index);
         e.period_issued = 0;
         e.pending_gap = 0;
         e.pending_until = i64::MIN;
@@ -354,14 +370,15 @@ impl Sequence {
             return self.take_in_period(count, now);
         }
         let due = self.due_period(now);
-        if let Some((p, _, index)) = self.period() {
-            let index = due.unwrap_or(index);
-            let has_date = self
-                .format()
-                .and_then(|f| f.template.as_ref())
-                .is_some_and(|t| t.has_date());
-            if has_date {
-                period_fields(index, p)?;
+        let e = self.ext.as_ref().expect("checked above");
+        if e.dated {
+            // A template with a date renders only inside the calendar (1970..=9999).
+            let ok = match (due, e.fmt.period) {
+                (Some(index), Some(p)) => period_fields(index, p).is_ok(),
+                _ => e.fields.is_some(),
+            };
+            if !ok {
+                return Err(Error::OutsideCalendar);
             }
         }
         let saved = due.map(|_| self.position());
@@ -403,7 +420,7 @@ impl Sequence {
 
     fn set_position(&mut self, p: Position) {
         let e = self.ext.as_mut().expect("a period sequence");
-        e.index = p.index;
+        e.set_index(p.index);
         e.period_issued = p.period_issued;
         (e.pending_gap, e.pending_until) = p.pending;
         self.cycles = p.cycles;
@@ -532,7 +549,7 @@ impl Sequence {
         let own = self.period_index();
         if self.ext.is_some() && index > own {
             let e = self.ext.as_mut().expect("checked");
-            e.index = index;
+            e.set_index(index);
             e.period_issued = 0;
             self.cycles = cycles;
             let first = if cycles > 0 { self.min } else { self.start };
@@ -662,7 +679,7 @@ impl Sequence {
         }
         self = self.with_format(fmt, 0);
         let e = self.ext.as_mut().expect("just set");
-        e.index = index;
+        e.set_index(index);
         e.period_issued = period_issued;
         Ok(self)
     }
