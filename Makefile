@@ -12,7 +12,7 @@ MODULE   := target/release/libidgen.so
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test lint fmt bench clean
+.PHONY: help deps build run test examples-test lint fmt bench clean
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -44,8 +44,16 @@ run: deps build ## Run redis-server with the module (redis.conf.example) on PORT
 	sed -E 's#^loadmodule +[^ ]+#loadmodule $(abspath $(MODULE))#' redis.conf.example | \
 		exec redis-server - --port $(PORT) --dir $(abspath $(DATA_DIR))
 
-test: deps build ## Build, then run all tests (unit and integration) in release mode
+test: deps build examples-test ## Build, then run all tests (examples, unit and integration) in release mode
 	$(CARGO) test --release --no-fail-fast
+
+# The client examples (examples/node with ioredis and node-redis, examples/lua) against a
+# throwaway redis-server with the module. npm ci installs the locked packages into
+# examples/node/node_modules (from the npm registry; nothing else is downloaded).
+examples-test: build ## Run the Node.js and Lua examples' tests (needs node and npm)
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	examples/with-server.sh bash -c 'cd examples/node && node --test'
+	examples/with-server.sh examples/lua/test.sh
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
