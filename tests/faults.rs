@@ -813,16 +813,18 @@ fn restore(c: &mut Conn, key: &str, payload: &[u8]) -> std::io::Result<Value> {
 }
 
 /// What SNOWFLAKE.INFO of any generator must satisfy: its unix times are representable
-/// (`time_bits_exhausted_at` is exactly epoch + 2^TIME-BITS - 1, not saturated), and the last
+/// (`time_bits_exhausted_at` is exactly epoch + 2^TIME-BITS x TIME-UNIT - 1, not saturated), and
+/// the last
 /// issued timestamp is below the reservation. `Err` says which does not hold.
 fn snowflake_invariants(info: &Value) -> Result<(), String> {
     let epoch = info.field_int("epoch") as i128;
     let bits = info.field_int("time_bits");
     let exhausted = info.field_int("time_bits_exhausted_at") as i128;
-    let true_exhausted = epoch + (1i128 << bits.clamp(0, 64)) - 1;
+    let unit = info.field_int("time_unit") as i128;
+    let true_exhausted = epoch + (1i128 << bits.clamp(0, 64)) * unit - 1;
     if exhausted != true_exhausted {
         return Err(format!(
-            "EPOCH {epoch} + 2^{bits} overflows the unix-ms range: time_bits_exhausted_at is \
+            "EPOCH {epoch} + 2^{bits} x {unit} overflows the unix-ms range: time_bits_exhausted_at is \
              {exhausted}, not {true_exhausted} (INFO {})",
             show_map(info)
         ));
@@ -857,11 +859,12 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
             if info.is_err() {
                 return Ok(Err(format!("SNOWFLAKE.INFO: {info:?}")));
             }
-            let one = c.try_cmd(&["SNOWFLAKE.NEXT", "victim"])?;
+            // FORMAT INT: whatever format the restored key has, the checks read integers.
+            let one = c.try_cmd(&["SNOWFLAKE.NEXT", "victim", "FORMAT", "INT"])?;
             if let Err(e) = coded(&one) {
                 return Ok(Err(format!("SNOWFLAKE.NEXT: {e}")));
             }
-            let many = c.try_cmd(&["SNOWFLAKE.NEXT", "victim", "COUNT", "5"])?;
+            let many = c.try_cmd(&["SNOWFLAKE.NEXT", "victim", "COUNT", "5", "FORMAT", "INT"])?;
             if let Err(e) = coded(&many) {
                 return Ok(Err(format!("SNOWFLAKE.NEXT COUNT 5: {e}")));
             }
@@ -877,6 +880,8 @@ fn check_restored(c: &mut Conn) -> std::io::Result<Result<(), String>> {
                     "SNOWFLAKE.PARSE".to_string(),
                     "victim".into(),
                     id.to_string(),
+                    "FORMAT".into(),
+                    "INT".into(),
                 ])?;
                 if p.is_err() {
                     return Ok(Err(format!("PARSE of its own id {id}: {p:?}")));

@@ -87,7 +87,7 @@ fn key_format_and_prefix() {
     let s2 = text(&c.cmd(&["SNOWFLAKE.NEXT", "o", "FORMAT", "STRING"]));
     assert!(s2.starts_with("ord_"), "{s2}");
     let n = c.cmd(&["SNOWFLAKE.NEXT", "o", "FORMAT", "INT"]).int();
-    assert_eq!(format!("ord_{}", n - 1), s2);
+    assert!(s2[4..].parse::<i64>().unwrap() < n, "{s2} then {n}");
     let batch = texts(&c.cmd(&["SNOWFLAKE.NEXT", "o", "COUNT", "3"]));
     assert!(batch.iter().all(|t| t.starts_with("ord_")));
 
@@ -97,7 +97,7 @@ fn key_format_and_prefix() {
     assert_eq!(with, without);
     assert_eq!(
         c.cmd(&["SNOWFLAKE.PARSE", "o", &s2, "FORMAT", "STRING"]),
-        c.cmd(&args!["SNOWFLAKE.PARSE", "o", n - 1, "FORMAT", "INT"])
+        c.cmd(&["SNOWFLAKE.PARSE", "o", &s2[4..], "FORMAT", "INT"])
     );
     assert_eq!(
         c.cmd(&["SNOWFLAKE.PARSE", "o", "ord_12"]).err(),

@@ -932,6 +932,92 @@ mod tests {
             }
         }
 
+        /// A per-period sequence under any clock (steps back and forward across hour
+        /// boundaries), resumes and SETs: no (period, value) pair is issued twice, every value
+        /// is below the mark of its period, the period never moves back, refusals change
+        /// nothing; a replica that sees every reservation and SET resumes above everything
+        /// issued. A replica that missed the primary's last reservations (a lost tail,
+        /// crossing a period boundary or not) and resumes with a gap that covers the tail, at
+        /// the clock of the fault, repeats nothing either.
+        #[test]
+        fn periods_never_repeat_and_replicas_resume_above(
+            ops in prop::collection::vec((0u8..8, 1i64..30, -3_600_000i64..5_400_000), 1..150),
+            lost_from in 0usize..150)
+        {
+            let opts = SeqOptions { start: 3, increment: 1, min: 1, max: 5_000, cycle: false };
+            let fmt = SeqFormat {
+                period: Some(Period::Hour),
+                offset: UtcOffset::UTC,
+                template: Some(Template::new(b"{YYYY}{MM}{DD}{hh}-{seq}", Some(Period::Hour), 1, 5_000).unwrap()),
+            };
+            fmt.validate(&opts).unwrap();
+            let mut now = 1_800_000_000_000i64;
+            let mut s = Sequence::new(opts).with_format(fmt.clone(), now);
+            let mut replica = s.clone();
+            let mut lagging = s.clone();
+            let mut seen = std::collections::HashSet::new();
+            let mut lost = 0u64;
+            for (i, (op, count, dt)) in ops.into_iter().enumerate() {
+                now += dt;
+                let before = s.clone();
+                let index_before = s.period_index();
+                match op {
+                    0..=3 => match s.take(if op == 0 { count } else { 1 }, now) {
+                        Ok(t) => {
+                            prop_assert!(s.period_index() >= index_before);
+                            for v in t.first..=t.last {
+                                prop_assert!(seen.insert((s.period_index(), v)), "({}, {}) twice", s.period_index(), v);
+                                prop_assert!((v as i128) < s.mark());
+                            }
+                            if t.advanced {
+                                replica.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                            }
+                            if i >= lost_from {
+                                lost += (t.last - t.first + 1) as u64;
+                            } else if t.advanced {
+                                lagging.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                            }
+                        }
+                        Err(_) => prop_assert_eq!(&s, &before),
+                    },
+                    4 => {
+                        // A SET never repeats within its rules (no FORCE).
+                        let v = (s.next_value() as i64 + count).min(5_000);
+                        if let Ok(moved) = s.set_at(v, false, now) {
+                            if moved {
+                                replica.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                            }
+                            replica.set(v, true).unwrap();
+                            if i >= lost_from {
+                                // What a lost SET skipped is no repeat; count it as issued.
+                                lost += count as u64 + 1;
+                            } else {
+                                if moved {
+                                    lagging.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                                }
+                                lagging.set(v, true).unwrap();
+                            }
+                        }
+                    }
+                    // A resume is a restart: the lost tail is the history after the last one.
+                    5 if i < lost_from => s.resume_until(count as u64, now + 2_000),
+                    _ => {}
+                }
+            }
+            // The replica that saw everything, promoted at the clock of the fault.
+            replica.resume_until(0, now);
+            if let Ok(t) = replica.take(1, now) {
+                prop_assert!(!seen.contains(&(replica.period_index(), t.first)));
+            }
+            // The one that lost the tail, resumed with a gap that covers it (and the primary's
+            // own resume gaps, below 30, that a restart in the tail may have started above).
+            lagging.resume_until(lost + 31, now + 2_000);
+            if let Ok(t) = lagging.take(1, now) {
+                prop_assert!(!seen.contains(&(lagging.period_index(), t.first)),
+                    "lagging replica repeats ({}, {}), lost {}", lagging.period_index(), t.first, lost);
+            }
+        }
+
         /// A default sequence that goes through its compact word after every call (as a key
         /// does) keeps every field the word holds, never repeats a value, keeps every value
         /// below its mark, and a replica that only sees its reservations resumes above them.

@@ -23,7 +23,7 @@ pub const COMMANDS: [&str; 12] = [
 
 /// Edge cases every run sends before the random vectors (split on whitespace). Internal
 /// commands included: a client can send them, and so can a damaged AOF.
-pub const EDGE_VECTORS: [&str; 43] = [
+pub const EDGE_VECTORS: [&str; 59] = [
     // snowflake layouts at their bounds
     "SNOWFLAKE.CREATE fz:sf:a EPOCH 0 TIME-BITS 35 WORKER-BITS 20 SEQUENCE-BITS 8 WORKER 1048575",
     "SNOWFLAKE.NEXT fz:sf:a COUNT 10000",
@@ -73,6 +73,23 @@ pub const EDGE_VECTORS: [&str; 43] = [
     "SEQ.RESERVE fz:k:seq3 0 5 -1 1 1 1 100 1",
     "SEQ.RESERVE fz:k:seq3 0 5 0 1 1 1 100 2",
     "SEQ.CURRENT fz:k:seq3",
+    // formats, time units and periods (issue 10) at their bounds
+    "SNOWFLAKE.CREATE fz:sf:c LAYOUT JS-SAFE FORMAT BASE62 PREFIX ord_",
+    "SNOWFLAKE.NEXT fz:sf:c COUNT 10000 FORMAT BASE32",
+    "SNOWFLAKE.PARSE fz:sf:c ord_zzzzzzzzzzz",
+    "SNOWFLAKE.PARSE fz:sf:c 99999999999999999999999 FORMAT STRING",
+    "SNOWFLAKE.CREATE fz:sf:d TIME-BITS 55 WORKER-BITS 4 SEQUENCE-BITS 4 TIME-UNIT 86400000",
+    "SNOWFLAKE.CREATE fz:sf:d TIME-BITS 35 WORKER-BITS 0 SEQUENCE-BITS 4 TIME-UNIT 86400000 FORMAT STRING PREFIX z",
+    "SNOWFLAKE.NEXT fz:sf:d COUNT 10000",
+    "SNOWFLAKE.RESERVE fz:sf:e 5 5 1704067200000 38 5 10 -1 10 BASE62 ord_",
+    "SNOWFLAKE.RESERVE fz:sf:e 5 5 1704067200000 38 5 10 -1 0 BASE62 ord_",
+    "SNOWFLAKE.RESERVE fz:sf:e 5 5 1704067200000 38 5 10 -1 10 INT ord_",
+    "SEQ.CREATE fz:seq:p PERIOD HOUR UTC-OFFSET -14:00 FORMAT {YY}{MM}{DD}{hh}{seq:19} MINVALUE 0",
+    "SEQ.NEXTBATCH fz:seq:p 9223372036854775807",
+    "SEQ.RESERVE fz:seq:q 0 5 0 1 1 1 100 0 DAY 840 {YYYY}{MM}{DD}-{seq} -9223372036854775808",
+    "SEQ.RESERVE fz:seq:q 0 5 0 1 1 1 100 0 DAY 841 {YYYY}{MM}{DD}-{seq} 5",
+    "SEQ.NEXT fz:seq:q",
+    "SEQ.RESERVE fz:seq:q 0 5 0 1 1 1 100 0 NONE 0 {seq} 5",
 ];
 
 /// Keys the fuzzer works on; `fz:str` and `fz:list` hold plain Redis types.
@@ -88,7 +105,13 @@ pub const KEYS: [&[u8]; 9] = [
     b"fz:\x00\xff\r\n",
 ];
 
-const OPTIONS: [&str; 13] = [
+const OPTIONS: [&str; 19] = [
+    "FORMAT",
+    "PREFIX",
+    "TIME-UNIT",
+    "LAYOUT",
+    "PERIOD",
+    "UTC-OFFSET",
     "COUNT",
     "EPOCH",
     "TIME-BITS",
@@ -441,15 +464,19 @@ fn dec_len(b: &[u8], i: &mut usize) -> Option<u64> {
 /// RDB module opcodes (rdb.h).
 pub const OP_EOF: u64 = 0;
 pub const OP_UINT: u64 = 2;
+pub const OP_STRING: u64 = 5;
 
 /// A module value in a DUMP body: `RDB_TYPE_MODULE_2`, the 64-bit module type id (name and
-/// encoding version), then opcode + value pairs, then the EOF opcode. idgen saves only integers
-/// (SaveSigned is stored as UINT), so that is all this parses.
+/// encoding version), then opcode + value pairs, then the EOF opcode. idgen saves integers
+/// (SaveSigned is stored as UINT) and a few short strings (PREFIX, a template).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModValue {
     pub rdb_type: u8,
     pub module_id: u64,
     pub fields: Vec<u64>,
+    /// String fields (a snowflake's PREFIX, a sequence's template), kept as they came: the
+    /// number of integer fields before each, and its bytes. Mutations change the integers.
+    pub strings: Vec<(usize, Vec<u8>)>,
 }
 
 impl ModValue {
@@ -458,10 +485,18 @@ impl ModValue {
         let mut i = 1;
         let module_id = dec_len(body, &mut i)?;
         let mut fields = Vec::new();
+        let mut strings = Vec::new();
         loop {
             match dec_len(body, &mut i)? {
                 OP_EOF => break,
                 OP_UINT => fields.push(dec_len(body, &mut i)?),
+                OP_STRING => {
+                    // A plain length-prefixed string (no integer or LZF encoding).
+                    let len = dec_len(body, &mut i)? as usize;
+                    let bytes = body.get(i..i + len)?.to_vec();
+                    i += len;
+                    strings.push((fields.len(), bytes));
+                }
                 _ => return None,
             }
         }
@@ -469,15 +504,30 @@ impl ModValue {
             rdb_type,
             module_id,
             fields,
+            strings,
         })
     }
 
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![self.rdb_type];
         enc_len_wide(self.module_id, &mut out);
-        for &f in &self.fields {
+        let string = |at: usize, out: &mut Vec<u8>| {
+            for (_, b) in self.strings.iter().filter(|(p, _)| *p == at) {
+                enc_len(OP_STRING, out);
+                enc_len(b.len() as u64, out);
+                out.extend_from_slice(b);
+            }
+        };
+        for (k, &f) in self.fields.iter().enumerate() {
+            string(k, &mut out);
             enc_len(OP_UINT, &mut out);
             enc_len(f, &mut out);
+        }
+        // Strings after the last integer (or past it once fields were removed).
+        for (_, b) in self.strings.iter().filter(|(p, _)| *p >= self.fields.len()) {
+            enc_len(OP_STRING, &mut out);
+            enc_len(b.len() as u64, &mut out);
+            out.extend_from_slice(b);
         }
         enc_len(OP_EOF, &mut out);
         out
