@@ -512,7 +512,9 @@ fn decimal_digits(v: u64) -> usize {
 /// Appends `v` in decimal, zero-padded to `width` digits (a `-` first when negative).
 #[inline]
 fn push_decimal(out: &mut impl Sink, v: i64, width: usize) {
-    let mut tmp = [0u8; 20];
+    // Digits right-aligned in one buffer, zero padding included, so that one `put` writes the
+    // field (widths are at most 19, a u64 has at most 20 digits).
+    let mut tmp = [b'0'; 20];
     let mut i = tmp.len();
     let mut u = v.unsigned_abs();
     loop {
@@ -526,10 +528,8 @@ fn push_decimal(out: &mut impl Sink, v: i64, width: usize) {
     if v < 0 {
         out.put(b"-");
     }
-    for _ in tmp.len() - i..width {
-        out.put(b"0");
-    }
-    out.put(&tmp[i..]);
+    let start = i.min(tmp.len().saturating_sub(width));
+    out.put(&tmp[start..]);
 }
 
 impl Template {

@@ -104,6 +104,10 @@ const NEXT: Command = Command {
 fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let (count, format) = match args.len() {
         2 => (None, None),
+        // The common formatted call, without the general option parser.
+        4 if bytes(args[2]).eq_ignore_ascii_case(b"FORMAT") => {
+            (None, Some(IdFormat::parse(bytes(args[3]))?))
+        }
         _ => {
             let o = options(&NEXT, &args[2..])?;
             let count = match o.int("COUNT")? {
