@@ -19,8 +19,8 @@ PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test test-faults lint fmt bench bench-floor clean python-venv \
-	test-python test-python-faults bench-python
+.PHONY: help deps build run test test-faults examples-test lint fmt bench bench-floor clean \
+	python-venv test-python test-python-faults bench-python
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -59,8 +59,16 @@ run: deps build ## Run redis-server with the module (redis.conf.example) on PORT
 	sed -E 's#^loadmodule +[^ ]+#loadmodule $(abspath $(MODULE))#' redis.conf.example | \
 		exec redis-server - --port $(PORT) --dir $(abspath $(DATA_DIR))
 
-test: deps build test-python ## Build, then run all tests (unit, integration, fault injection; Python client)
+test: deps build test-python examples-test ## Build, then run all tests (unit, integration, fault injection; Python client; examples)
 	$(CARGO) test --release --no-fail-fast
+
+# The client examples (examples/node with ioredis and node-redis, examples/lua) against a
+# throwaway redis-server with the module. npm ci installs the locked packages into
+# examples/node/node_modules (from the npm registry; nothing else is downloaded).
+examples-test: build ## Run the Node.js and Lua examples' tests (needs node and npm)
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	examples/with-server.sh bash -c 'cd examples/node && node --test'
+	examples/with-server.sh examples/lua/test.sh
 
 test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults.rs, Python client's)
 	$(CARGO) test --release --no-fail-fast --test faults

@@ -17,7 +17,6 @@ pub enum Error {
     KeyExists,
     /// A numeric option outside its range: option name, low, high.
     OutOfRange(&'static str, i64, i64),
-    BitsSum(u32),
     EpochInFuture,
     EpochNegative,
     CountRange(i64),
@@ -62,6 +61,81 @@ pub enum Error {
     PoolOptionDiffers(&'static str),
     /// An internal command (`*.RESERVE`, `WORKER.EFFECT`, `IDGEN.GENERATION`) sent by a client.
     InternalCommand,
+    /// FORMAT option word not one of INT, STRING, BASE32, BASE62.
+    UnknownFormat,
+    /// LAYOUT option word not one of DEFAULT, JS-SAFE.
+    UnknownLayout,
+    /// PREFIX breaks the rules of `format::Prefix::parse`.
+    BadPrefix,
+    /// PREFIX given with FORMAT INT (an integer reply has nowhere to put it).
+    PrefixNeedsText,
+    /// An id text to decode: nothing left (after the prefix).
+    IdTextEmpty,
+    /// An id text of a fixed-width FORMAT that is not that wide (after the prefix).
+    IdTextWidth {
+        format: &'static str,
+        width: usize,
+    },
+    /// An id text with a character its FORMAT does not use, at a 1-based position.
+    IdTextChar {
+        format: &'static str,
+        pos: usize,
+    },
+    /// An id text whose value is above 2^63 - 1.
+    IdTextOverflow,
+    /// TIME-BITS + WORKER-BITS + SEQUENCE-BITS above 63 (layouts may now sum to less).
+    BitsSumOver63(u32),
+    /// 2^TIME-BITS ticks of TIME-UNIT ms do not fit a signed 64-bit ms count.
+    TimeSpanTooLong {
+        time_bits: u8,
+        unit_ms: i64,
+    },
+    /// PERIOD option word not one of HOUR, DAY, MONTH, YEAR.
+    UnknownPeriod,
+    /// UTC-OFFSET not `+hh:mm`/`-hh:mm` within -14:00..=+14:00.
+    BadUtcOffset,
+    /// TEMPLATE text that does not parse (what is wrong).
+    TemplateSyntax(&'static str),
+    /// TEMPLATE `{name}` that is not a placeholder (the name, clipped).
+    UnknownPlaceholder(String),
+    /// TEMPLATE without, or with more than one, `{seq}`/`{seq:N}`.
+    TemplateSeqCount,
+    /// TEMPLATE `{seq:N}` narrower than MAXVALUE's digits.
+    TemplateSeqWidth {
+        width: u8,
+        max: i64,
+    },
+    /// TEMPLATE date placeholders on a sequence without PERIOD.
+    TemplateNeedsPeriod,
+    /// TEMPLATE that does not name the whole PERIOD, so values would repeat across periods.
+    TemplateMissesPeriod {
+        period: &'static str,
+        needs: &'static str,
+    },
+    /// TEMPLATE placeholder finer than the PERIOD (it would always render the period's start).
+    TemplateTooFine {
+        placeholder: &'static str,
+        period: &'static str,
+    },
+    /// TEMPLATE with two unpadded numbers not separated by a non-digit.
+    TemplateAmbiguous,
+    /// TEMPLATE on a sequence whose values can be negative.
+    TemplateNegative,
+    /// TEMPLATE whose longest text is above the limit: (longest, limit).
+    TemplateTooLong(usize, usize),
+    /// The clock is outside the years a TEMPLATE renders (1970..=9999 local).
+    OutsideCalendar,
+    /// LAYOUT given with an option it already sets (the option's name).
+    LayoutConflict(&'static str),
+    /// PERIOD without a FORMAT template: integer values would repeat across periods.
+    PeriodNeedsFormat,
+    /// UTC-OFFSET without PERIOD.
+    OffsetNeedsPeriod,
+    /// A PERIOD sequence used up MAXVALUE in the current period; `next` is when the next starts.
+    PeriodExhausted {
+        max: i64,
+        next: String,
+    },
     Internal(String),
 }
 
@@ -78,10 +152,6 @@ impl fmt::Display for Error {
             NoSuchKey => f.write_str("ERR no such key"),
             KeyExists => f.write_str("BUSYKEY generator already exists"),
             OutOfRange(name, lo, hi) => write!(f, "ERR {name} must be between {lo} and {hi}"),
-            BitsSum(sum) => write!(
-                f,
-                "ERR TIME-BITS + WORKER-BITS + SEQUENCE-BITS must be 63, got {sum}"
-            ),
             EpochInFuture => f.write_str("ERR EPOCH must not be in the future"),
             EpochNegative => f.write_str("ERR EPOCH must not be negative"),
             CountRange(max) => write!(f, "ERR COUNT must be between 1 and {max}"),
@@ -137,6 +207,80 @@ impl fmt::Display for Error {
             InternalCommand => f.write_str(
                 "ERR internal command: accepted only from the primary's replication link and the AOF",
             ),
+            UnknownFormat => f.write_str("ERR FORMAT must be INT, STRING, BASE32 or BASE62"),
+            UnknownLayout => f.write_str("ERR LAYOUT must be DEFAULT or JS-SAFE"),
+            BadPrefix => f.write_str(
+                "ERR PREFIX must be 1 to 16 characters: a letter, then letters, digits, '_' or '-'",
+            ),
+            PrefixNeedsText => f.write_str("ERR PREFIX needs FORMAT STRING, BASE32 or BASE62"),
+            IdTextEmpty => f.write_str("ERR id text is empty"),
+            IdTextWidth { format, width } => write!(
+                f,
+                "ERR {format} id text must be {width} characters long (after the prefix)"
+            ),
+            IdTextChar { format, pos } => write!(
+                f,
+                "ERR id text has a character that is not {format} at position {pos}"
+            ),
+            IdTextOverflow => {
+                f.write_str("ERR id text is above the largest id 9223372036854775807")
+            }
+            BitsSumOver63(sum) => write!(
+                f,
+                "ERR TIME-BITS + WORKER-BITS + SEQUENCE-BITS must be at most 63, got {sum}"
+            ),
+            TimeSpanTooLong { time_bits, unit_ms } => write!(
+                f,
+                "ERR TIME-BITS {time_bits} at TIME-UNIT {unit_ms} ms spans past the largest 64-bit timestamp; lower one of them"
+            ),
+            UnknownPeriod => f.write_str("ERR PERIOD must be HOUR, DAY, MONTH or YEAR"),
+            BadUtcOffset => f.write_str(
+                "ERR UTC-OFFSET must be +hh:mm or -hh:mm, from -14:00 to +14:00",
+            ),
+            TemplateSyntax(what) => write!(f, "ERR FORMAT {what}"),
+            UnknownPlaceholder(name) => write!(
+                f,
+                "ERR FORMAT has an unknown placeholder '{{{name}}}' (known: {{YYYY}} {{YY}} {{MM}} {{DD}} {{hh}} {{seq}} {{seq:N}} {{worker}})"
+            ),
+            TemplateSeqCount => f.write_str("ERR FORMAT needs exactly one {seq} or {seq:N}"),
+            TemplateSeqWidth { width, max } => write!(
+                f,
+                "ERR FORMAT {{seq:{width}}} is narrower than MAXVALUE {max}; widen it or lower MAXVALUE"
+            ),
+            TemplateNeedsPeriod => {
+                f.write_str("ERR FORMAT date placeholders need a PERIOD")
+            }
+            TemplateMissesPeriod { period, needs } => write!(
+                f,
+                "ERR FORMAT would repeat values across periods: PERIOD {period} needs {needs}"
+            ),
+            TemplateTooFine {
+                placeholder,
+                period,
+            } => write!(
+                f,
+                "ERR FORMAT {placeholder} is finer than PERIOD {period} (it would never change within a period)"
+            ),
+            TemplateAmbiguous => f.write_str(
+                "ERR FORMAT needs a non-digit character between {seq} and {worker} (or two {worker}s), else texts could repeat",
+            ),
+            TemplateNegative => f.write_str("ERR FORMAT needs MINVALUE 0 or more"),
+            TemplateTooLong(len, limit) => write!(
+                f,
+                "ERR FORMAT texts can be {len} bytes long, the limit is {limit}"
+            ),
+            OutsideCalendar => f.write_str(
+                "ERR clock: the time is outside the years 1970 to 9999 a TEMPLATE can render",
+            ),
+            LayoutConflict(o) => write!(f, "ERR LAYOUT sets {o}: give one or the other"),
+            PeriodNeedsFormat => f.write_str(
+                "ERR PERIOD needs a FORMAT template that names the period, else values repeat across periods",
+            ),
+            OffsetNeedsPeriod => f.write_str("ERR UTC-OFFSET needs a PERIOD"),
+            PeriodExhausted { max, next } => write!(
+                f,
+                "ERR sequence exhausted: MAXVALUE {max} reached in this period; the next period starts at {next}"
+            ),
             Internal(msg) => write!(f, "ERR idgen internal error: {msg}"),
         }
     }
@@ -157,6 +301,8 @@ impl Error {
                 | Error::PoolResuming { .. }
                 | Error::LeaseLost { .. }
                 | Error::TokensExhausted
+                | Error::OutsideCalendar
+                | Error::PeriodExhausted { .. }
         )
     }
 }
@@ -179,7 +325,6 @@ mod tests {
             Error::NoSuchKey,
             Error::KeyExists,
             Error::OutOfRange("COUNT", 1, 2),
-            Error::BitsSum(64),
             Error::EpochInFuture,
             Error::EpochNegative,
             Error::CountRange(10),
@@ -209,6 +354,54 @@ mod tests {
             Error::PoolOptionDiffers("SIZE"),
             Error::TokensExhausted,
             Error::InternalCommand,
+            Error::UnknownFormat,
+            Error::UnknownLayout,
+            Error::BadPrefix,
+            Error::PrefixNeedsText,
+            Error::IdTextEmpty,
+            Error::IdTextWidth {
+                format: "BASE62",
+                width: 11,
+            },
+            Error::IdTextChar {
+                format: "BASE32",
+                pos: 3,
+            },
+            Error::IdTextOverflow,
+            Error::BitsSumOver63(64),
+            Error::TimeSpanTooLong {
+                time_bits: 55,
+                unit_ms: 1000,
+            },
+            Error::UnknownPeriod,
+            Error::BadUtcOffset,
+            Error::TemplateSyntax("has an unbalanced '{'"),
+            Error::UnknownPlaceholder("mm".into()),
+            Error::TemplateSeqCount,
+            Error::TemplateSeqWidth {
+                width: 3,
+                max: 1000,
+            },
+            Error::TemplateNeedsPeriod,
+            Error::TemplateMissesPeriod {
+                period: "DAY",
+                needs: "a year, {MM} and {DD}",
+            },
+            Error::TemplateTooFine {
+                placeholder: "{hh}",
+                period: "DAY",
+            },
+            Error::TemplateAmbiguous,
+            Error::TemplateNegative,
+            Error::TemplateTooLong(130, 128),
+            Error::OutsideCalendar,
+            Error::LayoutConflict("TIME-BITS"),
+            Error::PeriodNeedsFormat,
+            Error::OffsetNeedsPeriod,
+            Error::PeriodExhausted {
+                max: 9,
+                next: "2026-12-01T00:00:00+08:00".into(),
+            },
             Error::Internal("x".into()),
         ];
         for e in all {
@@ -217,6 +410,8 @@ mod tests {
             assert!(code.len() >= 3, "{s}");
             assert!(code.chars().all(|c| c.is_ascii_uppercase()), "{s}");
             assert!(s.len() > code.len() + 1, "{s}");
+            // A Redis error reply is one line.
+            assert!(!s.contains(['\r', '\n']), "{s}");
         }
     }
 }

@@ -118,6 +118,76 @@ fn encoding_v2_loads_and_resumes_above_the_marks() {
     assert_eq!(c.cmd(&["SEQ.INFO", "fx:default"]).field_int("compact"), 1);
 }
 
+/// Snowflake encoding 2 (TIME-UNIT, FORMAT, PREFIX) and sequence encoding 2's form 2 (PERIOD,
+/// UTC-OFFSET, FORMAT template, the period).
+#[test]
+fn encoding_v3_loads_formats_and_periods() {
+    let server = load_fixture("encoding-v3.rdb");
+    let mut c = server.conn();
+    check_common(
+        &mut c,
+        &Expected {
+            sf_last_id: 411_246_307_622_191_108,
+            sf_last_ts: 1_796_097_520_648,
+            sf_mark: 1_796_097_520_698,
+            node_id: 386_003_142_036_160_512,
+        },
+    );
+    let text = |v: Value| v.as_str().to_string();
+    let info = c.cmd(&["SNOWFLAKE.INFO", "fx:fmt"]);
+    for (f, v) in [
+        ("time_bits", 38),
+        ("worker_bits", 5),
+        ("sequence_bits", 10),
+        ("time_unit", 10),
+        ("ids_issued", 3),
+        ("reserved_until", 1_796_097_520_730),
+    ] {
+        assert_eq!(info.field_int(f), v, "fx:fmt {f}");
+    }
+    assert_eq!(text(info.field("format")), "BASE62");
+    assert_eq!(text(info.field("prefix")), "ord_");
+    let id = text(c.cmd(&["SNOWFLAKE.NEXT", "fx:fmt"]));
+    assert!(id.starts_with("ord_") && id.len() == 15, "{id}");
+    assert!(id.as_str() > "ord_001NdDeDsh8", "{id}");
+    let p = c.cmd(&["SNOWFLAKE.PARSE", "fx:fmt", &id]);
+    assert!(p.field_int("timestamp") >= 1_796_097_520_730 + 3_000);
+
+    let info = c.cmd(&["SNOWFLAKE.INFO", "fx:sec"]);
+    assert_eq!(info.field_int("time_unit"), 1000);
+    assert_eq!(info.field_int("reserved_until"), 1_796_097_521_000);
+    assert_eq!(text(info.field("format")), "STRING");
+    let id: i64 = text(c.cmd(&["SNOWFLAKE.NEXT", "fx:sec"])).parse().unwrap();
+    assert!(id > 96_500_784_824_320);
+
+    let info = c.cmd(&["SEQ.INFO", "fx:per"]);
+    for (f, v) in [
+        ("period_index", 20_788),
+        ("next", 6),
+        ("last", 5),
+        ("reserved_until", 7),
+        ("period_values_issued", 5),
+        ("period_start", 1_796_054_400_000),
+    ] {
+        assert_eq!(info.field_int(f), v, "fx:per {f}");
+    }
+    assert_eq!(text(info.field("format")), "ORD{YYYY}{MM}{DD}{seq:6}");
+    assert_eq!(text(info.field("utc_offset")), "+08:00");
+    // Resumed above its mark by the minimum gap (1000), in its period or, on a later day, in
+    // that day's period above START by the same gap.
+    let v = text(c.cmd(&["SEQ.NEXT", "fx:per"]));
+    assert_eq!(v.len(), 17, "{v}");
+    assert!(v.as_str() >= "ORD20261201", "{v}");
+    assert!(v[11..].parse::<i64>().unwrap() >= 1001, "{v}");
+
+    assert_eq!(
+        text(c.cmd(&["SEQ.INFO", "fx:tpl"]).field("format")),
+        "INV-{seq:6}"
+    );
+    let v = text(c.cmd(&["SEQ.NEXT", "fx:tpl"]));
+    assert!(v.as_str() >= "INV-001003", "{v}");
+}
+
 /// A file written in encoding 1 and saved again by this build (sequences in encoding 2, the
 /// generation on `idgen-aux`) loads again with the same state.
 #[test]

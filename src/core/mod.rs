@@ -1,5 +1,7 @@
 //! Pure generator logic: no FFI, no Redis, the clock passed in. Unit- and property-tested.
 
+pub mod format;
+pub mod period;
 pub mod pool;
 pub mod sequence;
 pub mod snowflake;

@@ -8,7 +8,20 @@
 //! (replicated as the pair `(cycles, mark)`, compared lexicographically). A call that would issue at or above it
 //! first raises it by a block sized to the key's recent issue rate; only then is there something to
 //! replicate. A resumed generator starts at the mark, on its own progression.
+//!
+//! Periods and templates (`PERIOD`, `UTC-OFFSET`, `FORMAT template`; rules in `period.rs`): a
+//! per-period sequence also keeps the index of the period it issues in, and the reservation is
+//! the triple `(period, cycles, mark)`, compared lexicographically. When the clock's period is
+//! later than the stored one, the next call restarts the value at START in that period, in the
+//! same step that records the new period, and raises the mark (so the new period is replicated
+//! before any value of it is returned). The period never moves back. After a resume (a load or
+//! a promotion) the first restart into a new period within the safety window starts above START
+//! by the resume's gap: the lost history may have issued that many values in the new period.
 
+use super::period::{
+    effective_period, period_exhausted, period_fields, period_index, Period, PeriodFields, Sink,
+    Template, UtcOffset,
+};
 use crate::error::{Error, Result};
 
 /// Reservation block bounds, in steps (values / INCREMENT).
@@ -65,7 +78,62 @@ impl SeqOptions {
     }
 }
 
-/// The state of one sequence key. Flat (96 bytes), since every key holds one; values that can be
+/// A sequence's PERIOD, UTC-OFFSET and FORMAT template (options set at CREATE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeqFormat {
+    pub period: Option<Period>,
+    pub offset: UtcOffset,
+    pub template: Option<Template>,
+}
+
+impl SeqFormat {
+    /// Checks the options together (the template itself was checked by `Template::new`): a
+    /// PERIOD needs a template (integers would repeat across periods), an offset a PERIOD.
+    pub fn validate(&self, opts: &SeqOptions) -> Result<()> {
+        if self.period.is_some() && self.template.is_none() {
+            return Err(Error::PeriodNeedsFormat);
+        }
+        if self.period.is_none() && self.offset != UtcOffset::UTC {
+            return Err(Error::OffsetNeedsPeriod);
+        }
+        if let Some(t) = &self.template {
+            t.validate(self.period, opts.min, opts.max)?;
+        }
+        Ok(())
+    }
+}
+
+/// The part of a formatted or per-period sequence's state that default sequences do without
+/// (boxed, so that they do not pay for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ext {
+    fmt: SeqFormat,
+    /// The period the sequence issues in (0 without PERIOD). Replicated and persisted.
+    index: i64,
+    /// Values issued in the current period (persisted, not replicated).
+    period_issued: u64,
+    /// Memory only: after a resume, a restart into a new period before `pending_until` (unix
+    /// ms) starts `pending_gap` steps above START.
+    pending_gap: u64,
+    pending_until: i64,
+    /// Memory only, derived from `index`: the period's calendar fields for the template
+    /// (`None` outside the calendar), and whether the template shows a date.
+    fields: Option<PeriodFields>,
+    dated: bool,
+}
+
+impl Ext {
+    /// Moves to period `index` (keeps the cached calendar fields in step).
+    fn set_index(&mut self, index: i64) {
+        self.index = index;
+        self.fields = match self.fmt.period {
+            Some(p) => period_fields(index, p).ok(),
+            None => Some(PeriodFields::default()),
+        };
+    }
+}
+
+/// The state of one sequence key. Flat (104 bytes), since every key holds one; values that can be
 /// MAXVALUE + 1 ("at the end") are kept as an `i64` and a flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sequence {
@@ -91,6 +159,18 @@ pub struct Sequence {
     next_at_end: bool,
     mark_at_end: bool,
     has_last: bool,
+    /// PERIOD, UTC-OFFSET and FORMAT, with the period state; `None` for a plain sequence.
+    ext: Option<Box<Ext>>,
+}
+
+/// The position a period restart moves (see `Sequence::position`).
+struct Position {
+    index: i64,
+    period_issued: u64,
+    pending: (u64, i64),
+    cycles: u64,
+    next: i128,
+    mark: i128,
 }
 
 /// A successful take: values `first, first + increment, ..., last`.
@@ -123,6 +203,101 @@ impl Sequence {
             next_at_end: false,
             mark_at_end: false,
             has_last: false,
+            ext: None,
+        }
+    }
+
+    /// The same sequence with PERIOD, UTC-OFFSET and FORMAT (`fmt` validated), in the period
+    /// that holds `now` (unix ms).
+    pub fn with_format(mut self, fmt: SeqFormat, now: i64) -> Self {
+        let index = fmt.period.map_or(0, |p| period_index(now, p, fmt.offset));
+        let dated = fmt.template.as_ref().is_some_and(|t| t.has_date());
+        let mut e = Box::new(Ext {
+            fmt,
+            index,
+            period_issued: 0,
+            pending_gap: 0,
+            pending_until: i64::MIN,
+            fields: None,
+            dated,
+        });
+        e.set_index(index);
+        self.ext = Some(e);
+        self
+    }
+
+    /// PERIOD, UTC-OFFSET and FORMAT, if the sequence has any.
+    pub fn format(&self) -> Option<&SeqFormat> {
+        self.ext.as_ref().map(|e| &e.fmt)
+    }
+
+    /// The period the sequence issues in: `Some` for a sequence with PERIOD.
+    pub fn period(&self) -> Option<(Period, UtcOffset, i64)> {
+        let e = self.ext.as_ref()?;
+        e.fmt.period.map(|p| (p, e.fmt.offset, e.index))
+    }
+
+    /// The stored period index (0 without PERIOD): part of the reservation.
+    pub fn period_index(&self) -> i64 {
+        self.ext.as_ref().map_or(0, |e| e.index)
+    }
+
+    /// Values issued in the current period.
+    pub fn period_issued(&self) -> u64 {
+        self.ext.as_ref().map_or(0, |e| e.period_issued)
+    }
+
+    /// The template's text of `value` in the stored period, on `worker`, appended to `out`;
+    /// false (nothing written) for a sequence without a template.
+    pub fn render(&self, value: i64, worker: i64, out: &mut impl Sink) -> bool {
+        let Some(e) = self.ext.as_ref() else {
+            return false;
+        };
+        let Some(t) = e.fmt.template.as_ref() else {
+            return false;
+        };
+        t.render(&e.fields.unwrap_or_default(), value, worker, out);
+        true
+    }
+
+    /// The period the clock is in, when it is later than the stored one (a restart is due).
+    fn due_period(&self, now: i64) -> Option<i64> {
+        let e = self.ext.as_ref()?;
+        let p = e.fmt.period?;
+        let (index, restarted) = effective_period(e.index, period_index(now, p, e.fmt.offset));
+        restarted.then_some(index)
+    }
+
+    /// Moves the sequence into period `index`: the value restarts at START (above it by the
+    /// pending gap of a recent resume), the mark with it.
+    fn restart_in(&mut self, index: i64, now: i64) {
+        let (start, inc) = (self.start as i128, self.increment as i128);
+        let e = self.ext.as_mut().expect("a period sequence");
+        let gap = if now < e.pending_until {
+            e.pending_gap
+        } else {
+            0
+        };
+        e.set_index(index);
+        e.period_issued = 0;
+        e.pending_gap = 0;
+        e.pending_until = i64::MIN;
+        self.cycles = 0;
+        let first = (start + gap as i128 * inc).min(self.end());
+        self.set_next(first);
+        self.set_mark(first);
+    }
+
+    /// Moves a per-period sequence into the clock's period when that is later than the stored
+    /// one (before `SEQ.SET` on a serving node); true when it moved (the caller replicates the
+    /// reservation).
+    pub fn move_to_period(&mut self, now: i64) -> bool {
+        match self.due_period(now) {
+            Some(index) => {
+                self.restart_in(index, now);
+                true
+            }
+            None => false,
         }
     }
 
@@ -184,12 +359,77 @@ impl Sequence {
         }
     }
 
-    /// Takes `count` consecutive values. All or nothing. `now` (unix ms) only sizes the
-    /// reservation block; it never decides a value.
+    /// Takes `count` consecutive values. All or nothing. `now` (unix ms) sizes the reservation
+    /// block and, for a per-period sequence, decides the period: a later period restarts the
+    /// value at START first (a batch never spans two periods).
     pub fn take(&mut self, count: i64, now: i64) -> Result<Taken> {
         if count < 1 {
             return Err(Error::CountNotPositive);
         }
+        if self.ext.is_none() {
+            return self.take_in_period(count, now);
+        }
+        let due = self.due_period(now);
+        let e = self.ext.as_ref().expect("checked above");
+        if e.dated {
+            // A template with a date renders only inside the calendar (1970..=9999).
+            let ok = match (due, e.fmt.period) {
+                (Some(index), Some(p)) => period_fields(index, p).is_ok(),
+                _ => e.fields.is_some(),
+            };
+            if !ok {
+                return Err(Error::OutsideCalendar);
+            }
+        }
+        let saved = due.map(|_| self.position());
+        if let Some(index) = due {
+            self.restart_in(index, now);
+        }
+        match self.take_in_period(count, now) {
+            Ok(t) => {
+                let e = self.ext.as_mut().expect("checked above");
+                e.period_issued = e.period_issued.saturating_add(count as u64);
+                Ok(t)
+            }
+            Err(err) => {
+                if let Some(saved) = saved {
+                    self.set_position(saved);
+                }
+                Err(match (err, self.period()) {
+                    (Error::Exhausted(max), Some((p, offset, index))) => {
+                        period_exhausted(max, index, p, offset)
+                    }
+                    (err, _) => err,
+                })
+            }
+        }
+    }
+
+    /// What a period restart changes, to undo it when the take that needed it is refused.
+    fn position(&self) -> Position {
+        let e = self.ext.as_ref().expect("a period sequence");
+        Position {
+            index: e.index,
+            period_issued: e.period_issued,
+            pending: (e.pending_gap, e.pending_until),
+            cycles: self.cycles,
+            next: self.next_value(),
+            mark: self.mark(),
+        }
+    }
+
+    fn set_position(&mut self, p: Position) {
+        let e = self.ext.as_mut().expect("a period sequence");
+        e.set_index(p.index);
+        e.period_issued = p.period_issued;
+        (e.pending_gap, e.pending_until) = p.pending;
+        self.cycles = p.cycles;
+        self.set_next(p.next);
+        self.set_mark(p.mark);
+    }
+
+    /// `take` within the stored period.
+    fn take_in_period(&mut self, count: i64, now: i64) -> Result<Taken> {
         let (max, inc) = (self.max as i128, self.increment as i128);
         let span = (count as i128 - 1) * inc;
         let (mut cycles, mut first) = (self.cycles, self.next_value());
@@ -271,6 +511,19 @@ impl Sequence {
         }
     }
 
+    /// `resume`, and for a per-period sequence: a restart into a new period before `until`
+    /// (unix ms) starts `gap_steps` above START, since the lost history may have issued that
+    /// many values in the new period already.
+    pub fn resume_until(&mut self, gap_steps: u64, until: i64) {
+        self.resume(gap_steps);
+        if let Some(e) = self.ext.as_mut() {
+            if e.fmt.period.is_some() && gap_steps > 0 {
+                e.pending_gap = gap_steps;
+                e.pending_until = until;
+            }
+        }
+    }
+
     /// Checks a reservation `(cycles, mark)` against this sequence's options.
     pub fn check_reservation(opts: &SeqOptions, cycles: u64, mark: i128) -> Result<()> {
         if !(opts.min as i128..=opts.max as i128 + 1).contains(&mark) {
@@ -286,12 +539,25 @@ impl Sequence {
         Ok(())
     }
 
-    /// Applies a replicated reservation `(cycles, mark)`, checked with `check_reservation`: raises
-    /// the mark (never lowers it; marks compare as pairs), takes the rate and moves the position
-    /// up to the mark. The safety gap comes at the first use on a serving node (`resume`).
-    pub fn apply_reservation(&mut self, cycles: u64, mark: i128, rate: u32) {
+    /// Applies a replicated reservation `(period, cycles, mark)`, checked with
+    /// `check_reservation`: raises the mark (never lowers it; marks compare as triples), takes the
+    /// rate and moves the position up to the mark. A later period restarts the position at START
+    /// (or MINVALUE in a later cycle). The safety gap comes at the first use on a serving node
+    /// (`resume`).
+    pub fn apply_reservation(&mut self, index: i64, cycles: u64, mark: i128, rate: u32) {
         let mark = mark.clamp(self.min as i128, self.end());
-        if (cycles, mark) > (self.cycles, self.mark()) {
+        let own = self.period_index();
+        if self.ext.is_some() && index > own {
+            let e = self.ext.as_mut().expect("checked");
+            e.set_index(index);
+            e.period_issued = 0;
+            self.cycles = cycles;
+            let first = if cycles > 0 { self.min } else { self.start };
+            self.set_next(first as i128);
+            self.set_mark(mark);
+            self.rate = rate;
+            self.has_last = false;
+        } else if index == own && (cycles, mark) > (self.cycles, self.mark()) {
             if cycles > self.cycles {
                 // The progression restarted at MINVALUE in a later cycle.
                 self.cycles = cycles;
@@ -306,6 +572,27 @@ impl Sequence {
             // The position moved past values this node never saw issued: which one was last is
             // no longer known here.
             self.has_last = false;
+        }
+    }
+
+    /// `set` on a serving node: a per-period sequence first moves into the clock's period when
+    /// that is later than the stored one, so that the value is the one the next `take` returns.
+    /// All or nothing; `Ok(true)` when the period moved (the caller replicates the reservation).
+    pub fn set_at(&mut self, value: i64, force: bool, now: i64) -> Result<bool> {
+        if value < self.min || value > self.max {
+            return Err(Error::ValueOutsideRange);
+        }
+        let Some(index) = self.due_period(now) else {
+            return self.set(value, force).map(|_| false);
+        };
+        let saved = self.position();
+        self.restart_in(index, now);
+        match self.set(value, force) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.set_position(saved);
+                Err(e)
+            }
         }
     }
 
@@ -338,6 +625,7 @@ impl Sequence {
         let next = self.next as u64;
         let fits = self.rate <= 1
             && self.opts() == SeqOptions::default()
+            && self.ext.is_none()
             && self.cycles == 0
             && !self.next_at_end
             && !self.mark_at_end
@@ -375,6 +663,25 @@ impl Sequence {
             s.last_advance_wall = (unit_now.wrapping_sub(behind) << 10).max(1);
         }
         s
+    }
+
+    /// Adds persisted PERIOD, UTC-OFFSET, FORMAT and period state to a sequence from
+    /// `from_parts`, checking them against its options.
+    pub fn with_format_parts(
+        mut self,
+        fmt: SeqFormat,
+        index: i64,
+        period_issued: u64,
+    ) -> std::result::Result<Self, &'static str> {
+        fmt.validate(&self.opts()).map_err(|_| "format")?;
+        if fmt.period.is_none() && index != 0 {
+            return Err("period index");
+        }
+        self = self.with_format(fmt, 0);
+        let e = self.ext.as_mut().expect("just set");
+        e.set_index(index);
+        e.period_issued = period_issued;
+        Ok(self)
     }
 
     /// Rebuilds a sequence from persisted fields, checking every one; `Err` names the first field
@@ -426,8 +733,8 @@ mod tests {
     }
 
     #[test]
-    fn state_is_96_bytes() {
-        assert_eq!(std::mem::size_of::<Sequence>(), 96);
+    fn state_is_104_bytes() {
+        assert_eq!(std::mem::size_of::<Sequence>(), 104);
     }
 
     #[test]
@@ -608,7 +915,7 @@ mod tests {
                             v += inc;
                         }
                         if t.advanced {
-                            replica.apply_reservation(s.cycles, s.mark(), s.rate);
+                            replica.apply_reservation(0, s.cycles, s.mark(), s.rate);
                         }
                         let back = Sequence::from_parts(s.opts(), s.cycles, s.next_value(), s.last(), s.mark(), s.rate, s.issued);
                         prop_assert_eq!(back.map(|b| (b.opts(), b.cycles, b.next_value(), b.last(), b.mark())), Ok((s.opts(), s.cycles, s.next_value(), s.last(), s.mark())));
@@ -622,6 +929,92 @@ mod tests {
                     prop_assert!((replica.cycles, t.first) > lp);
                 }
                 if replica.cycles == 0 { prop_assert_eq!((t.first - start).rem_euclid(inc), 0); }
+            }
+        }
+
+        /// A per-period sequence under any clock (steps back and forward across hour
+        /// boundaries), resumes and SETs: no (period, value) pair is issued twice, every value
+        /// is below the mark of its period, the period never moves back, refusals change
+        /// nothing; a replica that sees every reservation and SET resumes above everything
+        /// issued. A replica that missed the primary's last reservations (a lost tail,
+        /// crossing a period boundary or not) and resumes with a gap that covers the tail, at
+        /// the clock of the fault, repeats nothing either.
+        #[test]
+        fn periods_never_repeat_and_replicas_resume_above(
+            ops in prop::collection::vec((0u8..8, 1i64..30, -3_600_000i64..5_400_000), 1..150),
+            lost_from in 0usize..150)
+        {
+            let opts = SeqOptions { start: 3, increment: 1, min: 1, max: 5_000, cycle: false };
+            let fmt = SeqFormat {
+                period: Some(Period::Hour),
+                offset: UtcOffset::UTC,
+                template: Some(Template::new(b"{YYYY}{MM}{DD}{hh}-{seq}", Some(Period::Hour), 1, 5_000).unwrap()),
+            };
+            fmt.validate(&opts).unwrap();
+            let mut now = 1_800_000_000_000i64;
+            let mut s = Sequence::new(opts).with_format(fmt.clone(), now);
+            let mut replica = s.clone();
+            let mut lagging = s.clone();
+            let mut seen = std::collections::HashSet::new();
+            let mut lost = 0u64;
+            for (i, (op, count, dt)) in ops.into_iter().enumerate() {
+                now += dt;
+                let before = s.clone();
+                let index_before = s.period_index();
+                match op {
+                    0..=3 => match s.take(if op == 0 { count } else { 1 }, now) {
+                        Ok(t) => {
+                            prop_assert!(s.period_index() >= index_before);
+                            for v in t.first..=t.last {
+                                prop_assert!(seen.insert((s.period_index(), v)), "({}, {}) twice", s.period_index(), v);
+                                prop_assert!((v as i128) < s.mark());
+                            }
+                            if t.advanced {
+                                replica.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                            }
+                            if i >= lost_from {
+                                lost += (t.last - t.first + 1) as u64;
+                            } else if t.advanced {
+                                lagging.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                            }
+                        }
+                        Err(_) => prop_assert_eq!(&s, &before),
+                    },
+                    4 => {
+                        // A SET never repeats within its rules (no FORCE).
+                        let v = (s.next_value() as i64 + count).min(5_000);
+                        if let Ok(moved) = s.set_at(v, false, now) {
+                            if moved {
+                                replica.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                            }
+                            replica.set(v, true).unwrap();
+                            if i >= lost_from {
+                                // What a lost SET skipped is no repeat; count it as issued.
+                                lost += count as u64 + 1;
+                            } else {
+                                if moved {
+                                    lagging.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
+                                }
+                                lagging.set(v, true).unwrap();
+                            }
+                        }
+                    }
+                    // A resume is a restart: the lost tail is the history after the last one.
+                    5 if i < lost_from => s.resume_until(count as u64, now + 2_000),
+                    _ => {}
+                }
+            }
+            // The replica that saw everything, promoted at the clock of the fault.
+            replica.resume_until(0, now);
+            if let Ok(t) = replica.take(1, now) {
+                prop_assert!(!seen.contains(&(replica.period_index(), t.first)));
+            }
+            // The one that lost the tail, resumed with a gap that covers it (and the primary's
+            // own resume gaps, below 30, that a restart in the tail may have started above).
+            lagging.resume_until(lost + 31, now + 2_000);
+            if let Ok(t) = lagging.take(1, now) {
+                prop_assert!(!seen.contains(&(lagging.period_index(), t.first)),
+                    "lagging replica repeats ({}, {}), lost {}", lagging.period_index(), t.first, lost);
             }
         }
 
@@ -647,7 +1040,7 @@ mod tests {
                         prop_assert!((t.last as i128) < s.mark());
                         last_issued = t.last;
                         if t.advanced {
-                            replica.apply_reservation(s.cycles, s.mark(), s.rate);
+                            replica.apply_reservation(0, s.cycles, s.mark(), s.rate);
                         }
                     }
                     3 => s.resume(count as u64),
@@ -655,7 +1048,7 @@ mod tests {
                         let v = s.next_value() as i64 + count;
                         s.set(v, false).unwrap();
                     }
-                    _ => s.apply_reservation(0, s.mark() + count as i128, s.rate),
+                    _ => s.apply_reservation(0, 0, s.mark() + count as i128, s.rate),
                 }
                 if let Some(w) = s.to_compact() {
                     prop_assert!(w < 1 << 63);

@@ -1,7 +1,9 @@
-//! Snowflake generator: 63-bit IDs made of a millisecond timestamp, a worker id and a sequence.
+//! Snowflake generator: IDs of up to 63 bits made of a timestamp (ticks of TIME-UNIT ms since the
+//! epoch), a worker id and a sequence.
 //!
 //! Pure logic: the wall clock, the node's worker id and the borrow limit are arguments, so every
-//! rule is testable without Redis. Times inside the generator are milliseconds since its epoch.
+//! rule is testable without Redis. Times inside the generator are ticks since its epoch (a tick
+//! is a millisecond unless TIME-UNIT says otherwise); times at its interface are unix ms.
 //!
 //! Position: `(next_ts, next_seq)` is the smallest (timestamp, sequence) pair not yet used. The
 //! generator never hands out a pair below it, so IDs of one generator strictly increase.
@@ -10,29 +12,65 @@
 //! issue at or above it first raises it by a block; only then does the call have anything to
 //! replicate. A node that resumes a generator from persisted or replicated state starts at the mark
 //! (plus an optional safety gap), so it can never reissue an ID that the mark covered.
+//!
+//! # Layout dates and `TIME-UNIT`
+//!
+//! `Layout` is a layout with a tick length: the timestamp field counts ticks of `time_unit_ms`
+//! (1..=86,400,000) since `epoch`. The bits may sum to less than 63. Tick `t` covers the unix
+//! ms `epoch + t * unit .. epoch + (t + 1) * unit`, and every instant up to
+//! `time_exhausted_at() = epoch + 2^TIME-BITS * unit` must be a valid `i64` unix ms.
+//!
+//! An id is safe in a JavaScript `Number` (a double) while it is at most 2^53 - 1. A layout
+//! whose bits sum to at most 53 never leaves that range. For a wider layout with
+//! `k = WORKER-BITS + SEQUENCE-BITS`, the first id at or above 2^53 is the first of tick
+//! 2^(53 - k), so `js_safe_until() = epoch + 2^(53 - k) * unit`.
+//!
+//! # `LAYOUT JS-SAFE`
+//!
+//! TIME-BITS 38, WORKER-BITS 5, SEQUENCE-BITS 10, TIME-UNIT 10 ms, EPOCH 2024-01-01 (53 bits):
+//!
+//! - lifetime 2^38 ticks * 10 ms = 2,748,779,069,440 ms = 87.1 years: the time bits run out at
+//!   unix ms 4,452,846,269,440 = 2111-02-08T13:44:29.440Z (18 years past the default layout's
+//!   2093-09-06);
+//! - 32 workers (node `idgen.worker-id` 0..=31);
+//! - 1,024 ids per 10 ms tick = 102,400 ids/s per key and node before it runs ahead of the clock.
+//!
+//! Every id is below 2^53, whatever the clock. The alternatives at 53 bits trade workers for
+//! lifetime or time resolution: 41/2/10 at 1 ms lasts to 2093-09-06 with 4 workers only;
+//! 39/4/10 at 10 ms lasts to 2198 with 16 workers. The 63-bit layout 51/2/10 at 1 ms is not
+//! JS-safe by construction: its ids pass 2^53 at 2^41 ms after the epoch, 2093-09-06T15:47:35.552Z.
 
+use super::format::TextForm;
 use crate::error::{Error, Result};
 
 pub const DEFAULT_EPOCH_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
 pub const DEFAULT_TIME_BITS: u8 = 41;
 pub const DEFAULT_WORKER_BITS: u8 = 10;
 pub const DEFAULT_SEQUENCE_BITS: u8 = 12;
+pub const DEFAULT_TIME_UNIT_MS: i64 = 1;
 pub const TIME_BITS_RANGE: (u8, u8) = (35, 55);
 pub const WORKER_BITS_RANGE: (u8, u8) = (0, 20);
 pub const SEQUENCE_BITS_RANGE: (u8, u8) = (4, 22);
+/// TIME-UNIT bounds in ms: one millisecond to one day.
+pub const TIME_UNIT_RANGE: (i64, i64) = (1, 86_400_000);
+/// The largest integer a double (a JavaScript `Number`) holds exactly.
+pub const JS_MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 /// Largest `COUNT` of one `SNOWFLAKE.NEXT` call.
 pub const MAX_COUNT: u32 = 10_000;
-/// Reservation block bounds (ms of timestamp reserved per mark advance).
+/// Reservation block bounds (ms of timestamp reserved per mark advance; at least one tick).
 pub const MIN_BLOCK_MS: i64 = 50;
 pub const MAX_BLOCK_MS: i64 = 1_000;
 
-/// Bit layout and epoch of a generator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Bit layout, epoch and tick length of a generator: the one description of a layout (`LAYOUT`,
+/// `TIME-BITS`, `WORKER-BITS`, `SEQUENCE-BITS`, `TIME-UNIT`, `EPOCH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Layout {
     pub epoch: i64,
     pub time_bits: u8,
     pub worker_bits: u8,
     pub seq_bits: u8,
+    /// The length of one tick of the timestamp field, in ms.
+    pub time_unit_ms: i64,
 }
 
 impl Default for Layout {
@@ -42,13 +80,35 @@ impl Default for Layout {
             time_bits: DEFAULT_TIME_BITS,
             worker_bits: DEFAULT_WORKER_BITS,
             seq_bits: DEFAULT_SEQUENCE_BITS,
+            time_unit_ms: DEFAULT_TIME_UNIT_MS,
         }
     }
 }
 
 impl Layout {
-    /// Checks the widths and the epoch. `now` is the wall clock in unix ms, or `None` to skip the
-    /// "not in the future" rule (replicated and loaded layouts were checked where they were made).
+    /// `LAYOUT JS-SAFE`: 38/5/10 bits at 10 ms from 2024-01-01; ids stay below 2^53 (module docs).
+    pub const JS_SAFE: Layout = Layout {
+        epoch: DEFAULT_EPOCH_MS,
+        time_bits: 38,
+        worker_bits: 5,
+        seq_bits: 10,
+        time_unit_ms: 10,
+    };
+
+    /// Parses a LAYOUT option word (`DEFAULT`, `JS-SAFE`), case-insensitively.
+    pub fn named(word: &[u8]) -> Result<Layout> {
+        if word.eq_ignore_ascii_case(b"DEFAULT") {
+            Ok(Layout::default())
+        } else if word.eq_ignore_ascii_case(b"JS-SAFE") {
+            Ok(Layout::JS_SAFE)
+        } else {
+            Err(Error::UnknownLayout)
+        }
+    }
+
+    /// Checks the widths, the unit and the epoch. `now` is the wall clock in unix ms, or `None`
+    /// to skip the "not in the future" rule (replicated and loaded layouts were checked where
+    /// they were made).
     pub fn validate(&self, now: Option<i64>) -> Result<()> {
         let check = |name, v: u8, (lo, hi): (u8, u8)| {
             if v < lo || v > hi {
@@ -60,15 +120,26 @@ impl Layout {
         check("TIME-BITS", self.time_bits, TIME_BITS_RANGE)?;
         check("WORKER-BITS", self.worker_bits, WORKER_BITS_RANGE)?;
         check("SEQUENCE-BITS", self.seq_bits, SEQUENCE_BITS_RANGE)?;
-        let sum = self.time_bits as u32 + self.worker_bits as u32 + self.seq_bits as u32;
-        if sum != 63 {
-            return Err(Error::BitsSum(sum));
+        let (lo, hi) = TIME_UNIT_RANGE;
+        if self.time_unit_ms < lo || self.time_unit_ms > hi {
+            return Err(Error::OutOfRange("TIME-UNIT", lo, hi));
+        }
+        let sum = self.total_bits();
+        if sum > 63 {
+            return Err(Error::BitsSumOver63(sum));
         }
         if self.epoch < 0 {
             return Err(Error::EpochNegative);
         }
-        // Every timestamp the layout can hold must be a valid unix ms.
-        let latest_epoch = i64::MAX - self.max_ts();
+        let span = self.span_ms();
+        if span > i64::MAX as i128 {
+            return Err(Error::TimeSpanTooLong {
+                time_bits: self.time_bits,
+                unit_ms: self.time_unit_ms,
+            });
+        }
+        // The instant the time bits run out must itself be a valid unix ms.
+        let latest_epoch = i64::MAX - span as i64;
         if self.epoch > latest_epoch {
             return Err(Error::OutOfRange("EPOCH", 0, latest_epoch));
         }
@@ -78,6 +149,16 @@ impl Layout {
         Ok(())
     }
 
+    pub fn total_bits(&self) -> u32 {
+        self.time_bits as u32 + self.worker_bits as u32 + self.seq_bits as u32
+    }
+
+    /// Milliseconds the time bits cover: 2^TIME-BITS * TIME-UNIT.
+    fn span_ms(&self) -> i128 {
+        (1i128 << self.time_bits.min(64)) * self.time_unit_ms as i128
+    }
+
+    /// The largest tick the time bits hold.
     pub fn max_ts(&self) -> i64 {
         (1i64 << self.time_bits) - 1
     }
@@ -88,13 +169,19 @@ impl Layout {
         (1u64 << self.seq_bits) - 1
     }
 
+    /// The largest id the layout can compose.
+    pub fn max_id(&self) -> i64 {
+        ((1i128 << self.total_bits().min(63)) - 1) as i64
+    }
+
     pub fn compose(&self, ts: i64, worker: i64, seq: u64) -> i64 {
         (ts << (self.worker_bits + self.seq_bits)) | (worker << self.seq_bits) | seq as i64
     }
 
-    /// Splits an id into (timestamp since epoch, worker, sequence); `None` for a negative id.
+    /// Splits an id into (tick since epoch, worker, sequence); `None` for an id the layout
+    /// cannot compose (negative, or above `max_id`).
     pub fn decompose(&self, id: i64) -> Option<(i64, i64, u64)> {
-        if id < 0 {
+        if id < 0 || id > self.max_id() {
             return None;
         }
         let seq = (id as u64) & self.max_seq();
@@ -102,25 +189,84 @@ impl Layout {
         let ts = id >> (self.worker_bits + self.seq_bits);
         Some((ts, worker, seq))
     }
+
+    /// The tick (timestamp field value) of a unix ms; negative before the epoch.
+    #[inline]
+    pub fn tick_at(&self, unix_ms: i64) -> i64 {
+        if self.time_unit_ms == 1 {
+            return unix_ms.saturating_sub(self.epoch);
+        }
+        (unix_ms as i128 - self.epoch as i128).div_euclid(self.time_unit_ms.max(1) as i128) as i64
+    }
+
+    /// The first unix ms of a tick.
+    pub fn tick_start_ms(&self, tick: i64) -> i64 {
+        clamp_i64(self.epoch as i128 + tick as i128 * self.time_unit_ms as i128)
+    }
+
+    /// Ticks covering at least `ms` milliseconds (rounded up).
+    pub fn ticks_ceil(&self, ms: i64) -> i64 {
+        let u = self.time_unit_ms.max(1);
+        ms.max(0) / u + (ms.max(0) % u != 0) as i64
+    }
+
+    /// Whole ticks within `ms` milliseconds (rounded down).
+    pub fn ticks_floor(&self, ms: i64) -> i64 {
+        ms.max(0) / self.time_unit_ms.max(1)
+    }
+
+    /// The first unix ms whose tick does not fit TIME-BITS: `epoch + 2^TIME-BITS * unit`.
+    pub fn time_exhausted_at(&self) -> i64 {
+        clamp_i64(self.epoch as i128 + self.span_ms())
+    }
+
+    /// Whether every id of the layout is at most 2^53 - 1 (bits sum to 53 or less).
+    pub fn is_js_safe(&self) -> bool {
+        self.total_bits() <= 53
+    }
+
+    /// The first unix ms at which an id can be above 2^53 - 1, `None` when no id ever is.
+    /// May be before the time bits run out by a lot (default layout: 24.8 days after the epoch).
+    pub fn js_safe_until(&self) -> Option<i64> {
+        if self.is_js_safe() {
+            return None;
+        }
+        let k = self.worker_bits as u32 + self.seq_bits as u32;
+        // The first id of tick t is t << k; ids of tick 0 reach 2^k - 1.
+        let tick: i128 = if k >= 53 { 0 } else { 1i128 << (53 - k) };
+        Some(clamp_i64(
+            self.epoch as i128 + tick * self.time_unit_ms as i128,
+        ))
+    }
 }
 
-/// The state of one generator key. Flat and 64 bytes, since every key holds one.
+fn clamp_i64(v: i128) -> i64 {
+    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// The state of one generator key. Flat (88 bytes), since every key holds one; default keys are
+/// kept in a 32-byte compact form instead (`to_compact`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snowflake {
     pub epoch: i64,
     pub time_bits: u8,
     pub worker_bits: u8,
+    seq_bits: u8,
+    /// TIME-UNIT in ms (at most one day).
+    time_unit_ms: u32,
+    /// The key's FORMAT and PREFIX.
+    text: TextForm,
     /// The serving generation of the newest reservation this state reflects (see
     /// `glue::serving`); opaque to the core.
     pub gen: u16,
     /// Fixed worker id, or `-1` to use the serving node's `idgen.worker-id`.
     worker: i32,
-    /// The next unused position, `timestamp << seq_bits | sequence`.
+    /// The next unused position, `tick << seq_bits | sequence`.
     pos: u64,
-    /// Exclusive ceiling on issued timestamps; replicated and persisted.
+    /// Exclusive ceiling on issued ticks; replicated and persisted.
     pub mark: i64,
     /// Newest time the generator knows to be legitimate: the newest wall time seen, or the point
-    /// it resumed at (ms since epoch). It may run ahead of this by `max_borrow` at most.
+    /// it resumed at (ticks since epoch). It may run ahead of this by `max_borrow` at most.
     pub wall_seen: i64,
     /// The last issued id, `-1` before the first.
     pub last_id: i64,
@@ -194,12 +340,16 @@ impl Issued {
 pub const BUSY_INTERVAL_MS: i64 = 250;
 
 impl Snowflake {
-    /// A new generator; `layout` and `worker` must have been validated.
+    /// A new generator with the default text form; `layout` and `worker` must have been
+    /// validated.
     pub fn new(layout: Layout, worker: Option<i64>) -> Self {
         Snowflake {
             epoch: layout.epoch,
             time_bits: layout.time_bits,
             worker_bits: layout.worker_bits,
+            seq_bits: layout.seq_bits,
+            time_unit_ms: layout.time_unit_ms as u32,
+            text: TextForm::default(),
             gen: 0,
             worker: worker.map_or(-1, |w| w as i32),
             pos: 0,
@@ -212,9 +362,19 @@ impl Snowflake {
         }
     }
 
-    /// SEQUENCE-BITS: what TIME-BITS and WORKER-BITS leave of 63.
+    /// The same generator with the text form `text` (FORMAT and PREFIX).
+    pub fn with_text(mut self, text: TextForm) -> Self {
+        self.text = text;
+        self
+    }
+
+    /// The key's FORMAT and PREFIX.
+    pub fn text(&self) -> &TextForm {
+        &self.text
+    }
+
     pub fn seq_bits(&self) -> u8 {
-        63 - self.time_bits - self.worker_bits
+        self.seq_bits
     }
 
     /// Calls that found the wall clock behind the newest reading seen.
@@ -236,7 +396,8 @@ impl Snowflake {
             epoch: self.epoch,
             time_bits: self.time_bits,
             worker_bits: self.worker_bits,
-            seq_bits: self.seq_bits(),
+            seq_bits: self.seq_bits,
+            time_unit_ms: self.time_unit_ms as i64,
         }
     }
 
@@ -253,7 +414,7 @@ impl Snowflake {
         )
     }
 
-    /// Timestamp (ms since epoch) and worker of the last issued id, `(-1, -1)` before the first.
+    /// Tick (since epoch) and worker of the last issued id, `(-1, -1)` before the first.
     pub fn last(&self) -> (i64, i64) {
         match self.layout().decompose(self.last_id) {
             Some((ts, w, _)) => (ts, w),
@@ -272,7 +433,8 @@ impl Snowflake {
     }
 
     /// Issues `count` ids. `now_unix` is the wall clock, `node_worker` the node's configured worker
-    /// id, `max_borrow` how far (ms) the generator may run ahead of the newest time it knows.
+    /// id, `max_borrow` how far (ms) the generator may run ahead of the newest time it knows
+    /// (whole ticks of it).
     /// All or nothing: on error the state is unchanged.
     pub fn next(
         &mut self,
@@ -290,7 +452,9 @@ impl Snowflake {
                 bits: layout.worker_bits,
             });
         }
-        let now = now_unix.saturating_sub(layout.epoch);
+        let now = layout.tick_at(now_unix);
+        let max_borrow = layout.ticks_floor(max_borrow);
+        let unit = layout.time_unit_ms;
         let seq_bits = self.seq_bits() as u32;
         let seq_mask = layout.max_seq();
         let (mut ts, mut seq) = ((self.pos >> seq_bits) as i64, self.pos & seq_mask);
@@ -324,7 +488,7 @@ impl Snowflake {
             self.last_id >> (self.worker_bits + self.seq_bits())
         };
         let borrowed = (last_ts - base.max(last_ts_before)).max(0) as u64;
-        let busy = now.saturating_sub(self.wall_seen) <= BUSY_INTERVAL_MS;
+        let busy = now.saturating_sub(self.wall_seen).saturating_mul(unit) <= BUSY_INTERVAL_MS;
         let still_resumed = self.resumed() && now < self.wall_seen;
         self.wall_seen = base;
         self.pos = ((last_ts as u64) << seq_bits) + last_seq + 1;
@@ -332,10 +496,14 @@ impl Snowflake {
         self.ids_issued += count as u64;
         self.behind_and_resumed = (self.clock_behind() + clock_behind as u32).min(!RESUMED);
         self.set_resumed(still_resumed);
-        self.borrowed_ms = self.borrowed_ms.saturating_add(borrowed as u32);
+        let borrowed = borrowed.saturating_mul(unit as u64);
+        self.borrowed_ms = self
+            .borrowed_ms
+            .saturating_add(borrowed.min(u32::MAX as u64) as u32);
         let advanced = last_ts >= self.mark;
         if advanced {
-            let block = if busy { MAX_BLOCK_MS } else { MIN_BLOCK_MS };
+            let block_ms = if busy { MAX_BLOCK_MS } else { MIN_BLOCK_MS };
+            let block = layout.ticks_floor(block_ms).max(1);
             self.mark = (last_ts + block).min(layout.max_ts() + 1);
         }
         Ok(Issued {
@@ -351,13 +519,13 @@ impl Snowflake {
         })
     }
 
-    /// Resumes from the mark: after this no issued timestamp is below `mark + gap_ms`. Used when
-    /// state arrives from a load or from replication. Running ahead of the clock up to the resume
-    /// point does not count as borrowing.
+    /// Resumes from the mark: after this no issued timestamp is below `mark + gap_ms` (in whole
+    /// ticks, rounded up). Used when state arrives from a load or from replication. Running
+    /// ahead of the clock up to the resume point does not count as borrowing.
     pub fn resume(&mut self, gap_ms: i64) {
         let floor = self
             .mark
-            .saturating_add(gap_ms.max(0))
+            .saturating_add(self.layout().ticks_ceil(gap_ms))
             .min(self.layout().max_ts() + 1);
         if floor > self.next_position().0 {
             self.pos = (floor as u64) << self.seq_bits();
@@ -383,14 +551,18 @@ impl Snowflake {
         }
     }
 
-    /// The compact form of this state (32 bytes instead of 64), when it has one: the default
-    /// layout with the node's worker, a key that is not busy (its mark at most one small block
-    /// ahead: a busy key stays in the full form, so its calls pay no decoding), the newest wall
-    /// time within 2^31 ms of the position, the last id (if any) just before the position, and
-    /// counters that fit.
+    /// The compact form of this state (32 bytes instead of 88), when it has one: the default
+    /// layout with the node's worker and the default text form (FORMAT INT, no PREFIX), a key
+    /// that is not busy (its mark at most one small block ahead: a busy key stays in the full
+    /// form, so its calls pay no decoding), the newest wall time within 2^31 ms of the position,
+    /// the last id (if any) just before the position, and counters that fit.
     pub fn to_compact(&self) -> Option<SnowflakeCompact> {
         let ts = (self.pos >> DEFAULT_SEQUENCE_BITS) as i64;
-        if self.mark - ts > MIN_BLOCK_MS || self.worker >= 0 || self.layout() != Layout::default() {
+        if self.mark - ts > MIN_BLOCK_MS
+            || self.worker >= 0
+            || self.layout() != Layout::default()
+            || self.text != TextForm::default()
+        {
             return None;
         }
         let mark_d = i32::try_from(self.mark - ts).ok()?;
@@ -444,18 +616,20 @@ impl Snowflake {
         s
     }
 
-    /// Decomposes an id under this generator's layout into (unix ms, worker, sequence).
+    /// Decomposes an id under this generator's layout into (unix ms of its tick's start,
+    /// worker, sequence).
     pub fn parse(&self, id: i64) -> Result<(i64, i64, u64)> {
-        let (ts, worker, seq) = self.layout().decompose(id).ok_or(Error::ForeignId)?;
+        let layout = self.layout();
+        let (ts, worker, seq) = layout.decompose(id).ok_or(Error::ForeignId)?;
         if matches!(self.worker(), Some(w) if w != worker) {
             return Err(Error::ForeignId);
         }
-        Ok((ts + self.epoch, worker, seq))
+        Ok((layout.tick_start_ms(ts), worker, seq))
     }
 
-    /// Unix ms at which the time bits run out.
+    /// The last unix ms the time bits can hold; after it the generator is exhausted.
     pub fn exhausted_at(&self) -> i64 {
-        self.epoch.saturating_add(self.layout().max_ts())
+        self.layout().time_exhausted_at().saturating_sub(1)
     }
 
     /// Rebuilds a generator from persisted fields, checking every one; `Err` names the first
@@ -463,6 +637,7 @@ impl Snowflake {
     #[allow(clippy::too_many_arguments)]
     pub fn from_parts(
         layout: Layout,
+        text: TextForm,
         worker: i64,
         pos: u64,
         mark: i64,
@@ -482,7 +657,8 @@ impl Snowflake {
         ok((0..=layout.max_ts() + 1).contains(&mark), "mark")?;
         ok(wall_seen >= 0, "wall_seen")?;
         ok(last_id >= -1, "last_id")?;
-        let mut s = Snowflake::new(layout, fixed);
+        TextForm::new(text.format, text.prefix).map_err(|_| "text form")?;
+        let mut s = Snowflake::new(layout, fixed).with_text(text);
         s.pos = pos;
         s.mark = mark;
         s.wall_seen = wall_seen;
@@ -528,8 +704,8 @@ mod tests {
     }
 
     #[test]
-    fn state_is_64_bytes() {
-        assert_eq!(std::mem::size_of::<Snowflake>(), 64);
+    fn state_is_88_bytes() {
+        assert_eq!(std::mem::size_of::<Snowflake>(), 88);
         assert_eq!(std::mem::size_of::<SnowflakeCompact>(), 32);
     }
 
@@ -558,7 +734,7 @@ mod tests {
             seq_bits: 13,
             ..Layout::default()
         };
-        assert_eq!(l.validate(None), Err(Error::BitsSum(64)));
+        assert_eq!(l.validate(None), Err(Error::BitsSumOver63(64)));
         let l = Layout {
             epoch: E + 10,
             ..Layout::default()
@@ -752,6 +928,145 @@ mod tests {
         assert_eq!(g.parse(-5), Err(Error::ForeignId));
     }
 
+    /// `YYYY-MM-DD hh:mm:ss.mmm` UTC, for date assertions.
+    fn utc(ms: i64) -> String {
+        use crate::core::period::{civil_from_days, DAY_MS};
+        let (y, m, d) = civil_from_days(ms.div_euclid(DAY_MS));
+        let t = ms.rem_euclid(DAY_MS);
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}",
+            t / 3_600_000,
+            t / 60_000 % 60,
+            t / 1000 % 60,
+            t % 1000
+        )
+    }
+
+    #[test]
+    fn layout_words_and_js_safe_dates() {
+        assert_eq!(Layout::named(b"js-safe"), Ok(Layout::JS_SAFE));
+        assert_eq!(Layout::named(b"DEFAULT"), Ok(Layout::default()));
+        assert_eq!(Layout::named(b"fast"), Err(Error::UnknownLayout));
+
+        let js = Layout::JS_SAFE;
+        js.validate(Some(DEFAULT_EPOCH_MS)).unwrap();
+        assert_eq!(js.total_bits(), 53);
+        assert!(js.is_js_safe());
+        assert_eq!(js.js_safe_until(), None);
+        assert_eq!(js.max_id(), JS_MAX_SAFE_INTEGER);
+        assert_eq!(js.time_exhausted_at(), 4_452_846_269_440);
+        assert_eq!(utc(js.time_exhausted_at()), "2111-02-08 13:44:29.440");
+        assert_eq!(1u64 << js.worker_bits, 32);
+        assert_eq!((1i64 << js.seq_bits) * 1000 / js.time_unit_ms, 102_400);
+
+        let def = Layout::default();
+        def.validate(None).unwrap();
+        assert_eq!(utc(def.time_exhausted_at()), "2093-09-06 15:47:35.552");
+        assert_eq!(def.js_safe_until(), Some(DEFAULT_EPOCH_MS + (1 << 31)));
+        assert_eq!(utc(def.js_safe_until().unwrap()), "2024-01-25 20:31:23.648");
+
+        // The 63-bit 51/2/10 layout of the old note: JS-safe until 2093, then not.
+        let wide = Layout {
+            time_bits: 51,
+            worker_bits: 2,
+            seq_bits: 10,
+            ..def
+        };
+        wide.validate(None).unwrap();
+        assert_eq!(
+            utc(wide.js_safe_until().unwrap()),
+            "2093-09-06 15:47:35.552"
+        );
+        // The 53-bit alternatives named in the docs.
+        let ms1 = Layout {
+            time_bits: 41,
+            worker_bits: 2,
+            seq_bits: 10,
+            ..def
+        };
+        assert_eq!(utc(ms1.time_exhausted_at()), "2093-09-06 15:47:35.552");
+        let long = Layout {
+            time_bits: 39,
+            worker_bits: 4,
+            ..js
+        };
+        assert_eq!(&utc(long.time_exhausted_at())[..10], "2198-03-18");
+    }
+
+    #[test]
+    fn layout_rules_with_time_unit() {
+        let def = Layout::default();
+        let with = |f: &dyn Fn(&mut Layout)| {
+            let mut l = def;
+            f(&mut l);
+            l.validate(Some(DEFAULT_EPOCH_MS))
+        };
+        assert_eq!(
+            with(&|l| l.time_unit_ms = 0),
+            Err(Error::OutOfRange("TIME-UNIT", 1, 86_400_000))
+        );
+        assert_eq!(
+            with(&|l| l.time_unit_ms = 86_400_001),
+            Err(Error::OutOfRange("TIME-UNIT", 1, 86_400_000))
+        );
+        assert_eq!(with(&|l| l.seq_bits = 13), Err(Error::BitsSumOver63(64)));
+        assert_eq!(with(&|l| l.seq_bits = 4), Ok(()), "sums below 63 are fine");
+        assert_eq!(
+            with(&|l| l.time_bits = 34),
+            Err(Error::OutOfRange("TIME-BITS", 35, 55))
+        );
+        assert_eq!(with(&|l| l.epoch = -1), Err(Error::EpochNegative));
+        assert_eq!(with(&|l| l.epoch += 1), Err(Error::EpochInFuture));
+        let long = |l: &mut Layout| {
+            l.time_bits = 45;
+            l.worker_bits = 4;
+            l.seq_bits = 4;
+            l.time_unit_ms = 86_400_000;
+        };
+        assert_eq!(
+            with(&long),
+            Err(Error::TimeSpanTooLong {
+                time_bits: 45,
+                unit_ms: 86_400_000
+            })
+        );
+        // 2^55 ms leaves room for epochs up to i64::MAX - 2^55.
+        let late = Layout {
+            time_bits: 55,
+            worker_bits: 4,
+            seq_bits: 4,
+            epoch: i64::MAX - (1 << 55) + 1,
+            ..def
+        };
+        assert_eq!(
+            late.validate(None),
+            Err(Error::OutOfRange("EPOCH", 0, i64::MAX - (1 << 55)))
+        );
+        let last = Layout {
+            epoch: i64::MAX - (1 << 55),
+            ..late
+        };
+        assert_eq!(last.validate(None), Ok(()));
+        assert_eq!(last.time_exhausted_at(), i64::MAX);
+    }
+
+    fn any_layout() -> impl Strategy<Value = Layout> {
+        (
+            35u8..=55,
+            0u8..=20,
+            4u8..=22,
+            prop_oneof![Just(1i64), Just(10), Just(1000), 1i64..=86_400_000],
+            prop_oneof![Just(0i64), Just(DEFAULT_EPOCH_MS), 0i64..4_000_000_000_000],
+        )
+            .prop_map(|(t, w, s, u, e)| Layout {
+                epoch: e,
+                time_bits: t,
+                worker_bits: w,
+                seq_bits: s,
+                time_unit_ms: u,
+            })
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Tick(i64),
@@ -777,13 +1092,23 @@ mod tests {
                 epoch: 0,
                 time_bits: 55,
                 worker_bits: 4,
-                seq_bits: 4
+                seq_bits: 4,
+                time_unit_ms: 1,
             }),
             Just(Layout {
                 epoch: E,
                 time_bits: 43,
                 worker_bits: 2,
-                seq_bits: 18
+                seq_bits: 18,
+                time_unit_ms: 1,
+            }),
+            Just(Layout::JS_SAFE),
+            Just(Layout {
+                epoch: E,
+                time_bits: 40,
+                worker_bits: 3,
+                seq_bits: 6,
+                time_unit_ms: 1000,
             }),
         ]
     }
@@ -821,7 +1146,7 @@ mod tests {
                                 }
                                 issued += n as u64;
                                 let (l, p) = (g.layout(), g.parts());
-                                let back = Snowflake::from_parts(l, p.0, p.1, p.2, p.3, p.4, p.5, p.6, p.7, p.8);
+                                let back = Snowflake::from_parts(l, *g.text(), p.0, p.1, p.2, p.3, p.4, p.5, p.6, p.7, p.8);
                                 prop_assert_eq!(back.map(|b| (b.layout(), b.parts())), Ok((l, p)));
                             }
                             Err(_) => prop_assert_eq!(&g, &before),
@@ -836,6 +1161,37 @@ mod tests {
                 }
             }
             prop_assert_eq!(g.ids_issued, issued);
+        }
+
+        /// `js_safe_until` is exactly the first instant whose tick can compose an id above
+        /// 2^53 - 1; `time_exhausted_at` the first whose tick does not fit.
+        #[test]
+        fn layout_dates(l in any_layout()) {
+            if l.validate(None).is_err() {
+                // Only the span rule can refuse these layouts.
+                prop_assert!(l.total_bits() > 63 || (1i128 << l.time_bits) * l.time_unit_ms as i128 + l.epoch as i128 > i64::MAX as i128);
+                return Ok(());
+            }
+            let k = l.worker_bits as u32 + l.seq_bits as u32;
+            let max_of_tick = |t: i64| ((t as i128) << k) | ((1i128 << k) - 1);
+            let end = l.time_exhausted_at();
+            prop_assert_eq!(l.tick_at(end), 1i64 << l.time_bits);
+            prop_assert_eq!(l.tick_at(end - 1), (1i64 << l.time_bits) - 1);
+            prop_assert_eq!(l.tick_start_ms(l.tick_at(end)), end);
+            prop_assert!(max_of_tick((1i64 << l.time_bits) - 1) <= l.max_id() as i128);
+            match l.js_safe_until() {
+                None => {
+                    prop_assert!(l.total_bits() <= 53);
+                    prop_assert!(l.max_id() <= JS_MAX_SAFE_INTEGER);
+                }
+                Some(at) => {
+                    prop_assert!(at >= l.epoch && at < end);
+                    let t = l.tick_at(at);
+                    prop_assert_eq!(l.tick_start_ms(t), at);
+                    prop_assert!(max_of_tick(t) > JS_MAX_SAFE_INTEGER as i128);
+                    prop_assert!(t == 0 || max_of_tick(t - 1) <= JS_MAX_SAFE_INTEGER as i128);
+                }
+            }
         }
 
         /// A replica that only sees the reservations, when promoted, never issues an id the

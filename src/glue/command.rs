@@ -64,6 +64,14 @@ pub const fn int(name: &'static CStr) -> Arg {
 pub const fn string(name: &'static CStr) -> Arg {
     arg(name, ArgKind::String, None)
 }
+/// A positional argument that may be left out at the end (older argument lists of an internal
+/// command).
+pub const fn optional(a: Arg) -> Arg {
+    Arg {
+        optional: true,
+        ..a
+    }
+}
 /// An optional `TOKEN integer`.
 pub const fn opt(token: &'static CStr, name: &'static CStr) -> Arg {
     arg(name, ArgKind::Integer, Some(token))

@@ -40,9 +40,9 @@ pub trait Generator: Stored + CommandSet {
 
     /// The reservation's arguments (after the key, without the generation): absolute and
     /// idempotent, so that applying it twice or late changes nothing.
-    fn reservation(&self, out: &mut Args);
+    fn reservation<'a>(&'a self, out: &mut Args<'a>);
     /// The fields a primary and its replica agree on (`DEBUG DIGEST`).
-    fn digest(&self, out: &mut Args);
+    fn digest<'a>(&'a self, out: &mut Args<'a>);
     /// Every group of digest fields, in order, for a state that has more than `digest` holds
     /// (a pool's per-ID records). Default: the one group of `digest`.
     fn digest_groups(&self, each: &mut dyn FnMut(&Args)) {
@@ -203,7 +203,7 @@ extern "C" fn aof_rewrite<T: Generator>(
 extern "C" fn digest<T: Generator>(md: *mut raw::RedisModuleDigest, value: *mut c_void) {
     barrier("digest", (), || {
         let mut add = |a: &Args| {
-            for arg in a.iter() {
+            for arg in a.as_slice().iter().copied() {
                 match arg {
                     Arg::Int(v) => {
                         for half in [(v >> 64) as i64, v as i64] {
@@ -212,7 +212,7 @@ extern "C" fn digest<T: Generator>(md: *mut raw::RedisModuleDigest, value: *mut 
                         }
                     }
                     // SAFETY: as above; Redis reads `b.len()` bytes from `b`.
-                    Arg::Bytes(b) => unsafe {
+                    Arg::Str(b) => unsafe {
                         api!(RedisModule_DigestAddStringBuffer)(
                             md,
                             b.as_ptr() as *const c_char,
@@ -251,7 +251,7 @@ extern "C" fn mem_usage<T: Generator>(value: *const c_void) -> usize {
 // ---- reservations ------------------------------------------------------------------------------
 
 /// A state's reservation with the generation it was made in, as the RESERVE arguments.
-pub fn reservation_args<T: Generator>(s: &T) -> Args<'static> {
+pub fn reservation_args<T: Generator>(s: &T) -> Args<'_> {
     let mut a = Args::default();
     s.reservation(&mut a);
     a.push(serving::reservation_gen(s.gen()));

@@ -434,14 +434,15 @@ impl Ctx {
         };
     }
 
-    /// Replies with a map of name -> integer (or nil for `None`).
-    pub fn reply_fields(&self, fields: &[(&str, Option<i64>)]) {
+    /// Replies with a map of name -> integer, string or nil.
+    pub fn reply_fields(&self, fields: &[(&str, Field)]) {
         self.reply_map(fields.len());
         for (name, v) in fields {
             self.reply_bulk(name.as_bytes());
             match v {
-                Some(v) => self.reply_int(*v),
-                None => self.reply_null(),
+                Field::Int(v) => self.reply_int(*v),
+                Field::Str(s) => self.reply_bulk(s),
+                Field::Nil => self.reply_null(),
             }
         }
     }
@@ -479,6 +480,31 @@ impl Ctx {
 
     pub fn log_warning(&self, msg: &str) {
         log(self.0, c"warning", msg);
+    }
+}
+
+/// The value of one field of an INFO-like map reply.
+pub enum Field<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+    Nil,
+}
+
+impl From<i64> for Field<'_> {
+    fn from(v: i64) -> Self {
+        Field::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Field<'_> {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Field::Nil, Field::Int)
+    }
+}
+
+impl<'a> From<Option<&'a [u8]>> for Field<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
+        v.map_or(Field::Nil, Field::Str)
     }
 }
 
@@ -536,35 +562,40 @@ pub fn int128(s: RStr) -> Result<i128> {
 // ---- propagated arguments ----------------------------------------------------------------------
 
 /// The most arguments (after the key) one propagated command carries.
-pub const MAX_ARGS: usize = 12;
+pub const MAX_ARGS: usize = 16;
 
-/// The arguments of a propagated command (after its key), built without allocation: integers,
-/// and at most one byte string (a worker pool's holder name) borrowed for the call.
-#[derive(Default, Clone, Copy)]
-pub struct Args<'a> {
-    n: usize,
-    v: [i128; MAX_ARGS],
-    /// The byte-string argument: its position and its bytes (its slot in `v` is unused).
-    bulk: Option<(usize, &'a [u8])>,
-}
-
-/// One argument of an [`Args`].
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// One argument of a propagated command: an integer, or bytes borrowed from the state.
+#[derive(Clone, Copy)]
 pub enum Arg<'a> {
     Int(i128),
-    Bytes(&'a [u8]),
+    Str(&'a [u8]),
+}
+
+/// The arguments of a propagated command (after its key), built without allocation.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    n: usize,
+    v: [Arg<'a>; MAX_ARGS],
+}
+
+impl Default for Args<'_> {
+    fn default() -> Self {
+        Args {
+            n: 0,
+            v: [Arg::Int(0); MAX_ARGS],
+        }
+    }
 }
 
 impl<'a> Args<'a> {
     pub fn push(&mut self, v: impl Into<i128>) -> &mut Self {
-        self.v[self.n] = v.into();
+        self.v[self.n] = Arg::Int(v.into());
         self.n += 1;
         self
     }
-    /// Adds a byte-string argument; one per command at most.
-    pub fn push_bytes(&mut self, b: &'a [u8]) -> &mut Self {
-        assert!(self.bulk.is_none(), "one byte-string argument at most");
-        self.bulk = Some((self.n, b));
+    /// A string argument (prefix, template, a word).
+    pub fn push_str(&mut self, v: &'a [u8]) -> &mut Self {
+        self.v[self.n] = Arg::Str(v);
         self.n += 1;
         self
     }
@@ -574,48 +605,27 @@ impl<'a> Args<'a> {
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
-    /// The arguments in order.
-    pub fn iter(&self) -> impl Iterator<Item = Arg<'a>> + '_ {
-        (0..self.n).map(move |i| match self.bulk {
-            Some((at, b)) if at == i => Arg::Bytes(b),
-            _ => Arg::Int(self.v[i]),
-        })
+    pub fn as_slice(&self) -> &[Arg<'a>] {
+        &self.v[..self.n]
     }
 
-    /// The arguments as text for a variadic emitter: integers in decimal, the byte string as is.
-    fn render(&self) -> Rendered<'a> {
+    /// The arguments as (pointer, length) pairs: integers as decimal text in `ints`, strings as
+    /// they are.
+    fn render(&self, ints: &mut [[u8; 40]; MAX_ARGS]) -> [(*const c_char, usize); MAX_ARGS] {
         use std::io::Write;
-        let mut out = Rendered {
-            bufs: [([0u8; 40], 0usize); MAX_ARGS],
-            bulk: self.bulk,
-        };
-        for (slot, v) in out.bufs.iter_mut().zip(&self.v[..self.n]) {
-            let mut cur = std::io::Cursor::new(&mut slot.0[..]);
-            let _ = write!(cur, "{v}");
-            slot.1 = cur.position() as usize;
+        let mut out = [(std::ptr::null::<c_char>(), 0usize); MAX_ARGS];
+        for (i, v) in self.as_slice().iter().enumerate() {
+            out[i] = match v {
+                Arg::Int(n) => {
+                    let mut cur = std::io::Cursor::new(&mut ints[i][..]);
+                    let _ = write!(cur, "{n}");
+                    let len = cur.position() as usize;
+                    (ints[i].as_ptr() as *const c_char, len)
+                }
+                Arg::Str(b) => (b.as_ptr() as *const c_char, b.len()),
+            };
         }
         out
-    }
-}
-
-/// Rendered `Args`: one (pointer, length) buffer per argument.
-struct Rendered<'a> {
-    bufs: [([u8; 40], usize); MAX_ARGS],
-    bulk: Option<(usize, &'a [u8])>,
-}
-
-impl Rendered<'_> {
-    fn ptr(&self, i: usize) -> *const c_char {
-        match self.bulk {
-            Some((at, b)) if at == i => b.as_ptr() as *const c_char,
-            _ => self.bufs[i].0.as_ptr() as *const c_char,
-        }
-    }
-    fn len(&self, i: usize) -> usize {
-        match self.bulk {
-            Some((at, b)) if at == i => b.len(),
-            _ => self.bufs[i].1,
-        }
     }
 }
 
@@ -634,6 +644,10 @@ const FORMATS: [&CStr; MAX_ARGS + 1] = [
     c"sbbbbbbbbbb",
     c"sbbbbbbbbbbb",
     c"sbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbbbb",
+    c"sbbbbbbbbbbbbbbbb",
 ];
 
 /// Calls a variadic emitter (`RedisModule_Replicate` or `RedisModule_EmitAOF`) with
@@ -642,35 +656,44 @@ const FORMATS: [&CStr; MAX_ARGS + 1] = [
 macro_rules! emit {
     ($f:expr, $target:expr, $cmd:expr, $key:expr, $n:expr, $b:expr) => {{
         let b = &$b;
+        let p = |i: usize| b[i].0;
         $f(
             $target,
             $cmd.as_ptr(),
             $crate::glue::ffi::format_for($n),
             $key,
-            b.ptr(0),
-            b.len(0),
-            b.ptr(1),
-            b.len(1),
-            b.ptr(2),
-            b.len(2),
-            b.ptr(3),
-            b.len(3),
-            b.ptr(4),
-            b.len(4),
-            b.ptr(5),
-            b.len(5),
-            b.ptr(6),
-            b.len(6),
-            b.ptr(7),
-            b.len(7),
-            b.ptr(8),
-            b.len(8),
-            b.ptr(9),
-            b.len(9),
-            b.ptr(10),
-            b.len(10),
-            b.ptr(11),
-            b.len(11),
+            p(0),
+            b[0].1,
+            p(1),
+            b[1].1,
+            p(2),
+            b[2].1,
+            p(3),
+            b[3].1,
+            p(4),
+            b[4].1,
+            p(5),
+            b[5].1,
+            p(6),
+            b[6].1,
+            p(7),
+            b[7].1,
+            p(8),
+            b[8].1,
+            p(9),
+            b[9].1,
+            p(10),
+            b[10].1,
+            p(11),
+            b[11].1,
+            p(12),
+            b[12].1,
+            p(13),
+            b[13].1,
+            p(14),
+            b[14].1,
+            p(15),
+            b[15].1,
         )
     }};
 }
@@ -681,7 +704,8 @@ pub fn format_for(n: usize) -> *const c_char {
 
 /// Emits `cmd key args...` into a rewritten AOF.
 pub fn emit_aof(io: *mut raw::RedisModuleIO, cmd: &CStr, key: RStr, args: &Args) {
-    let bufs = args.render();
+    let mut ints = [[0u8; 40]; MAX_ARGS];
+    let bufs = args.render(&mut ints);
     // SAFETY: `io` is the AOF rewrite handle Redis passed to the callback; as in
     // `Ctx::replicate` for the arguments.
     unsafe { emit!(api!(RedisModule_EmitAOF), io, cmd, key, args.len(), bufs) };
@@ -690,7 +714,8 @@ pub fn emit_aof(io: *mut raw::RedisModuleIO, cmd: &CStr, key: RStr, args: &Args)
 impl Ctx {
     /// Propagates `cmd key args...` to replicas and the AOF.
     pub fn replicate(&self, cmd: &CStr, key: RStr, args: &Args) {
-        let bufs = args.render();
+        let mut ints = [[0u8; 40]; MAX_ARGS];
+        let bufs = args.render(&mut ints);
         // SAFETY: a command or timer context; the format names one string and `args.len()`
         // buffers, each a (pointer, length) pair into `bufs` or into the byte-string argument
         // `args` borrows, alive for the call. Extra variadic

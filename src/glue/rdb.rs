@@ -1,8 +1,6 @@
 //! RDB I/O for the data types: typed writes, and reads that report a short or bad read instead of
 //! aborting (the module sets `REDISMODULE_OPTIONS_HANDLE_IO_ERRORS`).
 
-use std::ffi::{c_char, c_void};
-
 use redis_module::raw;
 
 use super::ffi::api;
@@ -27,8 +25,7 @@ impl RdbOut {
         self.u64(v as u64);
     }
     pub fn bytes(&mut self, v: &[u8]) {
-        // SAFETY: as in `i64`; Redis copies `v.len()` bytes from `v`.
-        unsafe { api!(RedisModule_SaveStringBuffer)(self.0, v.as_ptr() as *const c_char, v.len()) }
+        raw::save_slice(self.0, v);
     }
 }
 
@@ -62,28 +59,14 @@ impl RdbIn {
             _ => Err(what),
         }
     }
-    /// A byte string of at most `max` bytes (`what` names the field when it is longer).
+    /// A string of at most `max` bytes (`what` names the field when it is longer).
     pub fn bytes(&mut self, max: usize, what: Refusal) -> Result<Vec<u8>, Refusal> {
-        let mut len = 0usize;
-        // SAFETY: `self.0` is the RDB handle Redis passed to the load callback; on success Redis
-        // returns a buffer of `len` bytes that we own and free below.
-        let p = unsafe { api!(RedisModule_LoadStringBuffer)(self.0, &mut len) };
-        if raw::is_io_error(self.0) || p.is_null() {
-            if !p.is_null() {
-                // SAFETY: the buffer Redis allocated for us, not used after this.
-                unsafe { api!(RedisModule_Free)(p as *mut c_void) };
-            }
-            return Err(TRUNCATED);
+        let b = raw::load_string_buffer(self.0).map_err(|_| TRUNCATED)?;
+        let b: &[u8] = b.as_ref();
+        if b.len() > max {
+            return Err(what);
         }
-        let out = if len <= max {
-            // SAFETY: `p` is non-null and points at `len` readable bytes (see above).
-            Ok(unsafe { std::slice::from_raw_parts(p as *const u8, len) }.to_vec())
-        } else {
-            Err(what)
-        };
-        // SAFETY: as above.
-        unsafe { api!(RedisModule_Free)(p as *mut c_void) };
-        out
+        Ok(b.to_vec())
     }
     /// Whether the load runs while Redis loads a dataset (startup, replica sync, DEBUG RELOAD),
     /// as opposed to a RESTORE into a running dataset.

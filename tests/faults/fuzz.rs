@@ -59,7 +59,7 @@ pub fn is_internal(cmd: &[u8]) -> bool {
 /// Edge cases every run tries first (split on whitespace): the client fuzz sends the client
 /// commands among them, the first forged AOF file holds all of them (the internal commands with
 /// their exact arity, so that their parsers run).
-pub const EDGE_VECTORS: [&str; 64] = [
+pub const EDGE_VECTORS: &[&str] = &[
     // snowflake layouts at their bounds
     "SNOWFLAKE.CREATE fz:sf:a EPOCH 0 TIME-BITS 35 WORKER-BITS 20 SEQUENCE-BITS 8 WORKER 1048575",
     "SNOWFLAKE.NEXT fz:sf:a COUNT 10000",
@@ -133,6 +133,23 @@ pub const EDGE_VECTORS: [&str; 64] = [
     "WORKER.EFFECT fz:k:pool2 1 0 0 1 h 0 0 0",
     "WORKER.INFO fz:pool",
     "WORKER.LIST fz:pool",
+    // formats, time units and periods (issue 10) at their bounds
+    "SNOWFLAKE.CREATE fz:sf:c LAYOUT JS-SAFE FORMAT BASE62 PREFIX ord_",
+    "SNOWFLAKE.NEXT fz:sf:c COUNT 10000 FORMAT BASE32",
+    "SNOWFLAKE.PARSE fz:sf:c ord_zzzzzzzzzzz",
+    "SNOWFLAKE.PARSE fz:sf:c 99999999999999999999999 FORMAT STRING",
+    "SNOWFLAKE.CREATE fz:sf:d TIME-BITS 55 WORKER-BITS 4 SEQUENCE-BITS 4 TIME-UNIT 86400000",
+    "SNOWFLAKE.CREATE fz:sf:d TIME-BITS 35 WORKER-BITS 0 SEQUENCE-BITS 4 TIME-UNIT 86400000 FORMAT STRING PREFIX z",
+    "SNOWFLAKE.NEXT fz:sf:d COUNT 10000",
+    "SNOWFLAKE.RESERVE fz:sf:e 5 5 1704067200000 38 5 10 -1 10 BASE62 ord_",
+    "SNOWFLAKE.RESERVE fz:sf:e 5 5 1704067200000 38 5 10 -1 0 BASE62 ord_",
+    "SNOWFLAKE.RESERVE fz:sf:e 5 5 1704067200000 38 5 10 -1 10 INT ord_",
+    "SEQ.CREATE fz:seq:p PERIOD HOUR UTC-OFFSET -14:00 FORMAT {YY}{MM}{DD}{hh}{seq:19} MINVALUE 0",
+    "SEQ.NEXTBATCH fz:seq:p 9223372036854775807",
+    "SEQ.RESERVE fz:seq:q 0 5 0 1 1 1 100 0 DAY 840 {YYYY}{MM}{DD}-{seq} -9223372036854775808",
+    "SEQ.RESERVE fz:seq:q 0 5 0 1 1 1 100 0 DAY 841 {YYYY}{MM}{DD}-{seq} 5",
+    "SEQ.NEXT fz:seq:q",
+    "SEQ.RESERVE fz:seq:q 0 5 0 1 1 1 100 0 NONE 0 {seq} 5",
 ];
 
 /// Keys the fuzzer works on; `fz:str` and `fz:list` hold plain Redis types.
@@ -149,7 +166,13 @@ pub const KEYS: [&[u8]; 10] = [
     b"fz:\x00\xff\r\n",
 ];
 
-const OPTIONS: [&str; 17] = [
+const OPTIONS: &[&str] = &[
+    "FORMAT",
+    "PREFIX",
+    "TIME-UNIT",
+    "LAYOUT",
+    "PERIOD",
+    "UTC-OFFSET",
     "COUNT",
     "EPOCH",
     "TIME-BITS",
@@ -261,7 +284,7 @@ pub fn any_arg(rng: &mut Rng) -> Vec<u8> {
         0 | 1 => rng.pick(&KEYS).to_vec(),
         2..=5 => number(rng),
         6 | 7 => {
-            let o = *rng.pick(&OPTIONS);
+            let o = *rng.pick(OPTIONS);
             case(rng, o)
         }
         8 => rng

@@ -306,20 +306,23 @@ fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let i = p.info(now_ms());
     let c = i.counters;
     ctx.reply_fields(&[
-        ("size", Some(i.options.size as i64)),
-        ("grace_ms", Some(i.options.grace_ms)),
-        ("live", Some(i.live as i64)),
-        ("quarantined", Some(i.quarantined as i64)),
-        ("free", Some(i.free as i64)),
-        ("next_expiry", i.next_expiry),
-        ("resume_wait_ms", Some(i.resume_wait_ms)),
+        ("size", (Some(i.options.size as i64)).into()),
+        ("grace_ms", (Some(i.options.grace_ms)).into()),
+        ("live", (Some(i.live as i64)).into()),
+        ("quarantined", (Some(i.quarantined as i64)).into()),
+        ("free", (Some(i.free as i64)).into()),
+        ("next_expiry", (i.next_expiry).into()),
+        ("resume_wait_ms", (Some(i.resume_wait_ms)).into()),
         // 2^63 (every token handed out) shows as 2^63-1: no token above it is ever granted.
-        ("next_token", Some(i.next_token.min(i64::MAX as u64) as i64)),
-        ("grants", Some(c.grants as i64)),
-        ("renewals", Some(c.renewals as i64)),
-        ("releases", Some(c.releases as i64)),
-        ("expiries", Some(c.expiries as i64)),
-        ("refusals", Some(c.refusals as i64)),
+        (
+            "next_token",
+            (Some(i.next_token.min(i64::MAX as u64) as i64)).into(),
+        ),
+        ("grants", (Some(c.grants as i64)).into()),
+        ("renewals", (Some(c.renewals as i64)).into()),
+        ("releases", (Some(c.releases as i64)).into()),
+        ("expiries", (Some(c.expiries as i64)).into()),
+        ("refusals", (Some(c.refusals as i64)).into()),
     ]);
     Ok(())
 }

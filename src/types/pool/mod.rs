@@ -75,7 +75,7 @@ pub fn effect_args<'a>(o: PoolOptions, s: &'a IdState) -> Args<'a> {
         .push(o.grace_ms)
         .push(s.id)
         .push(s.token)
-        .push_bytes(s.holder.as_deref().unwrap_or(b""))
+        .push_str(s.holder.as_deref().unwrap_or(b""))
         .push(s.expires)
         .push(s.not_before)
         .push(phase_code(s.phase));
@@ -227,7 +227,7 @@ impl Generator for Pool {
         Pool::from_parts(parts, records)
     }
 
-    fn reservation(&self, out: &mut Args) {
+    fn reservation<'a>(&'a self, out: &mut Args<'a>) {
         let (o, m) = (self.options(), Pool::reservation(self));
         out.push(o.size)
             .push(o.grace_ms)
@@ -240,7 +240,7 @@ impl Generator for Pool {
     /// finds expiries when the pool is touched, a replica never reads its clock), nor the raw
     /// not-before (an expiry raises it to the lease's end only where it is found), nor the next
     /// token, the resume window or the counters (the serving node's own).
-    fn digest(&self, out: &mut Args) {
+    fn digest<'a>(&'a self, out: &mut Args<'a>) {
         Generator::reservation(self, out);
     }
 
@@ -252,7 +252,7 @@ impl Generator for Pool {
             let mut a = Args::default();
             a.push(r.id)
                 .push(r.token)
-                .push_bytes(r.holder.as_deref().unwrap_or(b""))
+                .push_str(r.holder.as_deref().unwrap_or(b""))
                 .push(r.expires)
                 .push(r.not_before.max(r.expires));
             each(&a);

@@ -1,9 +1,13 @@
 //! SEQ.* commands: declarations, argument handling, replies.
 
-use crate::core::sequence::{SeqOptions, Sequence};
+use crate::core::period::{period_start_ms, Period, Template, TextBuf, UtcOffset};
+use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
 use crate::error::{Error, Result};
 use crate::glue::clock::now_ms;
-use crate::glue::command::{flag, int, key, opt, options, Command, KeyAccess::*};
+use crate::glue::command::{
+    flag, int, key, opt, opt_str, optional, options, string, Command, KeyAccess::*,
+};
+use crate::glue::config;
 use crate::glue::datatype::{self, replicate, reserve_command};
 use crate::glue::ffi::{self, Ctx, RStr, Slot};
 use crate::glue::stats;
@@ -13,32 +17,53 @@ use super::HANDLE;
 pub static COMMANDS: &[Command] = &[CREATE, NEXT, NEXTBATCH, CURRENT, SET, INFO, RESERVE];
 
 /// Takes `count` values from the sequence at `args[1]` (created with the defaults when missing,
-/// only if the call succeeds) and propagates a reservation when the mark moved.
-fn take(ctx: &Ctx, args: &[RStr], count: i64) -> Result<(i64, i64)> {
+/// only if the call succeeds), propagates a reservation when the mark moved, and replies: the
+/// first value (`batch` false) or `[first, last]`, as integers, or as the key's FORMAT template
+/// renders them (in a stack buffer: no allocation).
+fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
     let key = ctx.open_key(args[1], true);
     let now = now_ms();
     let mut slot = Slot::default();
-    let taken = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
+    let (taken, state) = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
         Some(mut state) => {
             let taken = state.take(count, now)?;
             if taken.advanced {
                 replicate(ctx, args[1], &mut state);
             }
-            taken
+            (taken, state)
         }
         None => {
             let mut new = Sequence::new(SeqOptions::default());
             let taken = new.take(count, now)?;
-            replicate(ctx, args[1], &mut datatype::create(&key, new));
-            taken
+            let mut state = datatype::create(&key, new);
+            replicate(ctx, args[1], &mut state);
+            (taken, state)
         }
     };
     stats::SEQ_VALUES.add(count as u64);
-    Ok((taken.first, taken.last))
+    let worker = config::worker_id();
+    let mut buf = TextBuf::default();
+    let mut reply = |v: i64| {
+        buf.clear();
+        if state.render(v, worker, &mut buf) {
+            ctx.reply_bulk(buf.as_bytes());
+        } else {
+            ctx.reply_int(v);
+        }
+    };
+    if batch {
+        ctx.reply_array(2);
+        reply(taken.first);
+        reply(taken.last);
+    } else {
+        reply(taken.first);
+    }
+    Ok(())
 }
 
 const CREATE: Command = Command {
-    summary: c"Creates an integer sequence with bounds, increment and cycling",
+    summary:
+        c"Creates an integer sequence with bounds, increment, cycling, periods and a text format",
     args: &[
         key(c"key"),
         opt(c"START", c"start"),
@@ -46,11 +71,15 @@ const CREATE: Command = Command {
         opt(c"MINVALUE", c"minvalue"),
         opt(c"MAXVALUE", c"maxvalue"),
         flag(c"CYCLE"),
+        opt_str(c"PERIOD", c"period"),
+        opt_str(c"UTC-OFFSET", c"offset"),
+        opt_str(c"FORMAT", c"template"),
     ],
     ..Command::new(c"seq.create", create)
 };
 
 /// SEQ.CREATE key [START n] [INCREMENT n] [MINVALUE n] [MAXVALUE n] [CYCLE]
+/// [PERIOD HOUR|DAY|MONTH|YEAR] [UTC-OFFSET +hh:mm] [FORMAT template]
 fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let o = options(&CREATE, &args[2..])?;
     let d = SeqOptions::default();
@@ -63,11 +92,34 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         cycle: o.flag("CYCLE"),
     };
     opts.validate()?;
+    let period = o.str("PERIOD").map(Period::parse).transpose()?;
+    let offset = o.str("UTC-OFFSET").map(UtcOffset::parse).transpose()?;
+    let template = o
+        .str("FORMAT")
+        .map(|src| Template::new(src, period, opts.min, opts.max))
+        .transpose()?;
+    let given = period.is_some() || offset.is_some() || template.is_some();
+    let fmt = SeqFormat {
+        period,
+        offset: offset.unwrap_or_default(),
+        template,
+    };
+    fmt.validate(&opts)?;
+    if offset.is_some() && period.is_none() {
+        return Err(Error::OffsetNeedsPeriod);
+    }
+    let now = now_ms();
     let key = ctx.open_key(args[1], true);
     if key.value(&HANDLE, 0)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let mut state = datatype::create(&key, Sequence::new(opts));
+    let new = Sequence::new(opts);
+    let new = if given {
+        new.with_format(fmt, now)
+    } else {
+        new
+    };
+    let mut state = datatype::create(&key, new);
     replicate(ctx, args[1], &mut state);
     ctx.reply_ok();
     Ok(())
@@ -75,16 +127,15 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const NEXT: Command = Command {
     arity: 2,
-    summary: c"Returns the next value of a sequence, creating it with defaults",
+    summary:
+        c"Returns the next value of a sequence (its text with FORMAT), creating it with defaults",
     args: &[key(c"key")],
     ..Command::new(c"seq.next", next)
 };
 
 /// SEQ.NEXT key
 fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
-    let (first, _) = take(ctx, args, 1)?;
-    ctx.reply_int(first);
-    Ok(())
+    take(ctx, args, 1, false)
 }
 
 const NEXTBATCH: Command = Command {
@@ -100,11 +151,7 @@ fn nextbatch(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if count < 1 {
         return Err(Error::CountNotPositive);
     }
-    let (first, last) = take(ctx, args, count)?;
-    ctx.reply_array(2);
-    ctx.reply_int(first);
-    ctx.reply_int(last);
-    Ok(())
+    take(ctx, args, count, true)
 }
 
 const CURRENT: Command = Command {
@@ -150,6 +197,13 @@ fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         key.value_mut(&HANDLE, now, &mut slot)?
     };
     match existing {
+        // A per-period sequence moves into the clock's period first (on a serving node), and
+        // that move travels as a reservation before the SET.
+        Some(mut state) if from_client => {
+            if state.set_at(value, force, now)? {
+                replicate(ctx, args[1], &mut state);
+            }
+        }
         Some(mut state) => state.set(value, force)?,
         None => {
             let mut new = Sequence::new(SeqOptions::default());
@@ -176,24 +230,45 @@ fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let key = ctx.open_key(args[1], false);
     let s = key.value(&HANDLE, now_ms())?.ok_or(Error::NoSuchKey)?;
     let o = s.opts();
+    let f = s.format();
+    let period = s.period();
+    let offset = period.map(|(_, off, _)| off.to_string());
     ctx.reply_fields(&[
-        ("start", Some(o.start)),
-        ("increment", Some(o.increment)),
-        ("minvalue", Some(o.min)),
-        ("maxvalue", Some(o.max)),
-        ("cycle", Some(o.cycle as i64)),
-        ("next", s.peek()),
-        ("last", s.last()),
-        ("cycles", Some(s.cycles as i64)),
-        ("values_issued", Some(s.issued as i64)),
-        ("reserved_until", i64::try_from(s.mark()).ok()),
-        ("compact", Some(s.to_compact().is_some() as i64)),
+        ("start", o.start.into()),
+        ("increment", o.increment.into()),
+        ("minvalue", o.min.into()),
+        ("maxvalue", o.max.into()),
+        ("cycle", (o.cycle as i64).into()),
+        ("next", s.peek().into()),
+        ("last", s.last().into()),
+        ("cycles", (s.cycles as i64).into()),
+        ("values_issued", (s.issued as i64).into()),
+        ("reserved_until", i64::try_from(s.mark()).ok().into()),
+        ("compact", (s.to_compact().is_some() as i64).into()),
+        (
+            "format",
+            f.and_then(|f| f.template.as_ref())
+                .map(|t| t.source().as_bytes())
+                .into(),
+        ),
+        ("period", period.map(|(p, _, _)| p.name().as_bytes()).into()),
+        ("utc_offset", offset.as_deref().map(str::as_bytes).into()),
+        ("period_index", period.map(|(_, _, i)| i).into()),
+        (
+            "period_start",
+            period.map(|(p, off, i)| period_start_ms(i, p, off)).into(),
+        ),
+        (
+            "period_values_issued",
+            period.map(|_| s.period_issued() as i64).into(),
+        ),
     ]);
     Ok(())
 }
 
 const RESERVE: Command = Command {
-    arity: 11,
+    // 11 from AOF files written before PERIOD and FORMAT, 15 now (see `RESERVE_FIELDS`).
+    arity: -11,
     internal: true,
     summary: c"Internal: raises a sequence's reservation (sent to replicas and the AOF)",
     args: &[
@@ -206,6 +281,10 @@ const RESERVE: Command = Command {
         int(c"minvalue"),
         int(c"maxvalue"),
         int(c"cycle"),
+        optional(string(c"period")),
+        optional(int(c"utc-offset-minutes")),
+        optional(string(c"template")),
+        optional(int(c"period-index")),
         int(c"gen"),
     ],
     ..Command::new(c"seq.reserve", reserve_command::<Sequence>)

@@ -10,24 +10,34 @@ mod commands;
 
 use std::ffi::CStr;
 
-use crate::core::sequence::{SeqOptions, Sequence};
+use crate::core::period::{Period, Template, UtcOffset, MAX_SOURCE_LEN};
+use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
 use crate::error::{Error, Result};
 use crate::glue::command::{Command, CommandSet};
 use crate::glue::datatype::{Generator, Type};
-use crate::glue::ffi::{int, int128, Args, ModType, RStr, Stored};
+use crate::glue::ffi::{bytes, int, int128, Args, ModType, RStr, Stored};
 use crate::glue::rdb::{RdbIn, RdbOut, Refusal};
-use crate::glue::safety;
+use crate::glue::{config, safety};
 
 /// Encoding 1: start, increment, minvalue, maxvalue, cycle, cycles, next (i128), has last, last,
 /// the mark's cycle (always the current one), mark (i128), rate, issued, generation.
 pub const ENCVER_1: i32 = 1;
 /// Encoding 2: a form word first. Form 0 (compact): the compact word, timing bits clear. Form 1
 /// (full): the options, cycles, next (i128), has last, last, mark (i128), rate, issued,
-/// generation.
+/// generation. Form 2 (formatted): form 1, then PERIOD (0 none, 1 HOUR, 2 DAY, 3 MONTH,
+/// 4 YEAR), UTC-OFFSET (minutes), the FORMAT template's source (empty for none), the period
+/// index and the values issued in the period.
 pub const ENCVER_2: i32 = 2;
 
 const FORM_COMPACT: u64 = 0;
 const FORM_FULL: u64 = 1;
+const FORM_FORMATTED: u64 = 2;
+
+/// `SEQ.RESERVE` fields after the key, before the generation: AOF files written before PERIOD
+/// and FORMAT carry the first 8 (cycles, mark, rate, start, increment, minvalue, maxvalue,
+/// cycle); this version adds period, utc-offset (minutes), template and period index.
+pub const RESERVE_FIELDS_V1: usize = 8;
+pub const RESERVE_FIELDS: usize = 12;
 /// The compact word's memory-only timing bits (3-13), never written to disk.
 const TIMING_BITS: u64 = 0x7FF << 3;
 
@@ -58,12 +68,45 @@ impl CommandSet for Sequence {
     }
 }
 
-/// A sequence reservation: cycle and mark, the rate that sizes blocks and gaps, and the options.
+/// A sequence reservation: period, cycle and mark, the rate that sizes blocks and gaps, and the
+/// options (with PERIOD, UTC-OFFSET and FORMAT).
 pub struct Reservation {
+    index: i64,
     cycles: u64,
     mark: i128,
     rate: u32,
     opts: SeqOptions,
+    fmt: Option<SeqFormat>,
+}
+
+/// PERIOD as stored in RDB: 0 for none.
+fn period_code(p: Option<Period>) -> u64 {
+    p.map_or(0, |p| {
+        Period::ALL.iter().position(|x| *x == p).unwrap_or(0) as u64 + 1
+    })
+}
+
+/// A persisted or replicated FORMAT: PERIOD, UTC-OFFSET minutes and template source (empty for
+/// none), checked against the options.
+fn format_from(
+    period: Option<Period>,
+    offset_minutes: i64,
+    template: &[u8],
+    opts: &SeqOptions,
+) -> Result<SeqFormat> {
+    let offset =
+        UtcOffset::from_minutes(i32::try_from(offset_minutes).map_err(|_| Error::BadUtcOffset)?)?;
+    let template = match template {
+        [] => None,
+        src => Some(Template::new(src, period, opts.min, opts.max)?),
+    };
+    let fmt = SeqFormat {
+        period,
+        offset,
+        template,
+    };
+    fmt.validate(opts)?;
+    Ok(fmt)
 }
 
 fn save_options(w: &mut RdbOut, o: &SeqOptions) {
@@ -126,7 +169,11 @@ impl Generator for Sequence {
             w.u64(word & !TIMING_BITS);
             return;
         }
-        w.u64(FORM_FULL);
+        w.u64(if self.format().is_some() {
+            FORM_FORMATTED
+        } else {
+            FORM_FULL
+        });
         save_options(w, &self.opts());
         w.u64(self.cycles);
         w.i128(self.next_value());
@@ -136,6 +183,13 @@ impl Generator for Sequence {
         w.u64(self.rate as u64);
         w.u64(self.issued);
         w.u64(self.gen as u64);
+        if let Some(f) = self.format() {
+            w.u64(period_code(f.period));
+            w.i64(f.offset.minutes() as i64);
+            w.bytes(f.template.as_ref().map_or(b"", |t| t.source().as_bytes()));
+            w.i64(self.period_index());
+            w.u64(self.period_issued());
+        }
     }
 
     fn load(r: &mut RdbIn, encver: i32) -> std::result::Result<Self, Refusal> {
@@ -158,11 +212,25 @@ impl Generator for Sequence {
                 let opts = load_options(r)?;
                 load_state(r, opts, false)
             }
+            FORM_FORMATTED => {
+                let opts = load_options(r)?;
+                let s = load_state(r, opts, false)?;
+                let period = match r.uint::<usize>("period")? {
+                    0 => None,
+                    n => Some(*Period::ALL.get(n - 1).ok_or("period")?),
+                };
+                let offset = r.i64()?;
+                let template = r.bytes(MAX_SOURCE_LEN, "template")?;
+                let fmt = format_from(period, offset, &template, &opts).map_err(|_| "format")?;
+                let index = r.i64()?;
+                let period_issued = r.u64()?;
+                s.with_format_parts(fmt, index, period_issued)
+            }
             _ => Err("form"),
         }
     }
 
-    fn reservation(&self, out: &mut Args) {
+    fn reservation<'a>(&'a self, out: &mut Args<'a>) {
         let o = self.opts();
         out.push(self.cycles)
             .push(self.mark())
@@ -172,10 +240,22 @@ impl Generator for Sequence {
             .push(o.min)
             .push(o.max)
             .push(o.cycle);
+        let f = self.format();
+        out.push_str(
+            f.and_then(|f| f.period)
+                .map_or("NONE", |p| p.name())
+                .as_bytes(),
+        )
+        .push(f.map_or(0, |f| f.offset.minutes()))
+        .push_str(
+            f.and_then(|f| f.template.as_ref())
+                .map_or(b"", |t| t.source().as_bytes()),
+        )
+        .push(self.period_index());
     }
 
-    /// What replication carries and both sides keep equal: options, cycle and mark.
-    fn digest(&self, out: &mut Args) {
+    /// What replication carries and both sides keep equal: options, period, cycle and mark.
+    fn digest<'a>(&'a self, out: &mut Args<'a>) {
         let o = self.opts();
         out.push(self.cycles)
             .push(self.mark())
@@ -184,10 +264,19 @@ impl Generator for Sequence {
             .push(o.min)
             .push(o.max)
             .push(o.cycle);
+        // A plain sequence digests as before PERIOD and FORMAT existed.
+        if let Some(f) = self.format() {
+            out.push(period_code(f.period))
+                .push(f.offset.minutes())
+                .push_str(f.template.as_ref().map_or(b"", |t| t.source().as_bytes()))
+                .push(self.period_index());
+        }
     }
 
+    /// Accepts both argument lists: `RESERVE_FIELDS_V1` (AOF files written before PERIOD and
+    /// FORMAT) and `RESERVE_FIELDS`.
     fn parse_reservation(args: &[RStr]) -> Result<Reservation> {
-        if args.len() != 8 {
+        if args.len() != RESERVE_FIELDS_V1 && args.len() != RESERVE_FIELDS {
             return Err(Error::Arity);
         }
         let mark = int128(args[1])?;
@@ -214,23 +303,47 @@ impl Generator for Sequence {
         };
         opts.validate()?;
         Sequence::check_reservation(&opts, cycles as u64, mark)?;
+        let (fmt, index) = if args.len() == RESERVE_FIELDS {
+            let period = match bytes(args[8]) {
+                w if w.eq_ignore_ascii_case(b"NONE") => None,
+                w => Some(Period::parse(w)?),
+            };
+            let fmt = format_from(period, int(args[9])?, bytes(args[10]), &opts)?;
+            let index = int(args[11])?;
+            if period.is_none() && index != 0 {
+                return Err(Error::OutOfRange("period index", 0, 0));
+            }
+            let plain = fmt.period.is_none() && fmt.template.is_none();
+            ((!plain).then_some(fmt), index)
+        } else {
+            (None, 0)
+        };
         Ok(Reservation {
+            index,
             cycles: cycles as u64,
             mark,
             rate: rate.min(u32::MAX as i64) as u32,
             opts,
+            fmt,
         })
     }
 
     fn from_reservation(r: &Reservation) -> Self {
-        Sequence::new(r.opts)
+        let plain = Sequence::new(r.opts);
+        match &r.fmt {
+            None => plain,
+            // Checked by `parse_reservation`.
+            Some(f) => Sequence::new(r.opts)
+                .with_format_parts(f.clone(), r.index, 0)
+                .unwrap_or(plain),
+        }
     }
 
     fn apply_reservation(&mut self, r: &Reservation) -> Result<()> {
-        if self.opts() != r.opts {
+        if self.opts() != r.opts || self.format() != r.fmt.as_ref() {
             return Err(Error::LayoutMismatch);
         }
-        Sequence::apply_reservation(self, r.cycles, r.mark, r.rate);
+        Sequence::apply_reservation(self, r.index, r.cycles, r.mark, r.rate);
         Ok(())
     }
 
@@ -240,8 +353,11 @@ impl Generator for Sequence {
     fn set_gen(&mut self, gen: u16) {
         self.gen = gen;
     }
-    fn resume_gaps(&mut self, gaps: u64, _now: i64) {
+    fn resume_gaps(&mut self, gaps: u64, now: i64) {
         let gap = safety::sequence_gap_steps(self.rate, self.opts().range_steps());
-        self.resume(gap.saturating_mul(gaps));
+        // A period restart soon after the resume starts above START by the same gap (see
+        // `Sequence::resume_until`): the lost window may have issued in the new period.
+        let window = config::safety().map_or(0, |(window, _)| window);
+        self.resume_until(gap.saturating_mul(gaps), now.saturating_add(window));
     }
 }

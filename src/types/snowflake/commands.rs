@@ -1,12 +1,15 @@
 //! SNOWFLAKE.* commands: declarations, argument handling, replies.
 
+use crate::core::format::{IdFormat, Prefix, TextForm, ENCODED_MAX};
 use crate::core::snowflake::{self as sf, Layout, Snowflake};
 use crate::error::{Error, Result};
 use crate::glue::clock::now_ms;
-use crate::glue::command::{int, key, opt, options, Command, KeyAccess::*};
+use crate::glue::command::{
+    int, key, opt, opt_str, optional, options, string, Command, KeyAccess::*,
+};
 use crate::glue::config;
 use crate::glue::datatype::{self, replicate, reserve_command};
-use crate::glue::ffi::{self, Ctx, RStr, Slot};
+use crate::glue::ffi::{self, bytes, Ctx, Field, RStr, Slot};
 use crate::glue::stats;
 
 use super::{bits, HANDLE};
@@ -14,51 +17,72 @@ use super::{bits, HANDLE};
 pub static COMMANDS: &[Command] = &[CREATE, NEXT, PARSE, INFO, RESERVE];
 
 const CREATE: Command = Command {
-    summary: c"Creates a snowflake ID generator with a chosen layout, epoch and worker",
+    summary: c"Creates a snowflake ID generator with a chosen layout, epoch, worker and format",
     args: &[
         key(c"key"),
+        opt_str(c"LAYOUT", c"layout"),
         opt(c"EPOCH", c"unix-ms"),
         opt(c"TIME-BITS", c"time-bits"),
         opt(c"WORKER-BITS", c"worker-bits"),
         opt(c"SEQUENCE-BITS", c"sequence-bits"),
+        opt(c"TIME-UNIT", c"ms"),
         opt(c"WORKER", c"worker-id"),
+        opt_str(c"FORMAT", c"format"),
+        opt_str(c"PREFIX", c"prefix"),
     ],
     ..Command::new(c"snowflake.create", create)
 };
 
-/// SNOWFLAKE.CREATE key [EPOCH ms] [TIME-BITS n] [WORKER-BITS n] [SEQUENCE-BITS n] [WORKER id]
+/// SNOWFLAKE.CREATE key [LAYOUT DEFAULT|JS-SAFE] [EPOCH ms] [TIME-BITS n] [WORKER-BITS n]
+/// [SEQUENCE-BITS n] [TIME-UNIT ms] [WORKER id] [FORMAT INT|STRING|BASE32|BASE62] [PREFIX text]
 fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let o = options(&CREATE, &args[2..])?;
+    let base = match o.str("LAYOUT") {
+        Some(word) => {
+            // A named layout fixes the widths and the unit; EPOCH and WORKER may still be given.
+            for name in ["TIME-BITS", "WORKER-BITS", "SEQUENCE-BITS", "TIME-UNIT"] {
+                if o.str(name).is_some() {
+                    return Err(Error::LayoutConflict(name));
+                }
+            }
+            Layout::named(word)?
+        }
+        None => Layout::default(),
+    };
     let layout = Layout {
-        epoch: o.int("EPOCH")?.unwrap_or(sf::DEFAULT_EPOCH_MS),
+        epoch: o.int("EPOCH")?.unwrap_or(base.epoch),
         time_bits: bits(
             o.int("TIME-BITS")?,
-            sf::DEFAULT_TIME_BITS,
+            base.time_bits,
             "TIME-BITS",
             sf::TIME_BITS_RANGE,
         )?,
         worker_bits: bits(
             o.int("WORKER-BITS")?,
-            sf::DEFAULT_WORKER_BITS,
+            base.worker_bits,
             "WORKER-BITS",
             sf::WORKER_BITS_RANGE,
         )?,
         seq_bits: bits(
             o.int("SEQUENCE-BITS")?,
-            sf::DEFAULT_SEQUENCE_BITS,
+            base.seq_bits,
             "SEQUENCE-BITS",
             sf::SEQUENCE_BITS_RANGE,
         )?,
+        time_unit_ms: o.int("TIME-UNIT")?.unwrap_or(base.time_unit_ms),
     };
     let worker = o.int("WORKER")?;
     let now = now_ms();
     layout.validate(Some(now))?;
+    let format = o.str("FORMAT").map(IdFormat::parse).transpose()?;
+    let prefix = o.str("PREFIX").map(Prefix::parse).transpose()?;
+    let text = TextForm::new(format.unwrap_or_default(), prefix.unwrap_or_default())?;
     Snowflake::validate_worker(&layout, worker)?;
     let key = ctx.open_key(args[1], true);
     if key.value(&HANDLE, now)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let mut state = datatype::create(&key, Snowflake::new(layout, worker));
+    let mut state = datatype::create(&key, Snowflake::new(layout, worker).with_text(text));
     replicate(ctx, args[1], &mut state);
     ctx.reply_ok();
     Ok(())
@@ -68,39 +92,57 @@ const NEXT: Command = Command {
     summary:
         c"Returns the next snowflake ID (or COUNT IDs) of a generator, creating it with defaults",
     complexity: c"O(1), O(N) with COUNT N",
-    args: &[key(c"key"), opt(c"COUNT", c"count")],
+    args: &[
+        key(c"key"),
+        opt(c"COUNT", c"count"),
+        opt_str(c"FORMAT", c"format"),
+    ],
     ..Command::new(c"snowflake.next", next)
 };
 
-/// SNOWFLAKE.NEXT key [COUNT n]
+/// SNOWFLAKE.NEXT key [COUNT n] [FORMAT INT|STRING|BASE32|BASE62]
 fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
-    let count = match args.len() {
-        2 => None,
-        _ => match options(&NEXT, &args[2..])?.int("COUNT")? {
-            Some(n) if (1..=sf::MAX_COUNT as i64).contains(&n) => Some(n as u32),
-            _ => return Err(Error::CountRange(sf::MAX_COUNT as i64)),
-        },
+    let (count, format) = match args.len() {
+        2 => (None, None),
+        // The common formatted call, without the general option parser.
+        4 if bytes(args[2]).eq_ignore_ascii_case(b"FORMAT") => {
+            (None, Some(IdFormat::parse(bytes(args[3]))?))
+        }
+        _ => {
+            let o = options(&NEXT, &args[2..])?;
+            let count = match o.int("COUNT")? {
+                None => None,
+                Some(n) if (1..=sf::MAX_COUNT as i64).contains(&n) => Some(n as u32),
+                Some(_) => return Err(Error::CountRange(sf::MAX_COUNT as i64)),
+            };
+            (count, o.str("FORMAT").map(IdFormat::parse).transpose()?)
+        }
     };
     let key = ctx.open_key(args[1], true);
     let now = now_ms();
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
     let mut slot = Slot::default();
-    let issued = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
+    let (issued, text) = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
         Some(mut state) => {
             let issued = state.next(now, worker, n, borrow)?;
             if issued.advanced {
                 replicate(ctx, args[1], &mut state);
             }
-            issued
+            (issued, *state.text())
         }
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
             let mut new = Snowflake::new(Layout::default(), None);
             let issued = new.next(now, worker, n, borrow)?;
+            let text = *new.text();
             replicate(ctx, args[1], &mut datatype::create(&key, new));
-            issued
+            (issued, text)
         }
+    };
+    let text = TextForm {
+        format: format.unwrap_or(text.format),
+        prefix: text.prefix,
     };
     stats::SNOWFLAKE_IDS.add(n as u64);
     if issued.clock_behind {
@@ -109,12 +151,22 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if issued.borrowed_ms > 0 {
         stats::BORROWED_MS.add(issued.borrowed_ms);
     }
+    // Text forms are encoded into a stack buffer, one reply per id: no allocation per id.
+    let mut buf = [0u8; ENCODED_MAX];
+    let mut reply = |id: i64| {
+        if text.format.is_text() {
+            let len = text.encode(id, &mut buf);
+            ctx.reply_bulk(&buf[..len]);
+        } else {
+            ctx.reply_int(id);
+        }
+    };
     match count {
-        None => ctx.reply_int(issued.first()),
+        None => reply(issued.first()),
         Some(n) => {
             ctx.reply_array(n as usize);
             for id in issued.ids() {
-                ctx.reply_int(id);
+                reply(id);
             }
         }
     }
@@ -123,25 +175,33 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const PARSE: Command = Command {
     flags: c"readonly fast",
-    arity: 3,
+    arity: -3,
     key: Read,
-    summary: c"Splits a snowflake ID into its timestamp, worker and sequence",
-    args: &[key(c"key"), int(c"id")],
+    summary: c"Splits a snowflake ID (in the key's format, or the one given) into its timestamp, worker and sequence",
+    args: &[key(c"key"), string(c"id"), opt_str(c"FORMAT", c"format")],
     ..Command::new(c"snowflake.parse", parse)
 };
 
-/// SNOWFLAKE.PARSE key id
+/// SNOWFLAKE.PARSE key id [FORMAT INT|STRING|BASE32|BASE62]
 fn parse(ctx: &Ctx, args: &[RStr]) -> Result<()> {
-    let id = ffi::int(args[2])?;
+    let format = options(&PARSE, &args[3..])?
+        .str("FORMAT")
+        .map(IdFormat::parse)
+        .transpose()?;
     let key = ctx.open_key(args[1], false);
-    let (ts, worker, seq) = match key.value(&HANDLE, 0)? {
-        Some(state) => state.parse(id)?,
-        None => Snowflake::new(Layout::default(), None).parse(id)?,
+    let stored = key.value(&HANDLE, 0)?;
+    let default = Snowflake::new(Layout::default(), None);
+    let state: &Snowflake = stored.as_deref().unwrap_or(&default);
+    let id = match format.unwrap_or(state.text().format) {
+        // An integer as Redis reads one (a negative one is no id of any layout).
+        IdFormat::Int => ffi::int(args[2])?,
+        f => state.text().decode(bytes(args[2]), Some(f))?,
     };
+    let (ts, worker, seq) = state.parse(id)?;
     ctx.reply_fields(&[
-        ("timestamp", Some(ts)),
-        ("worker", Some(worker)),
-        ("sequence", Some(seq as i64)),
+        ("timestamp", ts.into()),
+        ("worker", worker.into()),
+        ("sequence", (seq as i64).into()),
     ]);
     Ok(())
 }
@@ -159,31 +219,41 @@ const INFO: Command = Command {
 fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let key = ctx.open_key(args[1], false);
     let s = key.value(&HANDLE, now_ms())?.ok_or(Error::NoSuchKey)?;
-    let unix = |ts: i64| ts.saturating_add(s.epoch);
+    let layout = s.layout();
+    let unix = |ts: i64| layout.tick_start_ms(ts);
     let last_ts = s.last().0;
+    let prefix = s.text().prefix;
     ctx.reply_fields(&[
-        ("time_bits", Some(s.time_bits as i64)),
-        ("worker_bits", Some(s.worker_bits as i64)),
-        ("sequence_bits", Some(s.seq_bits() as i64)),
-        ("epoch", Some(s.epoch)),
-        ("worker", Some(s.worker().unwrap_or(-1))),
+        ("time_bits", (s.time_bits as i64).into()),
+        ("worker_bits", (s.worker_bits as i64).into()),
+        ("sequence_bits", (s.seq_bits() as i64).into()),
+        ("time_unit", layout.time_unit_ms.into()),
+        ("epoch", s.epoch.into()),
+        ("worker", s.worker().unwrap_or(-1).into()),
+        ("format", Field::Str(s.text().format.name().as_bytes())),
+        (
+            "prefix",
+            (!prefix.is_empty()).then_some(prefix.as_bytes()).into(),
+        ),
         (
             "last_timestamp",
-            Some(if last_ts < 0 { -1 } else { unix(last_ts) }),
+            (if last_ts < 0 { -1 } else { unix(last_ts) }).into(),
         ),
-        ("ids_issued", Some(s.ids_issued as i64)),
-        ("clock_behind", Some(s.clock_behind() as i64)),
-        ("borrowed_ms", Some(s.borrowed_ms as i64)),
-        ("wall_seen", Some(unix(s.wall_seen))),
-        ("reserved_until", Some(unix(s.mark))),
-        ("time_bits_exhausted_at", Some(s.exhausted_at())),
-        ("compact", Some(s.to_compact().is_some() as i64)),
+        ("ids_issued", (s.ids_issued as i64).into()),
+        ("clock_behind", (s.clock_behind() as i64).into()),
+        ("borrowed_ms", (s.borrowed_ms as i64).into()),
+        ("wall_seen", unix(s.wall_seen).into()),
+        ("reserved_until", unix(s.mark).into()),
+        ("time_bits_exhausted_at", s.exhausted_at().into()),
+        ("js_safe_until", layout.js_safe_until().into()),
+        ("compact", (s.to_compact().is_some() as i64).into()),
     ]);
     Ok(())
 }
 
 const RESERVE: Command = Command {
-    arity: 10,
+    // 10 from AOF files written before TIME-UNIT and FORMAT, 13 now (see `RESERVE_FIELDS`).
+    arity: -10,
     internal: true,
     summary: c"Internal: raises a snowflake generator's reservation (sent to replicas and the AOF)",
     args: &[
@@ -195,6 +265,9 @@ const RESERVE: Command = Command {
         int(c"worker-bits"),
         int(c"sequence-bits"),
         int(c"worker"),
+        optional(int(c"time-unit")),
+        optional(string(c"format")),
+        optional(string(c"prefix")),
         int(c"gen"),
     ],
     ..Command::new(c"snowflake.reserve", reserve_command::<Snowflake>)

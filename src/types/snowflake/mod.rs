@@ -5,17 +5,29 @@ mod commands;
 
 use std::ffi::CStr;
 
+use crate::core::format::{IdFormat, Prefix, TextForm, PREFIX_MAX};
 use crate::core::snowflake::{self as sf, Layout, Snowflake, SnowflakeCompact};
 use crate::error::{Error, Result};
 use crate::glue::command::{Command, CommandSet};
 use crate::glue::datatype::{Generator, Type};
-use crate::glue::ffi::{int, Args, ModType, RStr, Stored};
+use crate::glue::ffi::{bytes, int, Args, ModType, RStr, Stored};
 use crate::glue::rdb::{RdbIn, RdbOut, Refusal, TRUNCATED};
 use crate::glue::safety;
 
-/// Encoding 1: epoch, time bits, worker bits, sequence bits, worker, position, mark, wall seen,
-/// last id, ids issued, clock-behind count, borrowed ms, generation.
+/// Encoding 1 (released): epoch, time bits, worker bits, sequence bits (the three sum to 63),
+/// worker, position, mark, wall seen, last id, ids issued, clock-behind count, borrowed ms,
+/// generation. Loads with TIME-UNIT 1 ms, FORMAT INT and no PREFIX.
 pub const ENCVER_1: i32 = 1;
+/// Encoding 2: encoding 1 with TIME-UNIT (ms), FORMAT (0 INT, 1 STRING, 2 BASE32, 3 BASE62)
+/// and PREFIX (a string, empty for none) after the sequence bits; bits may sum to less than 63,
+/// and the position, mark and wall time count ticks of TIME-UNIT.
+pub const ENCVER_2: i32 = 2;
+
+/// `SNOWFLAKE.RESERVE` fields after the key, before the generation: encoding-1 era AOF files
+/// carry the first 7 (mark, wall-seen, epoch, time-bits, worker-bits, sequence-bits, worker),
+/// this version adds time-unit, format and prefix.
+pub const RESERVE_FIELDS_V1: usize = 7;
+pub const RESERVE_FIELDS: usize = 10;
 
 pub static HANDLE: ModType<Snowflake> = ModType::new();
 pub static TYPE: Type<Snowflake> = Type::new();
@@ -39,13 +51,19 @@ impl CommandSet for Snowflake {
     }
 }
 
-/// A snowflake reservation: the mark and newest wall time, with the layout and worker the key
-/// was created with (so that a missing key is created right).
+/// A snowflake reservation: the mark and newest wall time, with the layout, worker and text
+/// form the key was created with (so that a missing key is created right).
 pub struct Reservation {
     mark: i64,
     wall_seen: i64,
     layout: Layout,
     worker: Option<i64>,
+    text: TextForm,
+}
+
+/// FORMAT as stored in RDB.
+fn format_code(f: IdFormat) -> u64 {
+    IdFormat::ALL.iter().position(|x| *x == f).unwrap_or(0) as u64
 }
 
 /// A bit width from an option or a reservation, checked against its range.
@@ -66,7 +84,7 @@ pub(crate) fn bits(
 
 impl Generator for Snowflake {
     const NAME: &'static CStr = c"idgen-sfk";
-    const ENCVER: i32 = ENCVER_1;
+    const ENCVER: i32 = ENCVER_2;
     const RESERVE: &'static CStr = c"SNOWFLAKE.RESERVE";
     type Reservation = Reservation;
 
@@ -80,6 +98,9 @@ impl Generator for Snowflake {
         w.u64(self.time_bits as u64);
         w.u64(self.worker_bits as u64);
         w.u64(self.seq_bits() as u64);
+        w.u64(self.layout().time_unit_ms as u64);
+        w.u64(format_code(self.text().format));
+        w.bytes(self.text().prefix.as_bytes());
         w.i64(worker);
         w.u64(pos);
         w.i64(mark);
@@ -91,15 +112,35 @@ impl Generator for Snowflake {
         w.u64(gen as u64);
     }
 
-    fn load(r: &mut RdbIn, _encver: i32) -> std::result::Result<Self, Refusal> {
-        let layout = Layout {
+    fn load(r: &mut RdbIn, encver: i32) -> std::result::Result<Self, Refusal> {
+        let mut layout = Layout {
             epoch: r.i64()?,
             time_bits: r.uint("time bits")?,
             worker_bits: r.uint("worker bits")?,
             seq_bits: r.uint("sequence bits")?,
+            time_unit_ms: sf::DEFAULT_TIME_UNIT_MS,
         };
+        let mut text = TextForm::default();
+        if encver == ENCVER_1 {
+            if layout.total_bits() != 63 {
+                return Err("layout");
+            }
+        } else {
+            layout.time_unit_ms = r.uint::<u32>("time unit")? as i64;
+            let format = *IdFormat::ALL
+                .get(r.uint::<usize>("format")?)
+                .ok_or("format")?;
+            let prefix = r.bytes(PREFIX_MAX, "prefix")?;
+            let prefix = if prefix.is_empty() {
+                Prefix::NONE
+            } else {
+                Prefix::parse(&prefix).map_err(|_| "prefix")?
+            };
+            text = TextForm::new(format, prefix).map_err(|_| "prefix")?;
+        }
         Snowflake::from_parts(
             layout,
+            text,
             r.i64()?,
             r.u64()?,
             r.i64()?,
@@ -112,43 +153,78 @@ impl Generator for Snowflake {
         )
     }
 
-    fn reservation(&self, out: &mut Args) {
+    fn reservation<'a>(&'a self, out: &mut Args<'a>) {
         out.push(self.mark)
             .push(self.wall_seen)
             .push(self.epoch)
             .push(self.time_bits)
             .push(self.worker_bits)
             .push(self.seq_bits())
-            .push(self.worker().unwrap_or(-1));
+            .push(self.worker().unwrap_or(-1))
+            .push(self.layout().time_unit_ms)
+            .push_str(self.text().format.name().as_bytes())
+            .push_str(self.text().prefix.as_bytes());
     }
 
-    /// What replication carries and both sides keep equal: layout, worker and mark (the wall
-    /// time seen moves on the primary with every call).
-    fn digest(&self, out: &mut Args) {
+    /// What replication carries and both sides keep equal: layout, worker, text form and mark
+    /// (the wall time seen moves on the primary with every call).
+    fn digest<'a>(&'a self, out: &mut Args<'a>) {
         out.push(self.mark)
             .push(self.epoch)
             .push(self.time_bits)
             .push(self.worker_bits)
             .push(self.seq_bits())
             .push(self.worker().unwrap_or(-1));
+        // A default key digests as before TIME-UNIT and FORMAT existed.
+        if self.layout().time_unit_ms != sf::DEFAULT_TIME_UNIT_MS
+            || *self.text() != TextForm::default()
+        {
+            out.push(self.layout().time_unit_ms)
+                .push(format_code(self.text().format))
+                .push_str(self.text().prefix.as_bytes());
+        }
     }
 
+    /// Accepts both argument lists: `RESERVE_FIELDS_V1` (from AOF files written before TIME-UNIT
+    /// and FORMAT; a 63-bit layout in ms, FORMAT INT) and `RESERVE_FIELDS`.
     fn parse_reservation(args: &[RStr]) -> Result<Reservation> {
-        let mut v = [0i64; 7];
-        if args.len() != v.len() {
+        if args.len() != RESERVE_FIELDS_V1 && args.len() != RESERVE_FIELDS {
             return Err(Error::Arity);
         }
-        for (slot, arg) in v.iter_mut().zip(args) {
+        let mut v = [0i64; 8];
+        let ints = if args.len() == RESERVE_FIELDS_V1 {
+            7
+        } else {
+            8
+        };
+        for (slot, arg) in v.iter_mut().zip(&args[..ints]) {
             *slot = int(*arg)?;
         }
-        let [mark, wall_seen, epoch, tb, wb, sb, worker] = v;
+        let [mark, wall_seen, epoch, tb, wb, sb, worker, unit] = v;
         let layout = Layout {
             epoch,
             time_bits: bits(Some(tb), 0, "TIME-BITS", sf::TIME_BITS_RANGE)?,
             worker_bits: bits(Some(wb), 0, "WORKER-BITS", sf::WORKER_BITS_RANGE)?,
             seq_bits: bits(Some(sb), 0, "SEQUENCE-BITS", sf::SEQUENCE_BITS_RANGE)?,
+            time_unit_ms: if ints == 7 {
+                sf::DEFAULT_TIME_UNIT_MS
+            } else {
+                unit
+            },
         };
         layout.validate(None)?;
+        if args.len() == RESERVE_FIELDS_V1 && layout.total_bits() != 63 {
+            return Err(Error::LayoutMismatch);
+        }
+        let text = if args.len() == RESERVE_FIELDS {
+            let prefix = match bytes(args[9]) {
+                [] => Prefix::NONE,
+                p => Prefix::parse(p)?,
+            };
+            TextForm::new(IdFormat::parse(bytes(args[8]))?, prefix)?
+        } else {
+            TextForm::default()
+        };
         let worker = (worker != -1).then_some(worker);
         Snowflake::validate_worker(&layout, worker)?;
         for (name, v) in [("mark", mark), ("wall-seen", wall_seen)] {
@@ -161,15 +237,16 @@ impl Generator for Snowflake {
             wall_seen,
             layout,
             worker,
+            text,
         })
     }
 
     fn from_reservation(r: &Reservation) -> Self {
-        Snowflake::new(r.layout, r.worker)
+        Snowflake::new(r.layout, r.worker).with_text(r.text)
     }
 
     fn apply_reservation(&mut self, r: &Reservation) -> Result<()> {
-        if self.layout() != r.layout || self.worker() != r.worker {
+        if self.layout() != r.layout || self.worker() != r.worker || *self.text() != r.text {
             return Err(Error::LayoutMismatch);
         }
         Snowflake::apply_reservation(self, r.mark, r.wall_seen);
