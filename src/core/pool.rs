@@ -41,8 +41,10 @@
 //! identity: two processes that share one are one holder. A named holder that asks again gets:
 //! - `How::Kept`: its live lease, **same token**, expiry raised to `now + ttl` (never lowered).
 //!   The unchanged token is how the holder tells it held the ID without a break; an acquire
-//!   retried after a lost reply is harmless. (A lease from before the latest resume is not kept
-//!   as is: see *Resume*.)
+//!   retried after a lost reply is harmless. The ID's not-before is raised to the lease's old
+//!   expiry first: the caller may be a restarted process under the same name, which cannot know
+//!   what its previous incarnation issued before its deadline (at most that expiry). (A lease
+//!   from before the latest resume is not kept as is: see *Resume*.)
 //! - `How::Returned`: its previous ID again, with a **new token**, when that ID was not granted to
 //!   anyone else since: expired (even in quarantine: the quarantine protects *other* holders),
 //!   released, or held by it from before the latest resume. The new token says the tenure broke;
@@ -518,6 +520,9 @@ impl Pool {
             if s.phase == Phase::Held && s.token >= self.resume_token {
                 let (token, old) = (s.token, s.expires);
                 let expires = old.max(now.saturating_add(ttl_ms));
+                if let Some(s) = self.slots.get_mut(&id) {
+                    s.not_before = s.not_before.max(old);
+                }
                 self.relink_live(id, old, expires);
                 let advanced = self.raise_ttl(ttl_ms);
                 self.counters.renewals += 1;
@@ -1250,6 +1255,9 @@ mod tests {
         assert_eq!((again.id, again.token), (a.id, a.token));
         assert_eq!(again.expires, T0 + 11_000);
         assert!(again.advanced, "a longer TTL than ever is a reservation");
+        // The asker may be a restarted process under the same name: it starts above everything
+        // the old lease allowed.
+        assert_eq!(again.not_before, T0 + 5000, "above the old lease's expiry");
         // A shorter TTL never shortens it.
         let again = p.acquire(T0 + 2000, 1000, Some(b"w1")).unwrap();
         assert_eq!(again.expires, T0 + 11_000);
@@ -2025,6 +2033,11 @@ mod tests {
                             }
                             (Ok(g), Ok((id, How::Kept))) => {
                                 let i = m.latest[&id];
+                                // The old expiry counts as reported: a restarted holder under
+                                // this name may not know what was issued before it.
+                                let old = m.tenures[i].expires;
+                                let r = m.reported.entry(id).or_insert(i64::MIN);
+                                *r = (*r).max(old);
                                 let t = &mut m.tenures[i];
                                 prop_assert_eq!((g.id, g.how, g.token), (id, How::Kept, t.token));
                                 t.expires = t.expires.max(m.now + ttl);
