@@ -12,7 +12,7 @@
 //! | `control_incr_repeats_after_*` | 5: scenarios 1 and 3 with plain INCR: must find repeats (the injections lose history) |
 //! | `fuzz_random_arguments`, `fuzz_restore_payloads`, `truncated_rdb_fails_startup_cleanly`, `fuzz_forged_aof` | 6: bad input: client commands from clients, DUMP payloads, dump.rdb files, and the internal commands in forged AOF files |
 //! | `pool_kill9_aof_always_never_double_grants`, `pool_failover_never_double_grants` | 7: worker-ID pool: holders acquire, renew, release and stop under kill -9 (`appendfsync always`) and under failovers to a lagging replica; every tenure recorded (see `faults/pool.rs`) |
-//! //! | `period_boundary_power_cut_never_repeats` | 8: a per-period sequence with a FORMAT template, the test clock shifted to 1.5 s before local midnight, kill -9 0.3 s after the boundary with the AOF cut back by its last second (the new period's first reservation lost), restart; every formatted value recorded |
+//! | `period_boundary_power_cut_never_repeats` | 8: a per-period sequence with a FORMAT template, the test clock shifted to 1.5 s before local midnight, kill -9 0.3 s after the boundary with the AOF cut back by its last second (the new period's first reservation lost), restart; every formatted value recorded |
 //! | `control_incr_per_date_repeats_after_power_cut` | 8's control: `INCR order:<date>` under the same injections |
 //!
 //! A value counts as received only once its whole reply was read; a client whose connection

@@ -36,7 +36,7 @@ def need_worker(worker_commands):
     if not worker_commands:
         pytest.skip(
             f"the module at {module_path()} has no WORKER.* commands "
-            "(build the pool branch and set IDGEN_MODULE to its libidgen.so)"
+            "(build this repository with `cargo build --release`, or set IDGEN_MODULE to a libidgen.so that has them)"
         )
 
 
