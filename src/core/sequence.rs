@@ -247,6 +247,11 @@ impl Sequence {
         self.ext.as_ref().map_or(0, |e| e.period_issued)
     }
 
+    /// Whether values are replied as text (a FORMAT template).
+    pub fn is_formatted(&self) -> bool {
+        self.ext.as_ref().is_some_and(|e| e.fmt.template.is_some())
+    }
+
     /// The template's text of `value` in the stored period, on `worker`, appended to `out`;
     /// false (nothing written) for a sequence without a template.
     pub fn render(&self, value: i64, worker: i64, out: &mut impl Sink) -> bool {

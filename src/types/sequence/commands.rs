@@ -41,6 +41,17 @@ fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
         }
     };
     stats::SEQ_VALUES.add(count as u64);
+    if !state.is_formatted() {
+        // The common case: integers, no text buffer.
+        if batch {
+            ctx.reply_array(2);
+            ctx.reply_int(taken.first);
+            ctx.reply_int(taken.last);
+        } else {
+            ctx.reply_int(taken.first);
+        }
+        return Ok(());
+    }
     let worker = config::worker_id();
     let mut buf = TextBuf::default();
     let mut reply = |v: i64| {

@@ -151,15 +151,24 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if issued.borrowed_ms > 0 {
         stats::BORROWED_MS.add(issued.borrowed_ms);
     }
+    if !text.format.is_text() {
+        // The common case: integers, no text buffer.
+        match count {
+            None => ctx.reply_int(issued.first()),
+            Some(n) => {
+                ctx.reply_array(n as usize);
+                for id in issued.ids() {
+                    ctx.reply_int(id);
+                }
+            }
+        }
+        return Ok(());
+    }
     // Text forms are encoded into a stack buffer, one reply per id: no allocation per id.
     let mut buf = [0u8; ENCODED_MAX];
     let mut reply = |id: i64| {
-        if text.format.is_text() {
-            let len = text.encode(id, &mut buf);
-            ctx.reply_bulk(&buf[..len]);
-        } else {
-            ctx.reply_int(id);
-        }
+        let len = text.encode(id, &mut buf);
+        ctx.reply_bulk(&buf[..len]);
     };
     match count {
         None => reply(issued.first()),
