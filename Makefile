@@ -100,9 +100,10 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: deps build bench-floor ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md); WORKER.* (target/bench/worker.md)
+bench: deps build bench-floor python-venv ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md); WORKER.* (target/bench/worker.md); the Python client in-process
 	bash bench/run.sh
 	bash bench/worker.sh
+	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
 
 # The floor module (bench/floor/floor.c, FLOOR.INCR) into target/bench/floor/libfloor.so: only
 # for the benchmarks (bench/run.sh and bench/profile.sh load it beside idgen), never built by
