@@ -1336,7 +1336,7 @@ impl Trial {
     fn start(dir: &Path, config: &[&str]) -> Trial {
         let port = free_port();
         let log = dir.join("redis.log");
-        let child = Command::new("redis-server")
+        let child = Command::new(common::server_binary())
             .args([
                 "--port",
                 &port.to_string(),

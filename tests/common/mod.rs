@@ -31,6 +31,12 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// The server binary the tests run: `$IDGEN_SERVER` (Redis 7.0, Redis 8 or Valkey 9), else
+/// `redis-server` from PATH.
+pub fn server_binary() -> std::ffi::OsString {
+    std::env::var_os("IDGEN_SERVER").unwrap_or_else(|| "redis-server".into())
+}
+
 /// Path of the module under test: `$IDGEN_MODULE`, else `target/release/libidgen.so`.
 pub fn module_path() -> PathBuf {
     let p = match std::env::var_os("IDGEN_MODULE") {
@@ -251,7 +257,7 @@ impl Server {
     /// Spawns the process on `self.port` and waits for PING. On failure the process is gone.
     fn spawn(&mut self) -> Result<(), String> {
         let log_len_before = fs::metadata(self.log_path()).map(|m| m.len()).unwrap_or(0);
-        let child = Command::new("redis-server")
+        let child = Command::new(server_binary())
             .args(self.args())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
