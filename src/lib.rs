@@ -36,19 +36,18 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
     let setup = || -> Result<(), String> {
         glue::config::register(ctx.ctx, args)?;
         // Without this option a short read inside a loader (a forged or truncated RESTORE
-        // payload) aborts Redis; with it the loader sees the error and refuses the value.
+        // payload) aborts Redis; with it the loader sees the error and refuses the value. On
+        // Valkey 9 the module also declares atomic slot migration (`glue::cluster`).
+        let options = raw::REDISMODULE_OPTIONS_HANDLE_IO_ERRORS as i32
+            | glue::cluster::server_options(ctx.ctx);
         // SAFETY: init's context.
-        unsafe {
-            api!(RedisModule_SetModuleOptions)(
-                ctx.ctx,
-                raw::REDISMODULE_OPTIONS_HANDLE_IO_ERRORS as i32,
-            )
-        };
+        unsafe { api!(RedisModule_SetModuleOptions)(ctx.ctx, options) };
         for t in TYPES {
             t.register(ctx.ctx)?;
         }
         command::register::<glue::ModuleCommands>(ctx.ctx)?;
         glue::serving::register(ctx.ctx)?;
+        glue::cluster::register(ctx.ctx);
         // SAFETY: init's context; the callback is a plain function that lives forever.
         unsafe { api!(RedisModule_RegisterInfoFunc)(ctx.ctx, Some(glue::stats::info)) };
         Ok(())

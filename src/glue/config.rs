@@ -197,7 +197,12 @@ pub fn register(ctx: *mut raw::RedisModuleCtx, args: &[RedisString]) -> Result<(
                 *max,
                 Some(get_int),
                 Some(set_int),
-                None,
+                // CONFIG SET of the worker id announces it to the cluster at once.
+                if std::ptr::eq(*var, &WORKER_ID) {
+                    Some(super::cluster::worker_id_applied)
+                } else {
+                    None
+                },
                 *var as *const AtomicI64 as *mut c_void,
             )
         };

@@ -8,6 +8,7 @@
 
 pub mod barrier;
 pub mod clock;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod datatype;
@@ -36,6 +37,15 @@ static MODULE_COMMANDS: &[Command] = &[
         summary: c"Internal: raises the serving generation (sent to replicas and the AOF after a load or promotion)",
         args: &[int(c"generation")],
         ..Command::new(c"idgen.generation", serving::generation_command)
+    },
+    Command {
+        flags: c"readonly",
+        arity: 1,
+        key: KeyAccess::NoKey,
+        summary: c"Lists the worker id this node and every other cluster node announced, with worker-id clashes",
+        complexity: c"O(N) where N is the number of cluster nodes",
+        args: &[],
+        ..Command::new(c"idgen.workers", cluster::workers_command)
     },
     #[cfg(feature = "test-clock")]
     Command {

@@ -65,11 +65,21 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
         (c"worker_id", super::config::worker_id() as u64),
         (c"generation", super::serving::current_full()),
     ];
-    // SAFETY: the INFO context Redis passed to the callback; names are static C strings.
+    let (peers, clashes, clash_nodes) = super::cluster::info_fields();
+    let clash_nodes = std::ffi::CString::new(clash_nodes).unwrap_or_default();
+    // SAFETY: the INFO context Redis passed to the callback; names are static C strings and
+    // the value strings NUL-terminated (Redis copies them).
     unsafe {
         api!(RedisModule_InfoAddSection)(ctx, c"".as_ptr());
         for (name, v) in fields {
             api!(RedisModule_InfoAddFieldULongLong)(ctx, name.as_ptr(), v);
         }
+        api!(RedisModule_InfoAddFieldULongLong)(ctx, c"worker_peers".as_ptr(), peers);
+        api!(RedisModule_InfoAddFieldULongLong)(ctx, c"worker_clashes".as_ptr(), clashes);
+        api!(RedisModule_InfoAddFieldCString)(
+            ctx,
+            c"worker_clash_nodes".as_ptr(),
+            clash_nodes.as_ptr(),
+        );
     }
 }
