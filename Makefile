@@ -8,6 +8,10 @@ CARGO    ?= cargo
 PORT     ?= 6379
 DATA_DIR ?= data
 MODULE   := target/release/libidgen.so
+# The server binary `make run`/`make cluster` start (SERVER=... picks one in the server matrix).
+SERVER_BIN ?= redis-server
+# First port of `make cluster` (6 nodes: CLUSTER_PORT..CLUSTER_PORT+5, bus +10000).
+CLUSTER_PORT ?= 22001
 
 # Python client (clients/python): a project-local virtualenv, never the system Python.
 PYTHON3  ?= python3
@@ -19,7 +23,7 @@ PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test test-faults examples-test lint fmt bench bench-floor clean \
+.PHONY: help deps build run test test-faults test-cluster cluster cluster-stop examples-test lint fmt bench bench-floor clean \
 	python-venv test-python test-python-faults bench-python
 
 help: ## List the targets
@@ -73,6 +77,19 @@ examples-test: build ## Run the Node.js and Lua examples' tests (needs node and 
 test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults.rs, Python client's)
 	$(CARGO) test --release --no-fail-fast --test faults
 	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs -m faults
+
+# A loopback cluster of 3 primaries + 3 replicas with the module, each node with its own
+# idgen.worker-id (1..6) in data/cluster/<port>/node.conf. See scripts/cluster.sh.
+cluster: build ## Start a 3+3 Redis Cluster with the module on CLUSTER_PORT.. (data/cluster/<port>/)
+	IDGEN_SERVER=$(SERVER_BIN) BASE_PORT=$(CLUSTER_PORT) CLUSTER_DIR=$(DATA_DIR)/cluster \
+		bash scripts/cluster.sh start
+
+cluster-stop: ## Stop the cluster started by make cluster (its data stays in data/cluster)
+	IDGEN_SERVER=$(SERVER_BIN) BASE_PORT=$(CLUSTER_PORT) CLUSTER_DIR=$(DATA_DIR)/cluster \
+		bash scripts/cluster.sh stop
+
+test-cluster: deps build ## Build, then run the Redis Cluster tests (tests/cluster.rs) on SERVER_BIN
+	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --test cluster -- --nocapture
 
 $(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
 	$(PYTHON3) -m venv $(PY_VENV) || { rm -rf $(PY_VENV); \
