@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod cluster;
 pub mod crash;
 pub mod dump;
 
@@ -80,6 +81,8 @@ pub struct ServerBuilder {
     /// Load the module from a config file (`<dir>/redis.conf`) instead of the command line, so
     /// that CONFIG REWRITE has a file to write and a restart reads it back.
     config_file: bool,
+    /// A cluster node: a port whose bus port (+10000) is free too (see `free_cluster_port`).
+    cluster: bool,
 }
 
 impl ServerBuilder {
@@ -105,6 +108,14 @@ impl ServerBuilder {
         self
     }
 
+    /// A Redis Cluster node (`cluster-enabled yes`, its own `nodes.conf`), on a port whose
+    /// cluster bus port is free too.
+    pub fn cluster_node(mut self) -> Self {
+        self.cluster = true;
+        self.config("cluster-enabled yes")
+            .config("cluster-config-file nodes.conf")
+    }
+
     /// Start as a replica of `127.0.0.1:<port>`.
     pub fn replicaof(self, port: u16) -> Self {
         self.config(&format!("replicaof 127.0.0.1 {port}"))
@@ -127,7 +138,11 @@ impl ServerBuilder {
         };
         let mut last_err = String::new();
         for _ in 0..5 {
-            server.port = free_port();
+            server.port = if server.builder.cluster {
+                free_cluster_port()
+            } else {
+                free_port()
+            };
             match server.spawn() {
                 Ok(()) => return server,
                 Err(e) => last_err = e,
@@ -154,6 +169,27 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// A port for a cluster node: it and its bus port (+10000) were free a moment ago. Taken from
+/// 20000..22700, so that the bus port stays below Linux's ephemeral range (32768-60999), where
+/// a port briefly held by an outgoing connection would stop the node's bus from binding.
+pub fn free_cluster_port() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let seed = std::process::id() as usize * 7919
+        + SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as usize;
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20000 + ((seed + n * 7877) % 2700) as u16;
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(port) && free(port + 10000) {
+            return port;
+        }
+    }
+    panic!("no free port pair for a cluster node in 20000..22700");
+}
+
 impl Server {
     pub fn builder(name: &str) -> ServerBuilder {
         ServerBuilder {
@@ -161,6 +197,7 @@ impl Server {
             config: Vec::new(),
             module_args: Vec::new(),
             config_file: false,
+            cluster: false,
         }
     }
 
@@ -175,6 +212,11 @@ impl Server {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The whole redis.log.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     fn log_path(&self) -> PathBuf {
