@@ -23,6 +23,8 @@ fn documented_arity(cmd: &str) -> Option<i64> {
         "worker.renew" => -5,
         "worker.release" => -4,
         "worker.list" | "worker.info" => 2,
+        // Keyless: lists the worker ids the cluster's nodes announced.
+        "idgen.workers" => 1,
         "worker.reserve" => 7,
         "worker.effect" => 10,
         _ => return None,
@@ -268,11 +270,18 @@ fn command_info_arity_flags_and_keys() {
             );
             assert!(!has("write") && !has("denyoom"), "{cmd} flags {flags:?}");
         }
+        // One key at argument 1, except the module's keyless commands (IDGEN.WORKERS), which
+        // declare no key spec at all.
+        let keyless = ["idgen.workers"].contains(&cmd);
         assert_eq!(
             (e[3].int(), e[4].int(), e[5].int()),
-            (1, 1, 1),
+            if keyless { (0, 0, 0) } else { (1, 1, 1) },
             "first/last/step of {cmd}"
         );
+        if keyless {
+            let r = c.cmd(&["COMMAND", "GETKEYS", cmd]);
+            assert!(r.is_err(), "GETKEYS {cmd}: {r:?}");
+        }
     }
     for cmd in ["snowflake.reserve", "seq.reserve"] {
         let e = command_info(&mut c, cmd);

@@ -6,7 +6,7 @@ use super::util::Rng;
 use crate::common::now_ms;
 
 /// The module's client commands (the test-only IDGEN.DEBUG-CLOCK is not in the normal build).
-pub const CLIENT_COMMANDS: [&str; 16] = [
+pub const CLIENT_COMMANDS: [&str; 17] = [
     "SNOWFLAKE.CREATE",
     "SNOWFLAKE.NEXT",
     "SNOWFLAKE.PARSE",
@@ -23,6 +23,7 @@ pub const CLIENT_COMMANDS: [&str; 16] = [
     "WORKER.LIST",
     "WORKER.ROUTE",
     "WORKER.INFO",
+    "IDGEN.WORKERS",
 ];
 
 /// The internal commands: what replicas and the AOF receive. From a client they are not to be
