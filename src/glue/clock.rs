@@ -1,4 +1,5 @@
-//! The wall clock the generators are given. Only this file reads the system clock.
+//! The wall clock the generators are given, and a monotonic one for ages. Only this file reads
+//! the system clock.
 //!
 //! With the cargo feature `test-clock` (test builds only, never a release build) the module also
 //! registers `IDGEN.DEBUG-CLOCK [offset-ms]`, which shifts this clock so that tests can step it
@@ -16,6 +17,18 @@ pub fn now_ms() -> i64 {
     #[cfg(feature = "test-clock")]
     let ms = ms + test_clock::OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed);
     ms
+}
+
+/// A monotonic clock in milliseconds (arbitrary origin): for ages, which a wall-clock step must
+/// not change. Not shifted by the test clock.
+pub fn monotonic_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
 
 #[cfg(feature = "test-clock")]

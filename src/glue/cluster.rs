@@ -33,8 +33,9 @@ fn mine() -> u16 {
     super::config::worker_id() as u16
 }
 
+/// Announcements age by a monotonic clock: a wall-clock step does not age or refresh them.
 fn now() -> i64 {
-    super::clock::now_ms()
+    super::clock::monotonic_ms()
 }
 
 /// Starts announcing when the node runs in cluster mode; called from `init`.
@@ -238,7 +239,12 @@ pub extern "C" fn worker_id_applied(
 /// their node IDs (comma-separated).
 pub fn info_fields() -> (u64, u64, String) {
     let (now, mine) = (now(), mine());
-    let t = peers();
+    // INFO also runs inside a crash report, maybe while the table is held: never wait for it.
+    let t = match PEERS.try_lock() {
+        Ok(t) => t,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return (0, 0, "?".into()),
+    };
     let clashing: Vec<&str> = t.clashes(now, mine).map(|p| show(&p.node)).collect();
     (
         t.list(now).count() as u64,

@@ -36,6 +36,9 @@ impl Cluster {
                     .config(&format!("cluster-node-timeout {NODE_TIMEOUT_MS}"))
                     // Other shards keep serving while one fails over.
                     .config("cluster-require-full-coverage no")
+                    // A replica is listed in CLUSTER SLOTS (and so seen by cluster clients) only
+                    // once its replication offset is above 0: the primary's pings move it.
+                    .config("repl-ping-replica-period 1")
                     .config(&format!("idgen.worker-id {}", i + 1))
                     .start()
             })
