@@ -332,6 +332,12 @@ fn workers(c: &Cluster, i: usize) -> Vec<Value> {
     c.cmd(i, &["IDGEN.WORKERS"]).array().to_vec()
 }
 
+/// How many times node `n` logged a clash warning naming node `other`.
+fn clash_line(c: &Cluster, n: usize, other: usize) -> usize {
+    let needle = format!("worker-id clash: node {}", c.ids[other]);
+    c.nodes[n].log().matches(&needle).count()
+}
+
 /// The worker field of a snowflake ID of the default layout (10 worker bits, 12 sequence bits).
 fn worker_of(id: i64) -> i64 {
     (id >> 12) & 1023
@@ -665,10 +671,14 @@ fn resharding_a_slot_with_generators_under_load() {
     // Each moved generator resumed once, at its first use on the new node (a RESTOREd value).
     let resumes_legacy = idgen_int(&c, b, "resumes") - resumes_before;
 
+    let resumes_a = idgen_int(&c, a, "resumes");
     let atomic = migrate_atomic(&c, slot, b, a);
     if atomic.is_ok() {
         load.progress(1500, "load after the atomic slot migration");
     }
+    // Keys moved atomically arrive as their reservations and continue from their marks: no
+    // resume (reported, not required).
+    let resumes_atomic = idgen_int(&c, a, "resumes") - resumes_a;
     let (logs, errors, samples) = load.stop();
     let owner = c.owner(0, slot);
     // After the load: each moved key's next value is above every value received for it.
@@ -695,7 +705,8 @@ fn resharding_a_slot_with_generators_under_load() {
     }
     println!(
         "cluster: scenario=reshard {} errors={errors} moved_keys={moved} migrate_ms={} \
-         resumes_on_target={resumes_legacy} atomic={} wall_ms={}",
+         resumes_on_target={resumes_legacy} atomic={} resumes_after_atomic={resumes_atomic} \
+         wall_ms={}",
         r.line(),
         legacy.as_millis(),
         match &atomic {
@@ -727,11 +738,9 @@ fn a_worker_id_clash_is_found_and_cleared() {
         "announcements from all nodes",
         || c.live().all(|i| idgen_int(&c, i, "worker_peers") == 5),
     );
-    let (w1, w2) = (config_worker(&c, p1), config_worker(&c, p2));
-    let clash_line = |n: usize, other: usize| {
-        let needle = format!("worker-id clash: node {}", c.ids[other]);
-        c.nodes[n].log().matches(&needle).count()
-    };
+    let w1 = config_worker(&c, p1);
+    // The fix: an id no node has (the nodes have 1..6).
+    let w2 = 7;
 
     // Two primaries with one worker id: both find it.
     let t0 = Instant::now();
@@ -759,10 +768,10 @@ fn a_worker_id_clash_is_found_and_cleared() {
     // Announcements keep coming; the warning was logged once.
     thread::sleep(Duration::from_millis(2500));
     assert_eq!(idgen_int(&c, p1, "worker_clashes"), 1, "the clash lasts");
-    assert_eq!(clash_line(p1, p2), 1, "{}", c.nodes[p1].log_tail());
-    assert_eq!(clash_line(p2, p1), 1, "{}", c.nodes[p2].log_tail());
+    assert_eq!(clash_line(&c, p1, p2), 1, "{}", c.nodes[p1].log_tail());
+    assert_eq!(clash_line(&c, p2, p1), 1, "{}", c.nodes[p2].log_tail());
 
-    // The fix: another id on one of them, persisted.
+    // The fix: another id on one of them, persisted (over the module argument's default).
     let t1 = Instant::now();
     c.cmd(p2, &["CONFIG", "SET", "idgen.worker-id", &w2.to_string()])
         .ok();
@@ -785,6 +794,7 @@ fn a_worker_id_clash_is_found_and_cleared() {
     let r = (0..6).find(|&i| c.role(i) == "slave").unwrap();
     c.cmd(r, &["CONFIG", "SET", "idgen.worker-id", &w1.to_string()])
         .ok();
+    c.cmd(r, &["CONFIG", "REWRITE"]).ok();
     wait_until(Duration::from_secs(5), "the replica's clash", || {
         idgen_info(&c, p1, "worker_clash_nodes") == c.ids[r]
     });
@@ -798,10 +808,30 @@ fn a_worker_id_clash_is_found_and_cleared() {
         aged >= Duration::from_secs(3),
         "cleared after {aged:?}, before the announcements aged out"
     );
+    // It comes back with the clashing id it persisted: its timer announces it, no CONFIG SET.
+    c.nodes[r].restart();
+    let t3 = Instant::now();
+    assert_eq!(
+        config_worker(&c, r),
+        w1,
+        "the rewritten id after the restart"
+    );
+    wait_until(Duration::from_secs(5), "the restarted node's clash", || {
+        idgen_info(&c, p1, "worker_clash_nodes") == c.ids[r]
+    });
+    let on_restart = t3.elapsed();
+    assert_eq!(
+        clash_line(&c, p1, r),
+        2,
+        "one warning per clash: {}",
+        c.nodes[p1].log_tail()
+    );
     println!(
-        "cluster: scenario=clash detection_ms={} cleared_after_fix_ms={} aged_out_after_kill_ms={}",
+        "cluster: scenario=clash detection_ms={} cleared_after_fix_ms={} aged_out_after_kill_ms={} \
+         detection_after_restart_ms={}",
         detected.as_millis(),
         cleared.as_millis(),
-        aged.as_millis()
+        aged.as_millis(),
+        on_restart.as_millis()
     );
 }

@@ -79,8 +79,9 @@ impl Peers {
     }
 
     /// Records `node`'s announcement of `worker` at `now`, with `mine` this node's worker ID;
-    /// returns the clash event it causes, if any. Nodes beyond [`MAX_PEERS`] are ignored.
-    pub fn heard(&mut self, node: &NodeId, worker: u16, now: i64, mine: u16) -> Option<Event> {
+    /// returns the clash events it causes (none, one, or the end of a clash that had aged out
+    /// and the start of a new one). Nodes beyond [`MAX_PEERS`] are ignored.
+    pub fn heard(&mut self, node: &NodeId, worker: u16, now: i64, mine: u16) -> Vec<Event> {
         let i = match self.peers.iter().position(|p| &p.node == node) {
             Some(i) => i,
             None if self.peers.len() < MAX_PEERS => {
@@ -92,12 +93,16 @@ impl Peers {
                 });
                 self.peers.len() - 1
             }
-            None => return None,
+            None => return Vec::new(),
         };
         let p = &mut self.peers[i];
+        // An entry that aged out but was not yet dropped ends its clash first: a node that comes
+        // back is a new clash, warned about again.
+        let mut events: Vec<Event> = evaluate(p, now, mine).into_iter().collect();
         p.worker = worker;
         p.heard_ms = p.heard_ms.max(now);
-        evaluate(p, now, mine)
+        events.extend(evaluate(p, now, mine));
+        events
     }
 
     /// Forgets announcements older than [`AGE_OUT_MS`] and evaluates every clash again with
@@ -182,28 +187,45 @@ mod tests {
     #[test]
     fn a_clash_is_reported_once_and_cleared_when_the_other_node_changes() {
         let mut t = Peers::new();
-        assert_eq!(t.heard(&id(1), 4, 0, 5), None);
+        assert_eq!(t.heard(&id(1), 4, 0, 5), vec![]);
         assert_eq!(
             t.heard(&id(2), 5, 10, 5),
-            Some(Event::Clash {
+            vec![Event::Clash {
                 node: id(2),
                 worker: 5
-            })
+            }]
         );
         // Heard again: still the same clash, no second warning.
-        assert_eq!(t.heard(&id(2), 5, 1000, 5), None);
+        assert_eq!(t.heard(&id(2), 5, 1000, 5), vec![]);
         assert!(t.refresh(1500, 5).is_empty());
         assert_eq!(t.clashes(1500, 5).count(), 1);
         assert_eq!(
             t.heard(&id(2), 6, 2000, 5),
-            Some(Event::Cleared { node: id(2) })
+            vec![Event::Cleared { node: id(2) }]
         );
         assert_eq!(t.clashes(2000, 5).count(), 0);
         // A clash that comes back is reported again.
         assert!(matches!(
-            t.heard(&id(2), 5, 3000, 5),
-            Some(Event::Clash { .. })
+            t.heard(&id(2), 5, 3000, 5)[..],
+            [Event::Clash { .. }]
         ));
+    }
+
+    #[test]
+    fn a_node_back_after_ageing_out_is_a_new_clash() {
+        let mut t = Peers::new();
+        t.heard(&id(1), 5, 0, 5);
+        // Aged out, not yet dropped by a refresh, then heard again with the same id.
+        assert_eq!(
+            t.heard(&id(1), 5, AGE_OUT_MS + 500, 5),
+            vec![
+                Event::Cleared { node: id(1) },
+                Event::Clash {
+                    node: id(1),
+                    worker: 5
+                }
+            ]
+        );
     }
 
     #[test]
@@ -277,8 +299,19 @@ mod tests {
             for op in ops {
                 let events = match op {
                     Op::Heard(n, w) => {
+                        let was_clash = model
+                            .get(&n)
+                            .is_some_and(|(pw, at)| *pw == mine && now - at <= AGE_OUT_MS);
                         model.insert(n, (w, now));
-                        t.heard(&id(n), w, now, mine).into_iter().collect()
+                        let events = t.heard(&id(n), w, now, mine);
+                        // A clash that starts (or starts again after ageing out) is warned.
+                        if w == mine && !was_clash {
+                            prop_assert!(
+                                events.iter().any(|e| matches!(e, Event::Clash { node, .. } if node[0] - b'a' == n)),
+                                "no warning for node {} at {}: {:?}", n, now, events
+                            );
+                        }
+                        events
                     }
                     Op::Tick => t.refresh(now, mine),
                     Op::SetMine(m) => { mine = m; t.refresh(now, mine) }

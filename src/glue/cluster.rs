@@ -201,8 +201,8 @@ extern "C" fn receive(
         let Some(worker) = core::decode(body) else {
             return;
         };
-        let event = peers().heard(&node, worker, now(), mine());
-        report(ctx, event);
+        let events = peers().heard(&node, worker, now(), mine());
+        report(ctx, events);
     })
 }
 

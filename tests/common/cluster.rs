@@ -39,7 +39,9 @@ impl Cluster {
                     // A replica is listed in CLUSTER SLOTS (and so seen by cluster clients) only
                     // once its replication offset is above 0: the primary's pings move it.
                     .config("repl-ping-replica-period 1")
-                    .config(&format!("idgen.worker-id {}", i + 1))
+                    // In the config file (a module argument there), so that CONFIG REWRITE
+                    // can persist another id over it.
+                    .module_arg("idgen.worker-id", &(i + 1).to_string())
                     .start()
             })
             .collect();
