@@ -72,7 +72,7 @@ impl Cluster {
         }
         let c = Cluster { nodes, ids };
         c.wait(
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             "every node to know the other five",
             |c| {
                 (0..6).all(|i| {
@@ -90,7 +90,7 @@ impl Cluster {
                 .cmd(&["CLUSTER", "REPLICATE", &c.ids[i]])
                 .ok();
         }
-        c.wait_settled(Duration::from_secs(30));
+        c.wait_settled(Duration::from_secs(60));
         c
     }
 
