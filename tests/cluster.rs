@@ -670,10 +670,26 @@ fn resharding_a_slot_with_generators_under_load() {
     // Each moved generator resumed once, at its first use on the new node (a RESTOREd value).
     let resumes_legacy = idgen_int(&c, b, "resumes") - resumes_before;
 
+    // Before the atomic move back: the source (b) starts a new serving generation (a load), and
+    // a key that stays on the target (a) issues a value in a's older generation.
+    c.cmd(b, &["DEBUG", "RELOAD"]).ok();
+    let gen_b = idgen_int(&c, b, "generation");
+    let stay = format!("{{{}}}:seq", tags_in_range(0, 2)[1]);
+    let stay_before = c.cmd(a, &["SEQ.NEXT", &stay]).int();
     let resumes_a = idgen_int(&c, a, "resumes");
     let atomic = migrate_atomic(&c, slot, b, a);
+    let mut stay_jump = None;
     if atomic.is_ok() {
         load.progress(1500, "load after the atomic slot migration");
+        // The moved reservations carried b's generation: a took it, so its own key resumed
+        // once, with a gap (a jump, not a repeat).
+        assert!(idgen_int(&c, a, "generation") >= gen_b);
+        let after = c.cmd(a, &["SEQ.NEXT", &stay]).int();
+        assert!(
+            after > stay_before + 1,
+            "{stay}: {stay_before} then {after}"
+        );
+        stay_jump = Some(after - stay_before);
     }
     // Keys moved atomically arrive as their reservations and continue from their marks: no
     // resume (reported, not required).
@@ -705,7 +721,7 @@ fn resharding_a_slot_with_generators_under_load() {
     println!(
         "cluster: scenario=reshard {} errors={errors} moved_keys={moved} migrate_ms={} \
          resumes_on_target={resumes_legacy} atomic={} resumes_after_atomic={resumes_atomic} \
-         wall_ms={}",
+         target_key_jump={stay_jump:?} wall_ms={}",
         r.line(),
         legacy.as_millis(),
         match &atomic {
