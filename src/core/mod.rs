@@ -1,5 +1,6 @@
 //! Pure generator logic: no FFI, no Redis, the clock passed in. Unit- and property-tested.
 
+pub mod fence;
 pub mod format;
 pub mod period;
 pub mod pool;

@@ -18,6 +18,18 @@ pub fn now_ms() -> i64 {
     ms
 }
 
+/// Monotonic milliseconds (not shifted by the test clock): for timing the module's own timers,
+/// such as the age of the reservation fence's judgment.
+pub fn mono_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+}
+
 #[cfg(feature = "test-clock")]
 pub mod test_clock {
     use std::sync::atomic::{AtomicI64, Ordering};

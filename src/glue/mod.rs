@@ -11,6 +11,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod datatype;
+pub mod fence;
 pub mod ffi;
 pub mod rdb;
 pub mod safety;
