@@ -117,7 +117,8 @@ fn read_replication(ctx: *mut raw::RedisModuleCtx) -> (i64, Vec<Replica>) {
     let signed = |field: &CStr| {
         let mut err: c_int = 0;
         // SAFETY: `info` is live until freed below; the field name is a C string.
-        let v = unsafe { api!(RedisModule_ServerInfoGetFieldSigned)(info, field.as_ptr(), &mut err) };
+        let v =
+            unsafe { api!(RedisModule_ServerInfoGetFieldSigned)(info, field.as_ptr(), &mut err) };
         (err == 0).then_some(v)
     };
     let offset = signed(c"master_repl_offset").unwrap_or(0);

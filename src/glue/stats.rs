@@ -70,10 +70,7 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
             c"fence_min_replicas",
             super::config::reserve_min_replicas() as u64,
         ),
-        (
-            c"fence_replicas_acked",
-            super::fence::acked_now() as u64,
-        ),
+        (c"fence_replicas_acked", super::fence::acked_now() as u64),
         (c"fence_open", super::fence::open() as u64),
         (c"fence_refusals", FENCE_REFUSALS.get()),
     ];
