@@ -14,6 +14,9 @@
 //! | `pool_kill9_aof_always_never_double_grants`, `pool_failover_never_double_grants` | 7: worker-ID pool: holders acquire, renew, release and stop under kill -9 (`appendfsync always`) and under failovers to a lagging replica; every tenure recorded (see `faults/pool.rs`) |
 //! | `period_boundary_power_cut_never_repeats` | 8: a per-period sequence with a FORMAT template, the test clock shifted to 1.5 s before local midnight, kill -9 0.3 s after the boundary with the AOF cut back by its last second (the new period's first reservation lost), restart; every formatted value recorded |
 //! | `control_incr_per_date_repeats_after_power_cut` | 8's control: `INCR order:<date>` under the same injections |
+//! | `split_brain_fenced_never_repeats`, `split_brain_unfenced_repeats` | 9: split brain: a primary and two replicas (distinct worker IDs), both replication links cut in both directions (`Proxy::cut`), a replica promoted, idgen and INCR clients on both sides for 3, 15 and 60 s (fence on; 3 and 15 s fence off), the old primary rejoins; fence on: no repeats, fence off: repeats (the checker can fail); INCR repeats in both |
+//! | `fence_refuses_new_blocks_while_the_replica_is_stopped` | 10: the fence's availability side: the only replica SIGSTOPped: reserved blocks served, then NOREPLICAS (also WORKER.ACQUIRE), served again after SIGCONT |
+//! | `sentinel_failovers_of_a_paused_primary_never_repeat` | 11: three `redis-sentinel`s, a primary and two replicas (fence on), clients that follow Sentinel; the primary SIGSTOPped until Sentinel fails over, then resumed (it serves its waiting clients until demoted); 3 cycles |
 //!
 //! A value counts as received only once its whole reply was read; a client whose connection
 //! breaks reconnects and goes on. `ids_checked` counts values (a batch counts each of its values),
@@ -23,7 +26,8 @@
 //! Each scenario prints one line `faults: scenario=<name> cycles=<n> ids_checked=<n>
 //! repeats=<n> errors=<n> ...` and appends it to `target/faults/summary.txt`.
 //!
-//! Environment: `FAULTS_SEED=<n>` replays a run's random choices (the seed is in every line);
+//! Environment: `FAULTS_SPLITS=<s,s,..>` sets scenario 9's split lengths (seconds);
+//! `FAULTS_SEED=<n>` replays a run's random choices (the seed is in every line);
 //! `FAULTS_MODULE_ARGS="idgen.safety-jump no"` passes module arguments to the load scenarios'
 //! servers (with the safety jump off, scenarios 1 and 3 find repeats: they can fail);
 //! `IDGEN_TEST_CLOCK_MODULE=<path>` names a test-clock build (else scenario 4 builds one with
