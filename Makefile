@@ -32,17 +32,17 @@ help: ## List the targets
 		awk 'BEGIN {FS = ":.*## "} {printf "  %-19s %s\n", $$1, $$2}'
 	@echo "Variables: PORT=$(PORT) DATA_DIR=$(DATA_DIR) (make run PORT=6380 DATA_DIR=/tmp/idgen)"
 
-deps: ## Install redis-server, redis-tools, libclang-dev and python3-venv (apt) if missing
+deps: ## Install redis-server, redis-tools, redis-sentinel, libclang-dev and python3-venv (apt) if missing
 	@missing=0; \
-	for cmd in redis-server redis-cli redis-benchmark; do \
+	for cmd in redis-server redis-cli redis-benchmark redis-sentinel; do \
 		command -v $$cmd >/dev/null 2>&1 || { echo "missing: $$cmd"; missing=1; }; \
 	done; \
 	dpkg -s libclang-dev >/dev/null 2>&1 || { echo "missing: libclang-dev"; missing=1; }; \
 	if [ $$missing = 1 ]; then \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools libclang-dev; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools redis-sentinel libclang-dev; \
 	else \
-		echo "deps: redis-server, redis-cli, redis-benchmark and libclang-dev present"; \
+		echo "deps: redis-server, redis-cli, redis-benchmark, redis-sentinel and libclang-dev present"; \
 	fi
 	@# The Python client's tests need `python3 -m venv` (Debian splits ensurepip into python3-venv).
 	@if ! command -v $(PYTHON3) >/dev/null 2>&1 || \

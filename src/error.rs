@@ -136,6 +136,13 @@ pub enum Error {
         max: i64,
         next: String,
     },
+    /// The reservation fence: a call needed a new block, and fewer than
+    /// `idgen.reserve-min-replicas` replicas acknowledged the stream within the lag.
+    NoReplicas {
+        have: u32,
+        need: i64,
+        max_lag_ms: i64,
+    },
     Internal(String),
 }
 
@@ -188,6 +195,14 @@ impl fmt::Display for Error {
             LayoutMismatch => {
                 f.write_str("ERR reservation does not match the existing generator's options")
             }
+            NoReplicas {
+                have,
+                need,
+                max_lag_ms,
+            } => write!(
+                f,
+                "NOREPLICAS not enough good replicas to reserve new IDs: {have} of {need} (idgen.reserve-min-replicas) acknowledged within idgen.reserve-max-lag-ms ({max_lag_ms} ms); IDs already reserved are still served, retry later"
+            ),
             PoolFull { retry_ms } => write!(
                 f,
                 "POOLFULL no worker ID is free: the next one frees up in {retry_ms} ms"
@@ -303,6 +318,7 @@ impl Error {
                 | Error::TokensExhausted
                 | Error::OutsideCalendar
                 | Error::PeriodExhausted { .. }
+                | Error::NoReplicas { .. }
         )
     }
 }
@@ -401,6 +417,11 @@ mod tests {
             Error::PeriodExhausted {
                 max: 9,
                 next: "2026-12-01T00:00:00+08:00".into(),
+            },
+            Error::NoReplicas {
+                have: 0,
+                need: 1,
+                max_lag_ms: 2000,
             },
             Error::Internal("x".into()),
         ];

@@ -14,6 +14,9 @@
 //! | `pool_kill9_aof_always_never_double_grants`, `pool_failover_never_double_grants` | 7: worker-ID pool: holders acquire, renew, release and stop under kill -9 (`appendfsync always`) and under failovers to a lagging replica; every tenure recorded (see `faults/pool.rs`) |
 //! | `period_boundary_power_cut_never_repeats` | 8: a per-period sequence with a FORMAT template, the test clock shifted to 1.5 s before local midnight, kill -9 0.3 s after the boundary with the AOF cut back by its last second (the new period's first reservation lost), restart; every formatted value recorded |
 //! | `control_incr_per_date_repeats_after_power_cut` | 8's control: `INCR order:<date>` under the same injections |
+//! | `split_brain_fenced_never_repeats`, `split_brain_unfenced_repeats` | 9: split brain: a primary and two replicas (distinct worker IDs), both replication links cut in both directions (`Proxy::cut`), a replica promoted, idgen and INCR clients on both sides for 3, 15 and 60 s (fence on; 3 and 15 s fence off), the old primary rejoins; fence on: no repeats, fence off: repeats (the checker can fail); INCR repeats in both |
+//! | `fence_refuses_new_blocks_while_the_replica_is_stopped` | 10: the fence's availability side: the only replica SIGSTOPped: reserved blocks served, then NOREPLICAS (also WORKER.ACQUIRE), served again after SIGCONT |
+//! | `sentinel_failovers_of_a_paused_primary_never_repeat` | 11: three `redis-sentinel`s, a primary and two replicas (fence on), clients that follow Sentinel; the primary SIGSTOPped until Sentinel fails over, then resumed (it serves its waiting clients until demoted); 3 cycles |
 //!
 //! A value counts as received only once its whole reply was read; a client whose connection
 //! breaks reconnects and goes on. `ids_checked` counts values (a batch counts each of its values),
@@ -23,7 +26,8 @@
 //! Each scenario prints one line `faults: scenario=<name> cycles=<n> ids_checked=<n>
 //! repeats=<n> errors=<n> ...` and appends it to `target/faults/summary.txt`.
 //!
-//! Environment: `FAULTS_SEED=<n>` replays a run's random choices (the seed is in every line);
+//! Environment: `FAULTS_SPLITS=<s,s,..>` sets scenario 9's split lengths (seconds);
+//! `FAULTS_SEED=<n>` replays a run's random choices (the seed is in every line);
 //! `FAULTS_MODULE_ARGS="idgen.safety-jump no"` passes module arguments to the load scenarios'
 //! servers (with the safety jump off, scenarios 1 and 3 find repeats: they can fail);
 //! `IDGEN_TEST_CLOCK_MODULE=<path>` names a test-clock build (else scenario 4 builds one with
@@ -40,6 +44,7 @@ mod faults {
     pub mod period;
     pub mod pool;
     pub mod proxy;
+    pub mod sentinel;
     pub mod util;
 }
 
@@ -52,7 +57,7 @@ use std::time::{Duration, Instant};
 use common::crash::crash_lines as crash_lines_of;
 use common::dump::{forge, split_dump};
 use common::{
-    free_port, generator_of, module_commands, module_path, now_ms, try_generator_of,
+    free_port, generator_of, info_field, module_commands, module_path, now_ms, try_generator_of,
     wait_replica_sync, Conn, Generator, Server, Value,
 };
 use faults::aof::{incr_file, truncate, Sampler};
@@ -2184,4 +2189,557 @@ fn control_incr_per_date_repeats_after_power_cut() {
         "{name}: INCR repeated nothing: the injection lost no history\n{:?}",
         run.timeline
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario 9: split brain (the reservation fence, issue 11)
+// ---------------------------------------------------------------------------------------------
+
+/// How long each split lasts, cycle after cycle, with the fence on (the 60 s split is one cycle).
+const SPLITS_FENCED: [Duration; 3] = [
+    Duration::from_secs(3),
+    Duration::from_secs(15),
+    Duration::from_secs(60),
+];
+/// The same without the fence (the run that shows the repeats the fence prevents).
+const SPLITS_UNFENCED: [Duration; 2] = [Duration::from_secs(3), Duration::from_secs(15)];
+/// Load on the primary before each split.
+const SPLIT_LOAD: Duration = Duration::from_millis(1500);
+/// Clients per workload and side (idgen and INCR on both sides of the split).
+const SPLIT_CLIENTS: usize = 2;
+
+struct SplitRun {
+    cycles: u32,
+    idgen: Report,
+    incr: Report,
+    timeline: Vec<String>,
+    servers: Vec<Server>,
+}
+
+/// One node of the split scenario with the proxy its replication link runs through (none for
+/// the primary).
+struct Node {
+    server: Server,
+    link: Option<Proxy>,
+}
+
+fn replicaof(node: &mut Node, primary_port: u16) {
+    let proxy = Proxy::start(primary_port);
+    let r = node.server.conn().cmd(&[
+        "REPLICAOF".to_string(),
+        "127.0.0.1".into(),
+        proxy.port().to_string(),
+    ]);
+    assert!(
+        matches!(&r, Value::Simple(s) if s.starts_with("OK")),
+        "REPLICAOF: {r:?}"
+    );
+    if let Some(old) = node.link.replace(proxy) {
+        old.close();
+    }
+}
+
+/// A primary and two replicas (distinct `idgen.worker-id`s 1..3, each replica linked through a
+/// `Proxy`), idgen and INCR load on the primary. Each cycle: both replication links are cut in
+/// both directions (the primary is alone on its side; it still sees its replicas "connected"),
+/// the first replica is promoted and the second follows it, the clients on the primary move to
+/// the new primary while new clients go on using the old one for the split's duration, then the
+/// old primary rejoins as a replica of the new one (and full-syncs). Every value received on
+/// either side is checked; `fence` sets `idgen.reserve-min-replicas 1`.
+/// The split durations: `default`, or `$FAULTS_SPLITS` (seconds, comma-separated) to measure
+/// other lengths (README's partition row comes from runs with `FAULTS_SPLITS=3`, `15`, `60`).
+fn splits_or_env(default: &[Duration]) -> Vec<Duration> {
+    match std::env::var("FAULTS_SPLITS") {
+        Ok(v) => v
+            .split(',')
+            .map(|s| Duration::from_secs(s.trim().parse().expect("FAULTS_SPLITS: seconds")))
+            .collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
+fn split_scenario(name: &str, fence: bool, splits: &[Duration]) -> SplitRun {
+    let builder = |role: &str, worker: u32| {
+        with_env_module_args(Server::builder(&format!("{name}-{role}")))
+            .config("crash-memcheck-enabled no")
+            .config("repl-diskless-sync-delay 0")
+            .module_arg("idgen.worker-id", &worker.to_string())
+            .module_arg("idgen.reserve-min-replicas", if fence { "1" } else { "0" })
+    };
+    let primary = builder("a", 1).start();
+    let mut nodes = vec![Node {
+        server: primary,
+        link: None,
+    }];
+    for (role, worker) in [("b", 2), ("c", 3)] {
+        let proxy = Proxy::start(nodes[0].server.port());
+        let server = builder(role, worker).replicaof(proxy.port()).start();
+        nodes.push(Node {
+            server,
+            link: Some(proxy),
+        });
+    }
+    for n in &nodes[1..] {
+        wait_link_up(&n.server, Duration::from_secs(20));
+    }
+    Workload::Idgen.setup(&mut nodes[0].server.conn());
+    let port0 = nodes[0].server.port();
+    let main = [
+        Load::start(Workload::Idgen, port0, SPLIT_CLIENTS, seed()),
+        Load::start(Workload::Incr, port0, SPLIT_CLIENTS, seed() ^ 0x5151),
+    ];
+    let (mut idgen_logs, mut incr_logs) = (Vec::new(), Vec::new());
+    let mut timeline = Vec::new();
+    for (cycle, split) in splits.iter().enumerate() {
+        let cycle = cycle as u32;
+        for l in &main {
+            l.set_cycle(cycle);
+        }
+        main[0].wait_progress(20, Duration::from_secs(20), "clients to be served");
+        main[1].wait_progress(20, Duration::from_secs(20), "INCR clients to be served");
+        thread::sleep(SPLIT_LOAD);
+
+        // The partition: the primary (nodes[0]) loses both replicas, in both directions.
+        let cut_ms = now_ms();
+        for n in &nodes[1..] {
+            n.link.as_ref().expect("a replica's link").cut();
+        }
+        let r = nodes[1].server.conn().run("REPLICAOF NO ONE");
+        assert_eq!(r, Value::Simple("OK".into()), "REPLICAOF NO ONE");
+        let promoted_ms = now_ms();
+        let new_port = nodes[1].server.port();
+        replicaof(&mut nodes[2], new_port);
+        // The clients of the primary move to the new one (their connections are closed); new
+        // clients keep using the old primary on its side of the split.
+        for l in &main {
+            l.set_target(new_port);
+        }
+        nodes[0].server.conn().run("CLIENT KILL TYPE normal");
+        let old_port = nodes[0].server.port();
+        let stale = [
+            Load::start(
+                Workload::Idgen,
+                old_port,
+                SPLIT_CLIENTS,
+                seed().wrapping_add(7 + cycle as u64),
+            ),
+            Load::start(
+                Workload::Incr,
+                old_port,
+                SPLIT_CLIENTS,
+                seed().wrapping_add(77 + cycle as u64),
+            ),
+        ];
+        for l in &stale {
+            l.set_cycle(cycle);
+        }
+        thread::sleep(*split);
+
+        // The old primary rejoins as a replica of the new one.
+        let [si, sc] = stale;
+        let (_, li) = si.stop();
+        let (_, lc) = sc.stop();
+        let old_ok: u64 = li.iter().map(|l| l.ok).sum();
+        let old_refused: u64 = li
+            .iter()
+            .map(|l| l.error_kinds.get("NOREPLICAS").copied().unwrap_or(0))
+            .sum();
+        idgen_logs.extend(li);
+        incr_logs.extend(lc);
+        let rejoin_ms = now_ms();
+        replicaof(&mut nodes[0], new_port);
+        wait_link_up(&nodes[0].server, Duration::from_secs(60));
+        timeline.push(format!(
+            "cycle {cycle}: cut at {cut_ms} ({} ms split), port {new_port} promoted at \
+             {promoted_ms}; old primary {old_port}: {old_ok} idgen replies, {old_refused} \
+             NOREPLICAS; rejoined at {rejoin_ms}, in sync at {}",
+            split.as_millis(),
+            now_ms()
+        ));
+        // The new primary first; the old one is now the last replica.
+        let old = nodes.remove(0);
+        nodes.push(old);
+        nodes[0].link.take().map(Proxy::close);
+    }
+    for l in &main {
+        l.set_cycle(splits.len() as u32);
+    }
+    main[0].wait_progress(20, Duration::from_secs(30), "clients after the last split");
+    thread::sleep(Duration::from_millis(300));
+    let [mi, mc] = main;
+    let (_, li) = mi.stop();
+    let (_, lc) = mc.stop();
+    idgen_logs.extend(li);
+    incr_logs.extend(lc);
+    SplitRun {
+        cycles: splits.len() as u32,
+        idgen: check(Workload::Idgen, idgen_logs),
+        incr: check(Workload::Incr, incr_logs),
+        timeline,
+        servers: nodes.into_iter().map(|n| n.server).collect(),
+    }
+}
+
+fn split_lines(name: &str, run: &SplitRun, splits: &[Duration]) {
+    let secs: Vec<String> = splits.iter().map(|d| d.as_secs().to_string()).collect();
+    let extra = format!(
+        " splits_s={} noreplicas={}",
+        secs.join(","),
+        run.idgen
+            .error_kinds
+            .get("NOREPLICAS")
+            .copied()
+            .unwrap_or(0)
+    );
+    summary(&report_line(name, run.cycles, &run.idgen, &extra));
+    summary(&report_line(
+        &format!("{name}-incr-control"),
+        run.cycles,
+        &run.incr,
+        &format!(" splits_s={}", secs.join(",")),
+    ));
+    for t in &run.timeline {
+        println!("  {t}");
+    }
+}
+
+/// Scenario 9: split brain with the fence on: no value received twice on either side; plain
+/// INCR under the same splits repeats (the control).
+#[test]
+fn split_brain_fenced_never_repeats() {
+    let _serial = serial();
+    let name = "split-brain-fenced";
+    let splits = splits_or_env(&SPLITS_FENCED);
+    let run = split_scenario("faults-split-fenced", true, &splits);
+    split_lines(name, &run, &splits);
+    let servers: Vec<&Server> = run.servers.iter().collect();
+    assert_idgen_clean(name, &run.idgen, &run.timeline, &servers);
+    assert!(
+        run.idgen
+            .error_kinds
+            .get("NOREPLICAS")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "{name}: the cut-off primary never refused a new block\n{}",
+        details(&run.idgen, &run.timeline)
+    );
+    assert!(
+        run.incr.repeats > 0,
+        "{name}: INCR repeated nothing: the split lost no history\n{}",
+        details(&run.incr, &run.timeline)
+    );
+}
+
+/// Scenario 9 without the fence: the same splits make sequences and fixed-worker snowflake keys
+/// repeat (the checker can fail), and INCR.
+#[test]
+fn split_brain_unfenced_repeats() {
+    let _serial = serial();
+    let name = "split-brain-unfenced";
+    let splits = splits_or_env(&SPLITS_UNFENCED);
+    let run = split_scenario("faults-split-unfenced", false, &splits);
+    split_lines(name, &run, &splits);
+    assert!(
+        run.idgen.repeats > 0,
+        "{name}: no repeats without the fence: the split lost no history, so the fenced run's \
+         zero proves nothing\n{}",
+        details(&run.idgen, &run.timeline)
+    );
+    assert!(run.incr.repeats > 0, "{name}: INCR repeated nothing");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario 10: the fence's availability cost
+// ---------------------------------------------------------------------------------------------
+
+/// Stop/resume cycles of the availability scenario, and how long the replica stays stopped.
+const AVAIL_CYCLES: u32 = 3;
+const AVAIL_STOPPED: Duration = Duration::from_secs(5);
+
+/// What one client saw of the fence, on a primary whose only replica is stopped and resumed.
+#[derive(Default, Debug)]
+struct Avail {
+    /// Values served after the replica stopped, before the first refusal (from reserved blocks
+    /// and while the fence had not yet closed).
+    served_after_stop: u64,
+    /// Time from the stop to the first NOREPLICAS (ms).
+    first_refusal_ms: Vec<i64>,
+    /// Time from SIGCONT to the first value served again (ms).
+    back_ms: Vec<i64>,
+    refusals: u64,
+    values: Vec<i64>,
+    sf_ids: Vec<i64>,
+}
+
+/// Scenario 10: with the fence on (`idgen.reserve-min-replicas 1`) and the only replica stopped
+/// (SIGSTOP), the primary goes on serving from its reserved blocks, then refuses calls that need
+/// a new block with NOREPLICAS (and WORKER.ACQUIRE too), and serves again once the replica is
+/// back. No value twice.
+#[test]
+fn fence_refuses_new_blocks_while_the_replica_is_stopped() {
+    let _serial = serial();
+    let name = "fence-availability";
+    let primary = with_env_module_args(Server::builder("faults-avail-a"))
+        .config("crash-memcheck-enabled no")
+        .module_arg("idgen.reserve-min-replicas", "1")
+        .start();
+    let replica = Server::builder("faults-avail-b")
+        .config("repl-diskless-sync-delay 0")
+        .replicaof(primary.port())
+        .start();
+    wait_link_up(&replica, Duration::from_secs(20));
+    let mut c = primary.conn();
+    common::wait_until(Duration::from_secs(10), "the fence to open", || {
+        info_field(&mut c, "idgen", "idgen_fence_open").as_deref() == Some("1")
+    });
+    c.run("SNOWFLAKE.CREATE sf:avail WORKER 9").ok();
+    let mut a = Avail::default();
+    let call = |c: &mut Conn, a: &mut Avail| -> bool {
+        let r = c.cmd(&["SEQ.NEXTBATCH", "seq:avail", "10"]);
+        let s = c.cmd(&["SNOWFLAKE.NEXT", "sf:avail"]);
+        let mut ok = true;
+        for v in [r, s] {
+            match v {
+                Value::Array(items) => {
+                    let (first, last) = (items[0].int(), items[1].int());
+                    a.values.extend(first..=last);
+                }
+                Value::Int(id) => a.sf_ids.push(id),
+                Value::Error(e) => {
+                    assert!(e.starts_with("NOREPLICAS "), "{name}: unexpected error {e}");
+                    a.refusals += 1;
+                    ok = false;
+                }
+                other => panic!("{name}: unexpected reply {other:?}"),
+            }
+        }
+        ok
+    };
+    for cycle in 0..AVAIL_CYCLES {
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until {
+            assert!(call(&mut c, &mut a), "{name}: refused with the replica up");
+        }
+        let stopped = Stopped::new(pid(&replica));
+        let stop_at = Instant::now();
+        let mut refused_at = None;
+        while stop_at.elapsed() < AVAIL_STOPPED {
+            if call(&mut c, &mut a) {
+                if refused_at.is_none() {
+                    a.served_after_stop += 1;
+                }
+            } else if refused_at.is_none() {
+                refused_at = Some(stop_at.elapsed());
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        let refused_at = refused_at.unwrap_or_else(|| {
+            panic!(
+                "{name}: cycle {cycle}: no refusal in {AVAIL_STOPPED:?} with the replica stopped"
+            )
+        });
+        a.first_refusal_ms.push(refused_at.as_millis() as i64);
+        assert_eq!(
+            info_field(&mut c, "idgen", "idgen_fence_open").as_deref(),
+            Some("0")
+        );
+        let r = c.cmd(&["WORKER.ACQUIRE", "pool:avail", "5000"]);
+        assert!(
+            r.is_err() && r.err().starts_with("NOREPLICAS"),
+            "{name}: WORKER.ACQUIRE while fenced: {r:?}"
+        );
+        stopped.resume();
+        let back = Instant::now();
+        common::wait_until(
+            Duration::from_secs(10),
+            "the primary to serve again",
+            || call(&mut c, &mut a),
+        );
+        a.back_ms.push(back.elapsed().as_millis() as i64);
+        let r = c.cmd(&["WORKER.ACQUIRE", "pool:avail", "5000"]);
+        assert!(
+            !r.is_err(),
+            "{name}: WORKER.ACQUIRE after the return: {r:?}"
+        );
+    }
+    let fence_refusals: u64 = info_field(&mut c, "idgen", "idgen_fence_refusals")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let ids_checked = (a.values.len() + a.sf_ids.len()) as u64;
+    let mut vs = a.values.clone();
+    vs.sort_unstable();
+    vs.dedup();
+    let mut ss = a.sf_ids.clone();
+    ss.sort_unstable();
+    ss.dedup();
+    let repeats = ids_checked - (vs.len() + ss.len()) as u64;
+    summary(&format!(
+        "faults: scenario={name} cycles={AVAIL_CYCLES} ids_checked={ids_checked} repeats={repeats} \
+         refusals={} fence_refusals={fence_refusals} served_after_stop={} \
+         first_refusal_after_stop_ms={:?} served_again_after_resume_ms={:?}",
+        a.refusals, a.served_after_stop, a.first_refusal_ms, a.back_ms
+    ));
+    assert_eq!(repeats, 0, "{name}: values received twice");
+    assert!(
+        a.served_after_stop > 0,
+        "{name}: nothing served from the reserved blocks"
+    );
+    assert!(
+        fence_refusals >= a.refusals,
+        "{name}: INFO idgen fence_refusals {fence_refusals}"
+    );
+    assert!(crash_lines(&primary).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario 11: Sentinel failovers of a paused primary (the fence on)
+// ---------------------------------------------------------------------------------------------
+
+/// Failover cycles of the Sentinel scenario, Sentinel's `down-after-milliseconds`, and the load
+/// before each pause.
+const SENTINEL_CYCLES: u32 = 3;
+const SENTINEL_DOWN_AFTER_MS: u64 = 1000;
+const SENTINEL_LOAD: Duration = Duration::from_millis(1500);
+
+/// Scenario 11: a primary, two replicas (distinct worker IDs, the fence on) and three
+/// `redis-sentinel`s; the load finds the primary through Sentinel. Each cycle the primary is
+/// paused (SIGSTOP) past `down-after-milliseconds`, Sentinel fails over, and the old primary is
+/// resumed as soon as Sentinel names the new one: it first answers what its clients sent while
+/// it was paused (from its reserved blocks; new blocks are refused: its fence judgment is stale,
+/// then its replicas' acknowledgements are), until Sentinel demotes it. No value twice; INCR
+/// under the same load is reported as a control.
+#[test]
+fn sentinel_failovers_of_a_paused_primary_never_repeat() {
+    use faults::sentinel::{Sentinel, Watcher};
+    use std::sync::Arc;
+    let _serial = serial();
+    let name = "sentinel";
+    let builder = |role: &str, worker: u32| {
+        with_env_module_args(Server::builder(&format!("faults-sentinel-{role}")))
+            .config_file()
+            .config("crash-memcheck-enabled no")
+            .config("repl-diskless-sync-delay 0")
+            .module_arg("idgen.worker-id", &worker.to_string())
+            .module_arg("idgen.reserve-min-replicas", "1")
+    };
+    let first = builder("a", 1).start();
+    let mut servers = vec![first];
+    for (role, worker) in [("b", 2), ("c", 3)] {
+        let port = servers[0].port();
+        servers.push(builder(role, worker).replicaof(port).start());
+    }
+    for r in &servers[1..] {
+        wait_link_up(r, Duration::from_secs(20));
+    }
+    let port0 = servers[0].port();
+    Workload::Idgen.setup(&mut servers[0].conn());
+    let sentinels: Vec<Sentinel> = (0..3)
+        .map(|i| {
+            Sentinel::start(
+                &format!("faults-sentinel-s{i}"),
+                port0,
+                SENTINEL_DOWN_AFTER_MS,
+            )
+        })
+        .collect();
+    // Let the sentinels find the replicas and each other.
+    common::wait_until(
+        Duration::from_secs(30),
+        "sentinels to see both replicas",
+        || {
+            sentinels.iter().all(|s| {
+                Conn::try_connect(s.port)
+                    .ok()
+                    .and_then(|mut c| {
+                        c.try_cmd(&["SENTINEL", "replicas", faults::sentinel::MASTER])
+                            .ok()
+                    })
+                    .is_some_and(|v| matches!(v, Value::Array(a) if a.len() == 2))
+            })
+        },
+    );
+    let loads = vec![
+        Arc::new(Load::start(Workload::Idgen, port0, CLIENTS, seed())),
+        Arc::new(Load::start(Workload::Incr, port0, 2, seed() ^ 0x5e)),
+    ];
+    let watcher = Watcher::start(
+        sentinels.iter().map(|s| s.port).collect(),
+        loads.clone(),
+        port0,
+    );
+    let mut timeline = Vec::new();
+    for cycle in 0..SENTINEL_CYCLES {
+        for l in &loads {
+            l.set_cycle(cycle);
+        }
+        loads[0].wait_progress(20, Duration::from_secs(30), "clients to be served");
+        thread::sleep(SENTINEL_LOAD);
+        let old_port = watcher.current.load(std::sync::atomic::Ordering::Relaxed);
+        let old = servers
+            .iter()
+            .find(|s| s.port() == old_port)
+            .expect("the primary Sentinel names is one of ours");
+        let paused_ms = now_ms();
+        let stopped = Stopped::new(pid(old));
+        common::wait_until(Duration::from_secs(60), "Sentinel to fail over", || {
+            watcher.current.load(std::sync::atomic::Ordering::Relaxed) != old_port
+        });
+        let failed_over_ms = now_ms();
+        stopped.resume();
+        let new_port = watcher.current.load(std::sync::atomic::Ordering::Relaxed);
+        // The old primary is demoted by Sentinel once it sees it again.
+        common::wait_until(
+            Duration::from_secs(60),
+            "the old primary to be demoted",
+            || {
+                Conn::try_connect(old_port)
+                    .ok()
+                    .and_then(|mut c| info_field(&mut c, "replication", "master_link_status"))
+                    .as_deref()
+                    == Some("up")
+            },
+        );
+        timeline.push(format!(
+            "cycle {cycle}: primary {old_port} paused at {paused_ms}, Sentinel named {new_port} \
+             at {failed_over_ms} (resumed then), old primary in sync as a replica at {}",
+            now_ms()
+        ));
+    }
+    for l in &loads {
+        l.set_cycle(SENTINEL_CYCLES);
+    }
+    loads[0].wait_progress(
+        20,
+        Duration::from_secs(30),
+        "clients after the last failover",
+    );
+    thread::sleep(Duration::from_millis(300));
+    drop(watcher);
+    let mut it = loads.into_iter().map(|l| {
+        Arc::try_unwrap(l)
+            .unwrap_or_else(|_| panic!("the watcher still holds a load"))
+            .stop()
+    });
+    let (wi, li) = it.next().unwrap();
+    let (wc, lc) = it.next().unwrap();
+    let idgen = check(wi, li);
+    let incr = check(wc, lc);
+    let extra = format!(
+        " noreplicas={}",
+        idgen.error_kinds.get("NOREPLICAS").copied().unwrap_or(0)
+    );
+    summary(&report_line(name, SENTINEL_CYCLES, &idgen, &extra));
+    summary(&report_line(
+        "sentinel-incr-control",
+        SENTINEL_CYCLES,
+        &incr,
+        "",
+    ));
+    for t in &timeline {
+        println!("  {t}");
+    }
+    let refs: Vec<&Server> = servers.iter().collect();
+    assert_idgen_clean(name, &idgen, &timeline, &refs);
+    drop(sentinels);
 }

@@ -379,6 +379,11 @@ fn info_idgen_section() {
         "each new generator's first value needs a reservation"
     );
     assert_eq!(get("idgen_worker_id"), 12);
+    // The reservation fence is off by default, so always open.
+    assert_eq!(get("idgen_fence_min_replicas"), 0);
+    assert_eq!(get("idgen_fence_replicas_acked"), 0);
+    assert_eq!(get("idgen_fence_open"), 1);
+    assert_eq!(get("idgen_fence_refusals"), 0);
     // The section is also part of INFO everything.
     assert!(info(&mut c, "everything").contains("idgen_worker_id:12"));
     // A load starts a new generation; each key resumes once, at its first use.
@@ -514,4 +519,46 @@ fn eval_calls_module_commands() {
         info_field(&mut c, "idgen", "idgen_seq_values_issued").as_deref(),
         Some("11")
     );
+}
+
+/// The reservation fence on a node without replicas: calls inside reserved blocks are served,
+/// calls that need a new block are refused with NOREPLICAS and change nothing; CONFIG SET turns
+/// it on and off at run time.
+#[test]
+fn reservation_fence_without_replicas() {
+    let s = Server::start("proto-fence");
+    let mut c = s.conn();
+    let first = c.cmd(&["SEQ.NEXT", "seq"]).int();
+    let sf = c.cmd(&["SNOWFLAKE.NEXT", "sf"]).int();
+    c.cmd(&["CONFIG", "SET", "idgen.reserve-min-replicas", "1"])
+        .ok();
+    let r = c.cmd(&["CONFIG", "SET", "idgen.reserve-max-lag-ms", "999"]);
+    assert!(r.is_err(), "a lag below 1000 ms is refused: {r:?}");
+    // Inside the sequence's reserved block (its first block is at least one value past the
+    // first): served. A batch far beyond it needs a new block: refused, nothing changes.
+    let before = c.cmd(&["SEQ.CURRENT", "seq"]).int();
+    let r = c.cmd(&["SEQ.NEXTBATCH", "seq", "1000000"]);
+    assert!(r.err().starts_with("NOREPLICAS "), "{r:?}");
+    assert_eq!(c.cmd(&["SEQ.CURRENT", "seq"]).int(), before);
+    // New keys need a block; so does every pool grant.
+    for cmd in [
+        vec!["SEQ.NEXT", "seq:new"],
+        vec!["SNOWFLAKE.NEXT", "sf:new"],
+        vec!["WORKER.ACQUIRE", "pool", "5000"],
+    ] {
+        let r = c.cmd(&cmd);
+        assert!(r.err().starts_with("NOREPLICAS "), "{cmd:?}: {r:?}");
+    }
+    assert!(c.cmd(&["EXISTS", "seq:new", "sf:new", "pool"]).int() == 0);
+    let fence = |c: &mut Conn, f: &str| info_field(c, "idgen", f).unwrap();
+    assert_eq!(fence(&mut c, "idgen_fence_open"), "0");
+    assert_eq!(fence(&mut c, "idgen_fence_min_replicas"), "1");
+    assert_eq!(fence(&mut c, "idgen_fence_refusals"), "4");
+    assert_eq!(fence(&mut c, "idgen_refusals"), "4");
+    // Off again: served, above everything issued before.
+    c.cmd(&["CONFIG", "SET", "idgen.reserve-min-replicas", "0"])
+        .ok();
+    assert!(c.cmd(&["SEQ.NEXT", "seq"]).int() > first);
+    assert!(c.cmd(&["SNOWFLAKE.NEXT", "sf"]).int() > sf);
+    assert_eq!(fence(&mut c, "idgen_fence_open"), "1");
 }

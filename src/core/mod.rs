@@ -1,6 +1,7 @@
 //! Pure generator logic: no FFI, no Redis, the clock passed in. Unit- and property-tested.
 
 pub mod cluster;
+pub mod fence;
 pub mod format;
 pub mod period;
 pub mod pool;

@@ -368,11 +368,23 @@ impl Sequence {
     /// block and, for a per-period sequence, decides the period: a later period restarts the
     /// value at START first (a batch never spans two periods).
     pub fn take(&mut self, count: i64, now: i64) -> Result<Taken> {
+        self.take_fenced(count, now, || Ok(()))
+    }
+
+    /// `take`, asking `may_reserve` first when the call needs a new block (it reaches the mark or
+    /// starts a new cycle): a refusal is returned as is and changes nothing. Calls inside the
+    /// reserved block never ask.
+    pub fn take_fenced(
+        &mut self,
+        count: i64,
+        now: i64,
+        may_reserve: impl FnOnce() -> Result<()>,
+    ) -> Result<Taken> {
         if count < 1 {
             return Err(Error::CountNotPositive);
         }
         if self.ext.is_none() {
-            return self.take_in_period(count, now);
+            return self.take_in_period(count, now, may_reserve);
         }
         let due = self.due_period(now);
         let e = self.ext.as_ref().expect("checked above");
@@ -390,7 +402,7 @@ impl Sequence {
         if let Some(index) = due {
             self.restart_in(index, now);
         }
-        match self.take_in_period(count, now) {
+        match self.take_in_period(count, now, may_reserve) {
             Ok(t) => {
                 let e = self.ext.as_mut().expect("checked above");
                 e.period_issued = e.period_issued.saturating_add(count as u64);
@@ -434,7 +446,12 @@ impl Sequence {
     }
 
     /// `take` within the stored period.
-    fn take_in_period(&mut self, count: i64, now: i64) -> Result<Taken> {
+    fn take_in_period(
+        &mut self,
+        count: i64,
+        now: i64,
+        may_reserve: impl FnOnce() -> Result<()>,
+    ) -> Result<Taken> {
         let (max, inc) = (self.max as i128, self.increment as i128);
         let span = (count as i128 - 1) * inc;
         let (mut cycles, mut first) = (self.cycles, self.next_value());
@@ -459,6 +476,9 @@ impl Sequence {
             first = self.min as i128;
         }
         let last = first + span;
+        if cycles != self.cycles || last >= self.mark() {
+            may_reserve()?;
+        }
 
         // Commit.
         let wrapped = cycles != self.cycles;
@@ -794,6 +814,47 @@ mod tests {
         }
         .validate()
         .is_ok());
+    }
+
+    #[test]
+    fn the_fence_is_asked_only_for_a_new_block_and_a_refusal_changes_nothing() {
+        let refuse = || {
+            Err(Error::NoReplicas {
+                have: 0,
+                need: 1,
+                max_lag_ms: 2000,
+            })
+        };
+        let mut s = seq(1, 1, 1, 1_000_000, false);
+        let before = s.clone();
+        assert!(s.take_fenced(1, 1000, refuse).is_err());
+        assert_eq!(s, before, "a refused first take changes nothing");
+        let t = s.take_fenced(1, 1000, || Ok(())).unwrap();
+        assert!(t.advanced);
+        let mark = s.mark();
+        // Inside the block: never asked.
+        let mut asked = 0;
+        while s.next_value() < mark {
+            let t = s
+                .take_fenced(1, 1000, || {
+                    asked += 1;
+                    refuse()
+                })
+                .unwrap();
+            assert!(!t.advanced);
+        }
+        assert_eq!(asked, 0);
+        // The block is used up: asked, refused, unchanged; a batch too.
+        let before = s.clone();
+        assert!(s.take_fenced(1, 1000, refuse).is_err());
+        assert!(s.take_fenced(500, 1000, refuse).is_err());
+        assert_eq!(s, before);
+        // A cycle restart is a new block as well.
+        let mut c = seq(1, 1, 1, 3, true);
+        c.take(3, 1000).unwrap();
+        let before = c.clone();
+        assert!(c.take_fenced(1, 1000, refuse).is_err());
+        assert_eq!(c, before);
     }
 
     #[test]

@@ -443,6 +443,20 @@ impl Snowflake {
         count: u32,
         max_borrow: i64,
     ) -> Result<Issued> {
+        self.next_fenced(now_unix, node_worker, count, max_borrow, || Ok(()))
+    }
+
+    /// `next`, asking `may_reserve` first when the call needs a new block (its last timestamp
+    /// reaches the mark): a refusal is returned as is and changes nothing. Calls inside the
+    /// reserved block never ask.
+    pub fn next_fenced(
+        &mut self,
+        now_unix: i64,
+        node_worker: i64,
+        count: u32,
+        max_borrow: i64,
+        may_reserve: impl FnOnce() -> Result<()>,
+    ) -> Result<Issued> {
         debug_assert!(count >= 1);
         let layout = self.layout();
         let worker = self.worker().unwrap_or(node_worker);
@@ -478,6 +492,9 @@ impl Snowflake {
         let base = now.max(self.wall_seen);
         if last_ts > base.saturating_add(max_borrow) {
             return Err(Error::BorrowLimit(max_borrow));
+        }
+        if last_ts >= self.mark {
+            may_reserve()?;
         }
 
         // Commit.
@@ -523,8 +540,19 @@ impl Snowflake {
     /// ticks, rounded up). Used when state arrives from a load or from replication. Running
     /// ahead of the clock up to the resume point does not count as borrowing.
     pub fn resume(&mut self, gap_ms: i64) {
-        let floor = self
-            .mark
+        self.resume_above(gap_ms, None);
+    }
+
+    /// `resume`, from the later of the mark and `now_unix` when given: after this no issued
+    /// timestamp is below `max(mark, now) + gap_ms`. With the reservation fence on, a node that
+    /// lost its replicas may have reserved until a bounded time after it was cut off, whatever
+    /// the mark this node knows (an idle key's mark is old), so the gap counts from the clock.
+    pub fn resume_above(&mut self, gap_ms: i64, now_unix: Option<i64>) {
+        let base = match now_unix {
+            Some(now) => self.mark.max(self.layout().tick_at(now)),
+            None => self.mark,
+        };
+        let floor = base
             .saturating_add(self.layout().ticks_ceil(gap_ms))
             .min(self.layout().max_ts() + 1);
         if floor > self.next_position().0 {
@@ -746,6 +774,58 @@ mod tests {
             ..Layout::default()
         };
         assert!(l.validate(None).is_err());
+    }
+
+    fn refuse() -> Result<()> {
+        Err(Error::NoReplicas {
+            have: 0,
+            need: 1,
+            max_lag_ms: 2000,
+        })
+    }
+
+    #[test]
+    fn the_fence_is_asked_only_for_a_new_block_and_a_refusal_changes_nothing() {
+        let mut g = gen();
+        // A new key needs a block: refused, unchanged.
+        let before = g.clone();
+        assert!(matches!(
+            g.next_fenced(E + 1000, 5, 1, 1000, refuse),
+            Err(Error::NoReplicas { .. })
+        ));
+        assert_eq!(g, before);
+        let i = g.next_fenced(E + 1000, 5, 1, 1000, || Ok(())).unwrap();
+        assert!(i.advanced);
+        // Inside the block: never asked.
+        let mut asked = false;
+        let j = g
+            .next_fenced(E + 1001, 5, 3, 1000, || {
+                asked = true;
+                refuse()
+            })
+            .unwrap();
+        assert!(!asked && !j.advanced);
+        // Past the mark: asked, refused, nothing changed, no ID issued.
+        let before = g.clone();
+        let past = E + g.mark + 5;
+        assert!(g.next_fenced(past, 5, 1, 1000, refuse).is_err());
+        assert_eq!(g, before);
+    }
+
+    #[test]
+    fn resume_above_the_clock_with_the_fence() {
+        let mut g = gen();
+        g.next(E + 1000, 5, 1, 1000).unwrap();
+        let mark = g.mark;
+        // An idle key resumed much later: from the mark only, the clock is above the floor...
+        let mut a = g.clone();
+        a.resume_above(3000, None);
+        assert_eq!(a.next(E + 60_000, 5, 1, 1000).unwrap().ts, 60_000);
+        assert!(mark + 3000 < 60_000);
+        // ...from the clock too: nothing below now + gap.
+        let mut b = g.clone();
+        b.resume_above(3000, Some(E + 60_000));
+        assert_eq!(b.next(E + 60_000, 5, 1, 1000).unwrap().ts, 63_000);
     }
 
     #[test]

@@ -42,8 +42,22 @@ pub static SAFETY_MIN_GAP: AtomicI64 = AtomicI64::new(1000);
 pub const SAFETY_MIN_GAP_DEFAULT: i64 = 1000;
 pub const SAFETY_MIN_GAP_MAX: i64 = 1 << 40;
 
+/// `idgen.reserve-min-replicas`: a node raises a generator's reservation only while at least
+/// this many replicas acknowledged its replication stream within `idgen.reserve-max-lag-ms`
+/// (the reservation fence, `fence`). 0: off.
+pub static RESERVE_MIN_REPLICAS: AtomicI64 = AtomicI64::new(0);
+pub const RESERVE_MIN_REPLICAS_DEFAULT: i64 = 0;
+pub const RESERVE_MIN_REPLICAS_MAX: i64 = 64;
+
+/// `idgen.reserve-max-lag-ms`: how recent a replica's acknowledgement must be, and how old the
+/// writes it must have acknowledged may be, for it to count (see `core::fence`).
+pub static RESERVE_MAX_LAG_MS: AtomicI64 = AtomicI64::new(2000);
+pub const RESERVE_MAX_LAG_MS_DEFAULT: i64 = 2000;
+pub const RESERVE_MAX_LAG_MS_MIN: i64 = 1000;
+pub const RESERVE_MAX_LAG_MS_MAX: i64 = 60_000;
+
 /// The integer settings as (name without prefix, variable, default, min, max).
-pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 4] = [
+pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 6] = [
     ("worker-id", &WORKER_ID, WORKER_ID_DEFAULT, 0, WORKER_ID_MAX),
     (
         "max-borrow-ms",
@@ -66,6 +80,20 @@ pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 4] = [
         0,
         SAFETY_MIN_GAP_MAX,
     ),
+    (
+        "reserve-min-replicas",
+        &RESERVE_MIN_REPLICAS,
+        RESERVE_MIN_REPLICAS_DEFAULT,
+        0,
+        RESERVE_MIN_REPLICAS_MAX,
+    ),
+    (
+        "reserve-max-lag-ms",
+        &RESERVE_MAX_LAG_MS,
+        RESERVE_MAX_LAG_MS_DEFAULT,
+        RESERVE_MAX_LAG_MS_MIN,
+        RESERVE_MAX_LAG_MS_MAX,
+    ),
 ];
 
 /// The yes/no settings as (name without prefix, variable, default).
@@ -74,6 +102,14 @@ pub const FLAGS: [(&str, &AtomicBool, bool); 1] =
 
 pub fn worker_id() -> i64 {
     WORKER_ID.load(Ordering::Relaxed)
+}
+
+pub fn reserve_min_replicas() -> i64 {
+    RESERVE_MIN_REPLICAS.load(Ordering::Relaxed)
+}
+
+pub fn reserve_max_lag_ms() -> i64 {
+    RESERVE_MAX_LAG_MS.load(Ordering::Relaxed)
 }
 
 pub fn max_borrow_ms() -> i64 {

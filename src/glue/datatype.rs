@@ -258,6 +258,12 @@ pub fn reservation_args<T: Generator>(s: &T) -> Args<'_> {
     a
 }
 
+/// Whether a call may raise a reservation now (the reservation fence, `fence`): every type asks
+/// this where a call needs a new block, before it changes anything (the core's `*_fenced` calls
+/// ask it only then), so that a refused call issues nothing; calls inside the reserved block never
+/// ask. Then `replicate` carries the new reservation.
+pub use super::fence::may_reserve;
+
 /// Propagates a key's reservation to replicas and the AOF (after its mark moved), and has the
 /// key's form chosen again.
 pub fn replicate<T: Generator>(ctx: &Ctx, key: RStr, state: &mut ValueMut<'_, T>) {

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod datatype;
+pub mod fence;
 pub mod ffi;
 pub mod rdb;
 pub mod safety;

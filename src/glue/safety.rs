@@ -7,14 +7,59 @@
 //! window, and a restarted node above everything it issued before the crash.
 
 use super::config;
+use crate::core::fence;
+use crate::core::sequence as seq;
+use crate::core::snowflake as sf;
 
 /// The gap, in ms, a snowflake generator leaves above its mark when it resumes: the window of
 /// history that may have been lost, plus how far the generator may have borrowed ahead of the
 /// clock in that window.
 pub fn snowflake_gap_ms() -> i64 {
     match config::safety() {
-        Some((window, _)) => window.saturating_add(config::max_borrow_ms()),
+        Some((window, _)) => {
+            let lag = window.saturating_add(config::max_borrow_ms());
+            match fence_window_ms() {
+                // An old primary cut off from its replicas reserves until at most `W` after the
+                // cut (the fence's bound), each reservation at most `max-borrow-ms` plus one
+                // block (`MAX_BLOCK_MS`) above the clock: counted from the clock at the resume
+                // (`fence_resume_from_clock`), this gap covers every timestamp it can issue.
+                Some(w) => lag.max(
+                    w.saturating_add(config::max_borrow_ms())
+                        .saturating_add(sf::MAX_BLOCK_MS),
+                ),
+                None => lag,
+            }
+        }
         None => 0,
+    }
+}
+
+/// With the fence on, the longest a primary may go on reserving after its replicas stopped
+/// acknowledging it (`core::fence::window_ms`); `None` when the fence is off.
+pub fn fence_window_ms() -> Option<i64> {
+    (config::reserve_min_replicas() > 0).then(|| fence::window_ms(config::reserve_max_lag_ms()))
+}
+
+/// Whether a resumed snowflake key counts its gap from the clock as well as from its mark (with
+/// the fence on: an idle key's mark says nothing about what a cut-off primary reserved lately).
+pub fn fence_resume_from_clock() -> bool {
+    fence_window_ms().is_some()
+}
+
+/// The history (ms) a sequence's resume gap covers: the safety window, and with the fence on the
+/// stretch a cut-off old primary can issue that the promoted replica never saw: the lag its
+/// replica may have been behind while the fence was open (`reserve-max-lag-ms` plus the
+/// judgment's age), the fence's window after the cut, and the last block it reserved
+/// (`BLOCK_WINDOW_MS` of its rate).
+pub fn sequence_window_ms(window: i64) -> i64 {
+    match fence_window_ms() {
+        Some(w) => window.max(
+            config::reserve_max_lag_ms()
+                .saturating_add(fence::STALE_MS)
+                .saturating_add(w)
+                .saturating_add(seq::BLOCK_WINDOW_MS as i64),
+        ),
+        None => window,
     }
 }
 
@@ -26,6 +71,7 @@ pub fn snowflake_gap_ms() -> i64 {
 pub fn sequence_gap_steps(rate_per_sec: u32, range_steps: u128) -> u64 {
     match config::safety() {
         Some((window, min_gap)) => {
+            let window = sequence_window_ms(window);
             let by_rate = (2 * rate_per_sec as u128 * window as u128 / 1000).min(u64::MAX as u128);
             let floor = (min_gap as u128).min((range_steps / 100).max(1));
             by_rate.max(floor) as u64
@@ -39,8 +85,12 @@ mod tests {
     use super::*;
     use std::sync::atomic::Ordering;
 
+    /// The settings are process-wide: the tests that change them run one at a time.
+    static SETTINGS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn gaps_follow_the_settings() {
+        let _one = SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
         config::SAFETY_JUMP.store(true, Ordering::Relaxed);
         assert_eq!(snowflake_gap_ms(), 2000 + 1000);
         let big = u64::MAX as u128;
@@ -54,5 +104,24 @@ mod tests {
         assert_eq!(snowflake_gap_ms(), 0);
         assert_eq!(sequence_gap_steps(50_000, big), 0);
         config::SAFETY_JUMP.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn the_fence_widens_the_gaps() {
+        let _one = SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
+        config::RESERVE_MIN_REPLICAS.store(1, Ordering::Relaxed);
+        config::RESERVE_MAX_LAG_MS.store(2000, Ordering::Relaxed);
+        let w = fence::window_ms(2000);
+        assert_eq!(w, 3300);
+        assert_eq!(fence_window_ms(), Some(3300));
+        assert!(fence_resume_from_clock());
+        // W + max-borrow + one block.
+        assert_eq!(snowflake_gap_ms(), 3300 + 1000 + 1000);
+        // Twice the rate over lag + stale + W + one block window: 2 x 6.6 s of the rate.
+        assert_eq!(sequence_window_ms(2000), 2000 + 300 + 3300 + 1000);
+        assert_eq!(sequence_gap_steps(1000, u64::MAX as u128), 13_200);
+        config::RESERVE_MIN_REPLICAS.store(0, Ordering::Relaxed);
+        assert_eq!(fence_window_ms(), None);
+        assert_eq!(sequence_window_ms(2000), 2000);
     }
 }

@@ -43,6 +43,8 @@ pub static POOL_GRANTS: Counter = Counter::new();
 pub static POOL_RENEWALS: Counter = Counter::new();
 pub static POOL_RELEASES: Counter = Counter::new();
 pub static POOL_EXPIRIES: Counter = Counter::new();
+/// Calls refused by the reservation fence (`NOREPLICAS`).
+pub static FENCE_REFUSALS: Counter = Counter::new();
 
 /// The `INFO idgen` callback.
 pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32) {
@@ -50,7 +52,7 @@ pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32)
 }
 
 fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
-    let fields: [(&CStr, u64); 13] = [
+    let fields: [(&CStr, u64); 17] = [
         (c"snowflake_ids_issued", SNOWFLAKE_IDS.get()),
         (c"seq_values_issued", SEQ_VALUES.get()),
         (c"clock_behind", CLOCK_BEHIND.get()),
@@ -64,6 +66,13 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
         (c"pool_expiries", POOL_EXPIRIES.get()),
         (c"worker_id", super::config::worker_id() as u64),
         (c"generation", super::serving::current_full()),
+        (
+            c"fence_min_replicas",
+            super::config::reserve_min_replicas() as u64,
+        ),
+        (c"fence_replicas_acked", super::fence::acked_now() as u64),
+        (c"fence_open", super::fence::open() as u64),
+        (c"fence_refusals", FENCE_REFUSALS.get()),
     ];
     let (peers, clashes, clash_nodes) = super::cluster::info_fields();
     let clash_nodes = std::ffi::CString::new(clash_nodes).unwrap_or_default();

@@ -484,12 +484,14 @@ fn client(workload: Workload, shared: &Shared, seed: u64) -> ClientLog {
             conn = None;
             continue;
         }
+        let mut served = false;
         for req in &reqs {
             match c.read_value() {
                 Ok(v) => {
                     let cycle = shared.cycle.load(Ordering::Relaxed) as u32;
                     let refusals = log.refusals;
                     if log.handle(workload, req, v, cycle) {
+                        served = true;
                         shared.ok.fetch_add(1, Ordering::Relaxed);
                         if matches!(req, Req::Sf { .. }) {
                             shared.sf_ok.fetch_add(1, Ordering::Relaxed);
@@ -504,6 +506,10 @@ fn client(workload: Workload, shared: &Shared, seed: u64) -> ClientLog {
                     break;
                 }
             }
+        }
+        if !served {
+            // Refused (a fenced or read-only node): retry soon, without spinning.
+            thread::sleep(Duration::from_millis(1));
         }
     }
     log

@@ -1,4 +1,5 @@
-//! A TCP proxy between a primary and its replica that can hold back the replication stream.
+//! A TCP proxy between a primary and its replica that can hold back the replication stream, or
+//! cut the link in both directions (a network partition: `cut`).
 //!
 //! Why not just SIGSTOP the replica: while a replica is stopped the kernel still receives the
 //! stream into its socket buffer (loopback buffers hold megabytes), and once it runs again it
@@ -18,6 +19,9 @@ use std::time::Duration;
 struct Shared {
     upstream: u16,
     hold: AtomicBool,
+    /// A partition: nothing passes in either direction and no end sees the other close (the
+    /// sockets are left as they are until the proxy closes), as when packets are lost.
+    cut: AtomicBool,
     stop: AtomicBool,
     /// Bytes from the primary never delivered (held when it died).
     dropped: AtomicU64,
@@ -38,6 +42,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             upstream,
             hold: AtomicBool::new(false),
+            cut: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
         });
@@ -47,6 +52,19 @@ impl Proxy {
             while !s.stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((replica, _)) => {
+                        if s.cut.load(Ordering::Relaxed) {
+                            // Nothing reaches the primary; the socket closes with the proxy.
+                            pumps.push(thread::spawn({
+                                let s = s.clone();
+                                move || {
+                                    while !s.stop.load(Ordering::Relaxed) {
+                                        thread::sleep(Duration::from_millis(20));
+                                    }
+                                    drop(replica);
+                                }
+                            }));
+                            continue;
+                        }
                         replica.set_nonblocking(false).unwrap();
                         let Ok(primary) = TcpStream::connect(("127.0.0.1", s.upstream)) else {
                             let _ = replica.shutdown(Shutdown::Both);
@@ -88,6 +106,13 @@ impl Proxy {
         self.shared.hold.store(true, Ordering::Relaxed);
     }
 
+    /// From now on the link is cut both ways: the primary's stream and the replica's
+    /// acknowledgements stay where they are, and neither end sees the connection close (until
+    /// the proxy closes). New connections are held the same way.
+    pub fn cut(&self) {
+        self.shared.cut.store(true, Ordering::Relaxed);
+    }
+
     /// Stops the proxy; returns the bytes the replica never got because the primary died while
     /// they were held.
     pub fn close(mut self) -> u64 {
@@ -115,6 +140,10 @@ fn down(mut primary: TcpStream, mut replica: TcpStream, s: &Shared) {
     let mut held: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     while !s.stop.load(Ordering::Relaxed) {
+        if s.cut.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(20));
+            continue;
+        }
         match primary.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
@@ -145,6 +174,10 @@ fn down(mut primary: TcpStream, mut replica: TcpStream, s: &Shared) {
 fn up(mut replica: TcpStream, mut primary: TcpStream, s: &Shared) {
     let mut buf = vec![0u8; 16 * 1024];
     while !s.stop.load(Ordering::Relaxed) {
+        if s.cut.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(20));
+            continue;
+        }
         match replica.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {

@@ -136,6 +136,9 @@ fn acquire(ctx: &Ctx, args: &[RStr]) -> Result<()> {
             return Err(Error::PoolOptionDiffers("GRACE"));
         }
     }
+    // Every grant is fenced (not only those that raise the token mark): a lease granted by a
+    // primary cut off from its replicas is one the promoted replica cannot know about.
+    datatype::may_reserve()?;
     let mut slot = Slot::default();
     let (grant, mut pool) = match serving_pool(ctx, &key, args[1], now, &mut slot)? {
         Some(mut p) => (p.acquire(now, ttl, holder)?, p),
@@ -184,6 +187,8 @@ fn renew(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let key = ctx.open_key(args[1], true);
     let now = now_ms();
     let id = check_lease_call(&key, id, last_ts, now)?;
+    // A renewal extends a lease into the future: fenced like a grant.
+    datatype::may_reserve()?;
     let mut slot = Slot::default();
     let mut p = serving_pool(ctx, &key, args[1], now, &mut slot)?
         .ok_or(Error::Internal("pool vanished".into()))?;

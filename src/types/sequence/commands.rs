@@ -26,7 +26,7 @@ fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
     let mut slot = Slot::default();
     let (taken, state) = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
         Some(mut state) => {
-            let taken = state.take(count, now)?;
+            let taken = state.take_fenced(count, now, datatype::may_reserve)?;
             if taken.advanced {
                 replicate(ctx, args[1], &mut state);
             }
@@ -34,7 +34,7 @@ fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
         }
         None => {
             let mut new = Sequence::new(SeqOptions::default());
-            let taken = new.take(count, now)?;
+            let taken = new.take_fenced(count, now, datatype::may_reserve)?;
             let mut state = datatype::create(&key, new);
             replicate(ctx, args[1], &mut state);
             (taken, state)

@@ -125,7 +125,7 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut slot = Slot::default();
     let (issued, text) = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
         Some(mut state) => {
-            let issued = state.next(now, worker, n, borrow)?;
+            let issued = state.next_fenced(now, worker, n, borrow, datatype::may_reserve)?;
             if issued.advanced {
                 replicate(ctx, args[1], &mut state);
             }
@@ -134,7 +134,7 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
             let mut new = Snowflake::new(Layout::default(), None);
-            let issued = new.next(now, worker, n, borrow)?;
+            let issued = new.next_fenced(now, worker, n, borrow, datatype::may_reserve)?;
             let text = *new.text();
             replicate(ctx, args[1], &mut datatype::create(&key, new));
             (issued, text)

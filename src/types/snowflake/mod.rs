@@ -259,7 +259,11 @@ impl Generator for Snowflake {
     fn set_gen(&mut self, gen: u16) {
         self.gen = gen;
     }
-    fn resume_gaps(&mut self, gaps: u64, _now: i64) {
-        self.resume(safety::snowflake_gap_ms().saturating_mul(gaps as i64));
+    fn resume_gaps(&mut self, gaps: u64, now: i64) {
+        let from_clock = safety::fence_resume_from_clock().then_some(now);
+        self.resume_above(
+            safety::snowflake_gap_ms().saturating_mul(gaps as i64),
+            from_clock,
+        );
     }
 }
