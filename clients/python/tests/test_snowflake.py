@@ -12,6 +12,7 @@ from idgen_client import (
     LeasedSnowflake,
     LeaseLost,
     PoolFull,
+    NoReplicas,
     PoolResuming,
     worker_info,
     worker_list,
@@ -211,6 +212,31 @@ def test_resuming_pool_refuses_then_grants(server, name):
     g.close()
     held.close()
     c.close()
+
+
+def test_fenced_primary_refuses_grants_then_grants(server, name):
+    """With the reservation fence on and no replica, WORKER.ACQUIRE is refused (NoReplicas);
+    acquire_timeout_ms keeps retrying until the fence opens."""
+    c = server.client()
+    c.execute_command("CONFIG", "SET", "idgen.reserve-min-replicas", "1")
+    try:
+        with pytest.raises(NoReplicas) as e:
+            LeasedSnowflake(c, name, 1000)
+        assert e.value.retry_after_ms is None
+        opener = threading.Timer(
+            0.3,
+            lambda: server.client().execute_command(
+                "CONFIG", "SET", "idgen.reserve-min-replicas", "0"
+            ),
+        )
+        opener.start()
+        g = LeasedSnowflake(c, name, 1000, acquire_timeout_ms=5000)
+        opener.join()
+        assert len(set(g.next_ids(10))) == 10
+        g.close()
+    finally:
+        c.execute_command("CONFIG", "SET", "idgen.reserve-min-replicas", "0")
+        c.close()
 
 
 def test_pool_helpers_normalise_replies(r, name):

@@ -9,7 +9,15 @@
 
 from ._wire import Grant, Lease
 from .clock import ManualClock, SystemClock
-from .errors import ClockAhead, IdgenError, LeaseLost, PoolFull, PoolResuming, ProtocolError
+from .errors import (
+    ClockAhead,
+    IdgenError,
+    LeaseLost,
+    NoReplicas,
+    PoolFull,
+    PoolResuming,
+    ProtocolError,
+)
 from .pool import worker_info, worker_list, worker_route
 from .route import route_ids, route_weight
 from .router import TaskRouter
@@ -35,6 +43,7 @@ __all__ = [
     "LeaseLost",
     "PoolFull",
     "PoolResuming",
+    "NoReplicas",
     "ClockAhead",
     "ProtocolError",
 ]

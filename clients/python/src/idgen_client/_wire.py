@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Union
 
 from redis.exceptions import ResponseError
 
-from .errors import LeaseLost, PoolFull, PoolResuming, ProtocolError, retry_after_ms
+from .errors import LeaseLost, NoReplicas, PoolFull, PoolResuming, ProtocolError, retry_after_ms
 
 KeyLike = Union[bytes, str, int]
 
@@ -52,6 +52,9 @@ def translate_acquire_error(exc: ResponseError) -> Exception:
         return PoolFull(text, retry_after_ms(text))
     if text.startswith("POOLRESUMING"):
         return PoolResuming(text, retry_after_ms(text))
+    if text.startswith("NOREPLICAS"):
+        # Its text names the lag setting in ms, not a time to wait.
+        return NoReplicas(text, None)
     return exc
 
 

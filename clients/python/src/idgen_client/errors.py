@@ -10,6 +10,7 @@ __all__ = [
     "LeaseLost",
     "PoolFull",
     "PoolResuming",
+    "NoReplicas",
     "ClockAhead",
     "ProtocolError",
 ]
@@ -47,6 +48,12 @@ class PoolFull(_RetryAfter):
 
 class PoolResuming(_RetryAfter):
     """``WORKER.ACQUIRE`` refused while the pool resumes after a load or a promotion."""
+
+
+class NoReplicas(_RetryAfter):
+    """``WORKER.ACQUIRE`` refused by the server's reservation fence (``NOREPLICAS``): too few
+    replicas acknowledged the primary lately (``idgen.reserve-min-replicas``). Retry once they
+    are back; ``retry_after_ms`` is None (the server cannot know when)."""
 
 
 class ClockAhead(_RetryAfter):

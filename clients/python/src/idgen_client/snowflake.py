@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 
 from . import _wire
 from .clock import SystemClock
-from .errors import ClockAhead, IdgenError, LeaseLost, PoolFull, PoolResuming
+from .errors import ClockAhead, IdgenError, LeaseLost, NoReplicas, PoolFull, PoolResuming
 
 __all__ = ["Layout", "LeasedSnowflake", "DEFAULT_EPOCH_MS"]
 
@@ -104,8 +104,8 @@ class LeasedSnowflake:
     ``redis`` is a redis-py client, or a callable returning the client to use now (to follow a
     failover). ``size`` (default ``2**worker_bits``) is the pool's SIZE, passed on every
     acquire: the server refuses it if the pool was created with another size. ``grace_ms`` is
-    passed as GRACE when given. ``acquire_timeout_ms`` keeps retrying a ``POOLFULL`` or
-    ``POOLRESUMING`` refusal for that long.
+    passed as GRACE when given. ``acquire_timeout_ms`` keeps retrying a ``POOLFULL``,
+    ``POOLRESUMING`` or ``NOREPLICAS`` refusal for that long.
     """
 
     def __init__(
@@ -256,7 +256,7 @@ class LeasedSnowflake:
                 reply = self._client().execute_command(*args)
             except ResponseError as e:
                 err = _wire.translate_acquire_error(e)
-                if isinstance(err, (PoolFull, PoolResuming)):
+                if isinstance(err, (PoolFull, PoolResuming, NoReplicas)):
                     left = (give_up - self._mono()) / 1e9
                     if left > 0:
                         # A release frees an ID at once, unannounced: look again within 1 s.
