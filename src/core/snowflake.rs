@@ -537,24 +537,25 @@ impl Snowflake {
     }
 
     /// Resumes from the mark: after this no issued timestamp is below `mark + gap_ms` (in whole
-    /// ticks, rounded up). Used when state arrives from a load or from replication. Running
-    /// ahead of the clock up to the resume point does not count as borrowing.
+    /// ticks, rounded up). Used when state arrives from replication (with no gap) and in tests.
+    /// Running ahead of the clock up to the resume point does not count as borrowing.
     pub fn resume(&mut self, gap_ms: i64) {
         self.resume_above(gap_ms, None);
     }
 
-    /// `resume`, from the later of the mark and `now_unix` when given: after this no issued
-    /// timestamp is below `max(mark, now) + gap_ms`. With the reservation fence on, a node that
-    /// lost its replicas may have reserved until a bounded time after it was cut off, whatever
-    /// the mark this node knows (an idle key's mark is old), so the gap counts from the clock.
-    pub fn resume_above(&mut self, gap_ms: i64, now_unix: Option<i64>) {
-        let base = match now_unix {
-            Some(now) => self.mark.max(self.layout().tick_at(now)),
-            None => self.mark,
-        };
-        let floor = base
-            .saturating_add(self.layout().ticks_ceil(gap_ms))
-            .min(self.layout().max_ts() + 1);
+    /// `resume`, and when `clock` is `Some((now_unix, clock_gap_ms))` also above the clock: after
+    /// this no issued timestamp is below `max(mark + gap_ms, now + clock_gap_ms)`. The mark alone
+    /// is not enough after a lost history: a key idle for longer than the gap has an old mark,
+    /// and the reservations that a burst made just before a crash (or before a failover, or
+    /// while a fenced primary was cut off) are the ones lost; each reached at most its own clock
+    /// plus the borrow and one block, and that clock was below this node's clock now.
+    pub fn resume_above(&mut self, gap_ms: i64, clock: Option<(i64, i64)>) {
+        let l = self.layout();
+        let mut floor = self.mark.saturating_add(l.ticks_ceil(gap_ms));
+        if let Some((now, clock_gap_ms)) = clock {
+            floor = floor.max(l.tick_at(now).saturating_add(l.ticks_ceil(clock_gap_ms)));
+        }
+        let floor = floor.min(l.max_ts() + 1);
         if floor > self.next_position().0 {
             self.pos = (floor as u64) << self.seq_bits();
         }
@@ -813,7 +814,7 @@ mod tests {
     }
 
     #[test]
-    fn resume_above_the_clock_with_the_fence() {
+    fn resume_above_the_clock() {
         let mut g = gen();
         g.next(E + 1000, 5, 1, 1000).unwrap();
         let mark = g.mark;
@@ -822,10 +823,14 @@ mod tests {
         a.resume_above(3000, None);
         assert_eq!(a.next(E + 60_000, 5, 1, 1000).unwrap().ts, 60_000);
         assert!(mark + 3000 < 60_000);
-        // ...from the clock too: nothing below now + gap.
+        // ...from the clock too: nothing below now + the clock gap.
         let mut b = g.clone();
-        b.resume_above(3000, Some(E + 60_000));
-        assert_eq!(b.next(E + 60_000, 5, 1, 1000).unwrap().ts, 63_000);
+        b.resume_above(3000, Some((E + 60_000, 2000)));
+        assert_eq!(b.next(E + 60_000, 5, 1, 1000).unwrap().ts, 62_000);
+        // A key whose mark is ahead of the clock keeps the mark's floor.
+        let mut c = g.clone();
+        c.resume_above(3000, Some((E + 500, 2000)));
+        assert_eq!(c.next(E + 500, 5, 1, 1000).unwrap().ts, mark + 3000);
     }
 
     #[test]
@@ -1299,6 +1304,37 @@ mod tests {
             // Even with the clock far behind, the promoted replica's first id is above.
             if let Ok(i) = replica.next(now - 3_600_000, 0, 1, 1000) {
                 prop_assert!(i.first() > last);
+            }
+        }
+
+        /// A node restarted from a state whose newest reservations were lost (an AOF tail cut
+        /// after an idle stretch, then a burst) resumes above every id issued before, however
+        /// old the durable mark is, as long as the clock did not go back across the restart.
+        #[test]
+        fn resume_above_the_clock_covers_a_lost_tail(
+            idle in 0i64..60_000,
+            burst in prop::collection::vec((0i64..5, 1u32..5000), 1..40),
+            restart_after in 0i64..50,
+            borrow in 0i64..1000,
+        ) {
+            let mut g = Snowflake::new(Layout::default(), None);
+            let mut now = E + 5_000_000;
+            g.next(now, 3, 1, borrow).unwrap();
+            let durable = g.clone();
+            now += idle;
+            let mut last = -1;
+            for (dt, n) in burst {
+                now += dt;
+                if let Ok(i) = g.next(now, 3, n, borrow) {
+                    last = i.ids().last().unwrap();
+                }
+            }
+            // The crash: only `durable` survives; the node resumes a little later.
+            let mut restarted = durable;
+            now += restart_after;
+            restarted.resume_above(0, Some((now, borrow + MAX_BLOCK_MS)));
+            if let Ok(i) = restarted.next(now, 3, 1, borrow) {
+                prop_assert!(i.first() > last, "{} <= {}", i.first(), last);
             }
         }
     }

@@ -16,20 +16,22 @@ use crate::core::snowflake as sf;
 /// clock in that window.
 pub fn snowflake_gap_ms() -> i64 {
     match config::safety() {
-        Some((window, _)) => {
-            let lag = window.saturating_add(config::max_borrow_ms());
-            match fence_window_ms() {
-                // An old primary cut off from its replicas reserves until at most `W` after the
-                // cut (the fence's bound), each reservation at most `max-borrow-ms` plus one
-                // block (`MAX_BLOCK_MS`) above the clock: counted from the clock at the resume
-                // (`fence_resume_from_clock`), this gap covers every timestamp it can issue.
-                Some(w) => lag.max(
-                    w.saturating_add(config::max_borrow_ms())
-                        .saturating_add(sf::MAX_BLOCK_MS),
-                ),
-                None => lag,
-            }
-        }
+        Some((window, _)) => window.saturating_add(config::max_borrow_ms()),
+        None => 0,
+    }
+}
+
+/// The gap, in ms, a resumed snowflake generator also leaves above the clock (whatever its
+/// mark: an idle key's mark is old). A reservation that was lost (a cut AOF tail, a replica
+/// behind, a fenced primary cut off) was made at a clock no later than this node's clock at the
+/// resume (plus, with the fence on, the fence's window `W` after the cut: a promotion can come
+/// sooner than that), and reached at most `max-borrow-ms` plus one block (`MAX_BLOCK_MS`)
+/// above its clock. Assumes the nodes' clocks agree to well within this gap.
+pub fn snowflake_clock_gap_ms() -> i64 {
+    match config::safety() {
+        Some(_) => config::max_borrow_ms()
+            .saturating_add(sf::MAX_BLOCK_MS)
+            .saturating_add(fence_window_ms().unwrap_or(0)),
         None => 0,
     }
 }
@@ -38,12 +40,6 @@ pub fn snowflake_gap_ms() -> i64 {
 /// acknowledging it (`core::fence::window_ms`); `None` when the fence is off.
 pub fn fence_window_ms() -> Option<i64> {
     (config::reserve_min_replicas() > 0).then(|| fence::window_ms(config::reserve_max_lag_ms()))
-}
-
-/// Whether a resumed snowflake key counts its gap from the clock as well as from its mark (with
-/// the fence on: an idle key's mark says nothing about what a cut-off primary reserved lately).
-pub fn fence_resume_from_clock() -> bool {
-    fence_window_ms().is_some()
 }
 
 /// The history (ms) a sequence's resume gap covers: the safety window, and with the fence on the
@@ -93,6 +89,7 @@ mod tests {
         let _one = SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
         config::SAFETY_JUMP.store(true, Ordering::Relaxed);
         assert_eq!(snowflake_gap_ms(), 2000 + 1000);
+        assert_eq!(snowflake_clock_gap_ms(), 1000 + 1000);
         let big = u64::MAX as u128;
         assert_eq!(sequence_gap_steps(0, big), 1000);
         assert_eq!(sequence_gap_steps(50_000, big), 200_000);
@@ -114,9 +111,9 @@ mod tests {
         let w = fence::window_ms(2000);
         assert_eq!(w, 3300);
         assert_eq!(fence_window_ms(), Some(3300));
-        assert!(fence_resume_from_clock());
-        // W + max-borrow + one block.
-        assert_eq!(snowflake_gap_ms(), 3300 + 1000 + 1000);
+        // From the mark: the window and the borrow; from the clock: W + max-borrow + one block.
+        assert_eq!(snowflake_gap_ms(), 2000 + 1000);
+        assert_eq!(snowflake_clock_gap_ms(), 3300 + 1000 + 1000);
         // Twice the rate over lag + stale + W + one block window: 2 x 6.6 s of the rate.
         assert_eq!(sequence_window_ms(2000), 2000 + 300 + 3300 + 1000);
         assert_eq!(sequence_gap_steps(1000, u64::MAX as u128), 13_200);

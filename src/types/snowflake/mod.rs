@@ -260,10 +260,9 @@ impl Generator for Snowflake {
         self.gen = gen;
     }
     fn resume_gaps(&mut self, gaps: u64, now: i64) {
-        let from_clock = safety::fence_resume_from_clock().then_some(now);
         self.resume_above(
             safety::snowflake_gap_ms().saturating_mul(gaps as i64),
-            from_clock,
+            Some((now, safety::snowflake_clock_gap_ms())),
         );
     }
 }
