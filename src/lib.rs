@@ -44,6 +44,8 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
                 raw::REDISMODULE_OPTIONS_HANDLE_IO_ERRORS as i32,
             )
         };
+        // Before the commands, which join it.
+        glue::acl::add_module_category(ctx.ctx);
         for t in TYPES {
             t.register(ctx.ctx)?;
         }
@@ -51,6 +53,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         glue::serving::register(ctx.ctx)?;
         // SAFETY: init's context; the callback is a plain function that lives forever.
         unsafe { api!(RedisModule_RegisterInfoFunc)(ctx.ctx, Some(glue::stats::info)) };
+        glue::server::log_detected(ctx.ctx);
         Ok(())
     };
     match glue::barrier::barrier("init", Err("panic".into()), setup) {

@@ -6,6 +6,7 @@
 //! I/O handles) and that are valid for the call, hence the allowed lint.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod acl;
 pub mod barrier;
 pub mod clock;
 pub mod command;
@@ -14,6 +15,7 @@ pub mod datatype;
 pub mod ffi;
 pub mod rdb;
 pub mod safety;
+pub mod server;
 pub mod serving;
 pub mod stats;
 
@@ -33,6 +35,7 @@ static MODULE_COMMANDS: &[Command] = &[
         arity: 2,
         key: KeyAccess::NoKey,
         internal: true,
+        acl: c"",
         summary: c"Internal: raises the serving generation (sent to replicas and the AOF after a load or promotion)",
         args: &[int(c"generation")],
         ..Command::new(c"idgen.generation", serving::generation_command)
@@ -40,6 +43,7 @@ static MODULE_COMMANDS: &[Command] = &[
     #[cfg(feature = "test-clock")]
     Command {
         flags: c"admin fast",
+        acl: c"admin dangerous fast",
         arity: -1,
         key: KeyAccess::NoKey,
         summary: c"Test builds only: shows or sets the offset added to the module's clock",
