@@ -86,40 +86,41 @@ server-path: ## Print SERVER's binary (make server-path SERVER=redis8)
 	$(CHECK_SERVER)
 	@echo $(SERVER_BIN)
 
+# `cargo test` against one server, timed: $(call on-server,NAME,WHAT,CARGO-TEST-ARGS). The
+# loops below run it per server without a `cargo build` in between (which would make the next
+# `cargo test` rebuild the library and relink every test binary).
+on-server = CARGO="$(CARGO)" scripts/test-on.sh $(1) "$(2)" $(3)
+INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
+
 # Each part runs even when an earlier one failed; the target fails if any did.
 test: deps build test-python examples-test servers ## Build, then run all tests: unit; integration on each of SERVERS; fault injection on FAULT_SERVERS; Python client; examples
 	@rc=0; \
 	$(CARGO) test --release --no-fail-fast --lib || rc=1; \
-	$(MAKE) --no-print-directory test-matrix || rc=1; \
-	$(MAKE) --no-print-directory test-faults-matrix || rc=1; \
+	for s in $(SERVERS); do \
+		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
+	done; \
+	for s in $(FAULT_SERVERS); do \
+		$(call on-server,$$s,fault suite,--test faults) || rc=1; \
+	done; \
 	exit $$rc
 
 test-unit: ## Unit and property tests (no server)
 	$(CARGO) test --release --no-fail-fast --lib
 
 test-server: deps build ## Integration tests (tests/*.rs but faults) against SERVER (make test-server SERVER=valkey9)
-	$(CHECK_SERVER)
-	@echo "== integration tests on $(SERVER): $(SERVER_BIN)"
-	@start=$$(date +%s); \
-	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --no-fail-fast \
-		$(addprefix --test ,$(INTEGRATION_TESTS)); rc=$$?; \
-	echo "== integration tests on $(SERVER): exit $$rc, $$(( $$(date +%s) - start )) s"; exit $$rc
+	@$(call on-server,$(SERVER),integration tests,$(INTEGRATION_ARGS))
 
 test-matrix: deps build servers ## Integration tests against each of SERVERS
 	@rc=0; for s in $(SERVERS); do \
-		$(MAKE) --no-print-directory test-server SERVER=$$s || rc=1; \
+		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
 	done; exit $$rc
 
 test-faults-server: deps build ## The Rust fault suite (tests/faults.rs) against SERVER
-	$(CHECK_SERVER)
-	@echo "== fault suite on $(SERVER): $(SERVER_BIN)"
-	@start=$$(date +%s); \
-	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --no-fail-fast --test faults; rc=$$?; \
-	echo "== fault suite on $(SERVER): exit $$rc, $$(( $$(date +%s) - start )) s"; exit $$rc
+	@$(call on-server,$(SERVER),fault suite,--test faults)
 
 test-faults-matrix: deps build servers ## The Rust fault suite against each of FAULT_SERVERS
 	@rc=0; for s in $(FAULT_SERVERS); do \
-		$(MAKE) --no-print-directory test-faults-server SERVER=$$s || rc=1; \
+		$(call on-server,$$s,fault suite,--test faults) || rc=1; \
 	done; exit $$rc
 
 # The client examples (examples/node with ioredis and node-redis, examples/lua) against a
