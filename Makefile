@@ -37,7 +37,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help deps build run test test-faults examples-test lint fmt bench bench-floor clean \
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
-	test-server test-matrix test-faults-server test-faults-matrix
+	test-server test-matrix test-faults-server test-faults-matrix test-python-matrix
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -93,7 +93,7 @@ on-server = CARGO="$(CARGO)" scripts/test-on.sh $(1) "$(2)" $(3)
 INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
 
 # Each part runs even when an earlier one failed; the target fails if any did.
-test: deps build test-python examples-test servers ## Build, then run all tests: unit; integration on each of SERVERS; fault injection on FAULT_SERVERS; Python client; examples
+test: deps build test-python-matrix examples-test servers ## Build, then run all tests: unit; integration and Python client on each of SERVERS; fault injection on FAULT_SERVERS; examples
 	@rc=0; \
 	$(CARGO) test --release --no-fail-fast --lib || rc=1; \
 	for s in $(SERVERS); do \
@@ -150,6 +150,12 @@ python-venv: $(PY_VENV)/.installed ## Create clients/python/.venv and install th
 test-python: deps $(PY_MODULE_DEP) python-venv ## Python client tests against SERVER + module (IDGEN_MODULE=path to use another build)
 	$(CHECK_SERVER)
 	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs
+
+test-python-matrix: deps $(PY_MODULE_DEP) python-venv servers ## Python client tests against each of SERVERS
+	@rc=0; for s in $(SERVERS); do \
+		echo "== Python client tests on $$s"; \
+		$(MAKE) --no-print-directory test-python SERVER=$$s || rc=1; \
+	done; exit $$rc
 
 test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault scenario only (kill -9, restart, promotion) against SERVER
 	$(CHECK_SERVER)
