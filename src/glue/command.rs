@@ -90,6 +90,10 @@ pub struct Command {
     pub handler: Handler,
     /// Redis command flags, e.g. `write deny-oom fast`.
     pub flags: &'static CStr,
+    /// ACL categories a Redis user expects, space separated without `@`: `read` or `write`,
+    /// `fast` or `slow` (module commands get none implicitly). Client commands are also put in
+    /// `@idgen` at registration; internal ones declare none (see `glue::acl`).
+    pub acl: &'static CStr,
     /// Redis convention: `n` exactly n arguments (with the name), `-n` at least n.
     pub arity: i32,
     pub key: KeyAccess,
@@ -107,6 +111,7 @@ impl Command {
             name,
             handler,
             flags: c"write deny-oom fast",
+            acl: c"write fast",
             arity: -2,
             key: KeyAccess::Write,
             internal: false,
@@ -275,7 +280,7 @@ const fn trampolines<S: CommandSet>() -> [raw::RedisModuleCmdFunc; MAX_COMMANDS]
     ]
 }
 
-/// Registers every command of set `S` with its metadata.
+/// Registers every command of set `S` with its metadata and ACL categories.
 pub fn register<S: CommandSet>(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
     let list = S::list();
     if list.len() > MAX_COMMANDS {
@@ -302,7 +307,13 @@ pub fn register<S: CommandSet>(ctx: *mut raw::RedisModuleCtx) -> std::result::Re
         if rc != raw::REDISMODULE_OK as c_int {
             return Err(format!("cannot create command {:?}", cmd.name));
         }
-        set_info(ctx, cmd)?;
+        // SAFETY: init's context; the command was just created.
+        let command = unsafe { api!(RedisModule_GetCommand)(ctx, cmd.name.as_ptr()) };
+        if command.is_null() {
+            return Err(format!("cannot find command {:?}", cmd.name));
+        }
+        set_info(ctx, command, cmd)?;
+        super::acl::set_categories(ctx, command, cmd);
     }
     Ok(())
 }
@@ -316,12 +327,11 @@ static INFO_VERSION: raw::RedisModuleCommandInfoVersion = raw::RedisModuleComman
 
 /// Sets arity, key spec, summary, complexity and argument docs. The structures are built once
 /// at load and leaked (Redis keeps pointers into them).
-fn set_info(ctx: *mut raw::RedisModuleCtx, cmd: &Command) -> std::result::Result<(), String> {
-    // SAFETY: init's context; the command was just created.
-    let command = unsafe { api!(RedisModule_GetCommand)(ctx, cmd.name.as_ptr()) };
-    if command.is_null() {
-        return Err(format!("cannot find command {:?}", cmd.name));
-    }
+fn set_info(
+    ctx: *mut raw::RedisModuleCtx,
+    command: *mut raw::RedisModuleCommand,
+    cmd: &Command,
+) -> std::result::Result<(), String> {
     // One key at argument 1 (RO, or RW like INCR), or none; a zeroed entry ends the list.
     // SAFETY: the key-spec struct is plain data; all-zero is its "end of list" value.
     let mut spec: raw::RedisModuleCommandKeySpec = unsafe { std::mem::zeroed() };

@@ -25,6 +25,19 @@ macro_rules! api {
 }
 pub(crate) use api;
 
+/// `RedisModule_<name>` if this server has it: an API newer than the oldest supported server
+/// (Redis 7.0) is a NULL pointer in the table where the server lacks it, so it is checked before
+/// every use.
+macro_rules! api_opt {
+    ($name:ident) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: as in `api!`: a plain load of a pointer written once before any module code.
+        let f = unsafe { ::redis_module::raw::$name };
+        f
+    }};
+}
+pub(crate) use api_opt;
+
 pub type RStr = *mut raw::RedisModuleString;
 
 /// The calling context of one command (or of a timer or event callback).

@@ -6,6 +6,7 @@
 //! I/O handles) and that are valid for the call, hence the allowed lint.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod acl;
 pub mod barrier;
 pub mod clock;
 pub mod cluster;
@@ -16,6 +17,7 @@ pub mod fence;
 pub mod ffi;
 pub mod rdb;
 pub mod safety;
+pub mod server;
 pub mod serving;
 pub mod stats;
 
@@ -35,12 +37,14 @@ static MODULE_COMMANDS: &[Command] = &[
         arity: 2,
         key: KeyAccess::NoKey,
         internal: true,
+        acl: c"",
         summary: c"Internal: raises the serving generation (sent to replicas and the AOF after a load or promotion)",
         args: &[int(c"generation")],
         ..Command::new(c"idgen.generation", serving::generation_command)
     },
     Command {
         flags: c"readonly",
+        acl: c"read slow",
         arity: 1,
         key: KeyAccess::NoKey,
         summary: c"Lists the worker id this node and every other cluster node announced, with worker-id clashes",
@@ -51,6 +55,7 @@ static MODULE_COMMANDS: &[Command] = &[
     #[cfg(feature = "test-clock")]
     Command {
         flags: c"admin fast",
+        acl: c"admin dangerous fast",
         arity: -1,
         key: KeyAccess::NoKey,
         summary: c"Test builds only: shows or sets the offset added to the module's clock",

@@ -132,14 +132,36 @@ extern "C" fn on_role_changed(
     })
 }
 
+/// The server events the module subscribes to.
+const EVENTS: [u64; 2] = [
+    raw::REDISMODULE_EVENT_LOADING,
+    raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED,
+];
+
+/// The first event ID that Redis and Valkey number differently (Redis 18/19: cluster slot
+/// migration and trim; Valkey 18/19: authentication attempt and atomic slot migration).
+const FIRST_DIVERGENT_EVENT: u64 = 18;
+
+// Every subscribed event means the same on Redis and Valkey.
+const _: () = {
+    let mut i = 0;
+    while i < EVENTS.len() {
+        assert!(EVENTS[i] < FIRST_DIVERGENT_EVENT);
+        i += 1;
+    }
+};
+
+/// The subscribed events as the load log names them.
+pub const EVENT_NAMES: &str = "loading (3), replication role changed (0)";
+const _: () = assert!(
+    raw::REDISMODULE_EVENT_LOADING == 3 && raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED == 0
+);
+
 /// Subscribes to loads and role changes and creates the aux-data carrier; called from `init`.
 pub fn register(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
     let events: [(u64, raw::RedisModuleEventCallback); 2] = [
-        (raw::REDISMODULE_EVENT_LOADING, Some(on_loading)),
-        (
-            raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED,
-            Some(on_role_changed),
-        ),
+        (EVENTS[0], Some(on_loading)),
+        (EVENTS[1], Some(on_role_changed)),
     ];
     for (id, callback) in events {
         let event = raw::RedisModuleEvent { id, dataver: 1 };

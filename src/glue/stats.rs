@@ -90,5 +90,21 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
             c"worker_clash_nodes".as_ptr(),
             clash_nodes.as_ptr(),
         );
+        // What the module could do about ACL categories on this server (`glue::acl`).
+        api!(RedisModule_InfoAddFieldCString)(
+            ctx,
+            c"acl_categories".as_ptr(),
+            super::acl::support().as_cstr().as_ptr(),
+        );
+        let category = if super::acl::module_category_added() {
+            super::acl::MODULE_CATEGORY
+        } else {
+            c"none"
+        };
+        api!(RedisModule_InfoAddFieldCString)(
+            ctx,
+            c"acl_module_category".as_ptr(),
+            category.as_ptr(),
+        );
     }
 }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 /// How often the sampler looks at the file size.
 const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 
-/// The incr file of a Redis 7 multi-part AOF: the last `type i` entry of the manifest in
-/// `<dir>/appendonlydir/`.
+/// The incr file of a multi-part AOF (Redis 7+, Valkey): the last `type i` entry of the manifest
+/// in `<dir>/appendonlydir/`. An entry is `file <name>` followed by key/value pairs, more of them
+/// on newer servers (Redis 8 adds `startoffset <n>`), so the pairs are read by key.
 pub fn incr_file(dir: &Path) -> PathBuf {
     let aof_dir = dir.join("appendonlydir");
     let manifest = fs::read_dir(&aof_dir)
@@ -31,16 +32,11 @@ pub fn incr_file(dir: &Path) -> PathBuf {
     let name = text
         .lines()
         .rev()
-        .filter(|l| {
-            l.split_whitespace()
-                .collect::<Vec<_>>()
-                .ends_with(&["type", "i"])
+        .find_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let is_incr = w.chunks(2).any(|pair| pair == ["type", "i"].as_slice());
+            (is_incr && w.first() == Some(&"file")).then(|| w[1])
         })
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some("file")).then(|| w.next()).flatten()
-        })
-        .next()
         .unwrap_or_else(|| panic!("no incr file in manifest:\n{text}"));
     aof_dir.join(name)
 }
