@@ -302,6 +302,7 @@ pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 /// The state at `key` on a serving node, first resumed above its reservation if it has not
 /// served in the current generation. `None` when the key is empty.
+#[inline(always)]
 pub fn serving<'k, T: Generator>(
     key: &'k Key,
     now: i64,

@@ -324,6 +324,7 @@ impl<T> Deref for ValueRef<'_, T> {
 
 impl Key {
     /// The raw value pointer if the key holds `ty`, `None` if it is empty, `WRONGTYPE` otherwise.
+    #[inline(always)]
     fn ptr<T: Stored>(&self, ty: &ModType<T>) -> Result<Option<*mut c_void>> {
         // SAFETY: `self.0` is an open key of this command.
         unsafe {
@@ -354,6 +355,7 @@ impl Key {
 
     /// The key's state for updating (the key must be open for writing); a compact form is
     /// decoded into `slot`.
+    #[inline(always)]
     pub fn value_mut<'k, T: Stored>(
         &'k self,
         ty: &'k ModType<T>,
