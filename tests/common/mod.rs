@@ -431,21 +431,36 @@ fn tail(s: &str, n: usize) -> String {
 
 /// `INFO <section>` as text.
 pub fn info(c: &mut Conn, section: &str) -> String {
-    match c.cmd(&["INFO", section]) {
+    let reply = c.cmd(&["INFO", section]);
+    info_text(section, reply)
+}
+
+fn info_text(section: &str, reply: Value) -> String {
+    match reply {
         Value::Bulk(b) => String::from_utf8(b).unwrap(),
         Value::Verbatim(_, b) => String::from_utf8(b).unwrap(),
         other => panic!("INFO {section}: unexpected reply {other:?}"),
     }
 }
 
-/// One `field:value` line of `INFO <section>`.
-pub fn info_field(c: &mut Conn, section: &str, field: &str) -> Option<String> {
-    let text = info(c, section);
+fn field_of(text: &str, field: &str) -> Option<String> {
     text.lines().find_map(|l| {
         l.strip_prefix(field)
             .and_then(|rest| rest.strip_prefix(':'))
             .map(|v| v.trim().to_string())
     })
+}
+
+/// One `field:value` line of `INFO <section>`.
+pub fn info_field(c: &mut Conn, section: &str, field: &str) -> Option<String> {
+    field_of(&info(c, section), field)
+}
+
+/// `info_field`, or `None` when the connection fails: for polling a server that may close its
+/// clients meanwhile (Sentinel's `CLIENT KILL TYPE normal` when it reconfigures a node).
+pub fn try_info_field(c: &mut Conn, section: &str, field: &str) -> Option<String> {
+    let reply = c.try_cmd(&["INFO", section]).ok()?;
+    field_of(&info_text(section, reply), field)
 }
 
 /// Waits (bounded) until the replica's link is up and its offset equals the primary's.
