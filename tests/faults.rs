@@ -57,8 +57,8 @@ use std::time::{Duration, Instant};
 use common::crash::crash_lines as crash_lines_of;
 use common::dump::{forge, split_dump};
 use common::{
-    free_port, generator_of, info_field, module_commands, module_path, now_ms, try_generator_of,
-    try_info_field, wait_replica_sync, Conn, Generator, Server, Value,
+    free_port, generator_of, info_field, module_commands, module_path, now_ms, test_clock_module,
+    try_generator_of, try_info_field, wait_replica_sync, Conn, Generator, Server, Value,
 };
 use faults::aof::{incr_file, truncate, Sampler};
 use faults::fuzz;
@@ -66,8 +66,8 @@ use faults::load::{check, Load, Report, Workload};
 use faults::pool::{PoolLoad, Tenure, POOL_GRACE_MS, POOL_KEY, POOL_SIZE};
 use faults::proxy::Proxy;
 use faults::util::{
-    crash_lines, crash_lines_in, pid, seed, serial, start_with_module, summary, test_clock_module,
-    wait_link_up, with_env_module_args, Rng, Stopped,
+    crash_lines, crash_lines_in, pid, seed, serial, start_with_module, summary, wait_link_up,
+    with_env_module_args, Rng, Stopped,
 };
 
 // ---- budget: cycle counts and durations ----

@@ -4,10 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::Once;
-
 use common::*;
 
 const DAY: i64 = 86_400_000;
@@ -16,29 +12,7 @@ const HOUR: i64 = 3_600_000;
 /// Every server of this file loads the test-clock build: `$IDGEN_TEST_CLOCK_MODULE`, else built
 /// here into `target/test-clock` (as the fault suite does).
 fn start(builder: ServerBuilder) -> Server {
-    static SET: Once = Once::new();
-    SET.call_once(|| {
-        let path = match std::env::var_os("IDGEN_TEST_CLOCK_MODULE") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-                let out = Command::new(cargo)
-                    .args(["build", "--release", "--features", "test-clock"])
-                    .args(["--target-dir", "target/test-clock"])
-                    .current_dir(root)
-                    .output()
-                    .expect("cargo build of the test-clock module");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                root.join("target/test-clock/release/libidgen.so")
-            }
-        };
-        std::env::set_var("IDGEN_MODULE", path);
-    });
+    use_test_clock_module();
     let s = builder.start();
     assert_eq!(
         s.conn().cmd(&["IDGEN.DEBUG-CLOCK"]).int(),

@@ -5,53 +5,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
 
 // ---- servers with the test-clock build -------------------------------------------------------
 
-/// The test-clock build of the module: `$IDGEN_TEST_CLOCK_MODULE`, else built here (as the fault
-/// suite does: its own target directory, so it does not wait for the lock of this `cargo test`).
-fn test_clock_module() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Some(p) = std::env::var_os("IDGEN_TEST_CLOCK_MODULE") {
-            return PathBuf::from(p);
-        }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "--features",
-                "test-clock",
-                "--target-dir",
-                "target/test-clock",
-            ])
-            .current_dir(root)
-            .output()
-            .expect("run cargo build for the test-clock module");
-        assert!(
-            out.status.success(),
-            "building the test-clock module failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = root.join("target/test-clock/release/libidgen.so");
-        // Every server of this test binary loads it: the harness reads $IDGEN_MODULE when it
-        // starts a server, and this is set once, before the first start, and never changed.
-        std::env::set_var("IDGEN_MODULE", &path);
-        path
-    })
-    .clone()
-}
-
 fn start(b: ServerBuilder) -> Server {
-    test_clock_module();
+    use_test_clock_module();
     b.start()
 }
 

@@ -38,6 +38,47 @@ pub fn server_binary() -> std::ffi::OsString {
     std::env::var_os("IDGEN_SERVER").unwrap_or_else(|| "redis-server".into())
 }
 
+/// The test-clock build of the module (`IDGEN.DEBUG-CLOCK`): `$IDGEN_TEST_CLOCK_MODULE`, else
+/// built here with `cargo build --release --features test-clock --target-dir target/test-clock`
+/// (a no-op when it is up to date; its own target directory, so it does not wait for the lock
+/// of the `cargo test` that runs this).
+pub fn test_clock_module() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(p) = std::env::var_os("IDGEN_TEST_CLOCK_MODULE") {
+            return PathBuf::from(p);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--features",
+                "test-clock",
+                "--target-dir",
+                "target/test-clock",
+            ])
+            .current_dir(root)
+            .output()
+            .expect("run cargo build for the test-clock module");
+        assert!(
+            out.status.success(),
+            "building the test-clock module failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        root.join("target/test-clock/release/libidgen.so")
+    })
+    .clone()
+}
+
+/// Has every server this test binary starts load the test-clock build: the harness reads
+/// `$IDGEN_MODULE` when it starts a server; set once, before the first start, never changed.
+pub fn use_test_clock_module() {
+    static SET: std::sync::Once = std::sync::Once::new();
+    SET.call_once(|| std::env::set_var("IDGEN_MODULE", test_clock_module()));
+}
+
 /// Path of the module under test: `$IDGEN_MODULE`, else `target/release/libidgen.so`.
 pub fn module_path() -> PathBuf {
     let p = match std::env::var_os("IDGEN_MODULE") {

@@ -1,10 +1,9 @@
 //! Small helpers of the fault suite: the lock that runs its scenarios one at a time, a seeded
-//! PRNG, the summary file, process signals, the test-clock build.
+//! PRNG, the summary file, process signals.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -158,40 +157,6 @@ pub fn wait_link_up(replica: &Server, timeout: Duration) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// The test-clock build of the module (`IDGEN.DEBUG-CLOCK`): `$IDGEN_TEST_CLOCK_MODULE`, else
-/// built here with `cargo build --release --features test-clock --target-dir target/test-clock`
-/// (a no-op when it is up to date; its own target directory, so it does not wait for the lock
-/// of the `cargo test` that runs this).
-pub fn test_clock_module() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Some(p) = std::env::var_os("IDGEN_TEST_CLOCK_MODULE") {
-            return PathBuf::from(p);
-        }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "--features",
-                "test-clock",
-                "--target-dir",
-                "target/test-clock",
-            ])
-            .current_dir(root)
-            .output()
-            .expect("run cargo build for the test-clock module");
-        assert!(
-            out.status.success(),
-            "building the test-clock module failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        root.join("target/test-clock/release/libidgen.so")
-    })
-    .clone()
 }
 
 /// Starts a server with a given module build: the harness reads `$IDGEN_MODULE` when it starts a
