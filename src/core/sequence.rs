@@ -1049,6 +1049,14 @@ mod tests {
                     4 => {
                         // A SET never repeats within its rules (no FORCE).
                         let v = (s.next_value() as i64 + count).min(5_000);
+                        // What the SET skips, counted from where the sequence stands when it
+                        // lands: a SET into a new period jumps from START, not from the old
+                        // period's next value (a seed found the lost tail undercounted so).
+                        let landed = {
+                            let mut c = s.clone();
+                            c.move_to_period(now);
+                            c.next_value() as i64
+                        };
                         if let Ok(moved) = s.set_at(v, false, now) {
                             if moved {
                                 replica.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
@@ -1056,7 +1064,7 @@ mod tests {
                             replica.set(v, true).unwrap();
                             if i >= lost_from {
                                 // What a lost SET skipped is no repeat; count it as issued.
-                                lost += count as u64 + 1;
+                                lost += (v - landed) as u64 + 1;
                             } else {
                                 if moved {
                                     lagging.apply_reservation(s.period_index(), s.cycles, s.mark(), s.rate);
