@@ -452,6 +452,42 @@ impl Sequence {
         now: i64,
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Taken> {
+        if count == 1 {
+            if let Some(t) = self.take_one() {
+                return Ok(t);
+            }
+        }
+        self.take_general(count, now, may_reserve)
+    }
+
+    /// The common call: one value inside the reserved block, in the same cycle; what
+    /// `take_general` does then, without its checks. `None` (nothing changed) otherwise.
+    /// `the_fast_step_is_the_general_step` checks that the two agree.
+    #[inline(always)]
+    fn take_one(&mut self) -> Option<Taken> {
+        if self.next_at_end || !(self.mark_at_end || self.next < self.mark) {
+            return None;
+        }
+        let v = self.next;
+        self.set_next(v as i128 + self.increment as i128);
+        self.last = v;
+        self.has_last = true;
+        self.issued = self.issued.saturating_add(1);
+        self.steps_since_advance = self.steps_since_advance.saturating_add(1);
+        Some(Taken {
+            first: v,
+            last: v,
+            advanced: false,
+        })
+    }
+
+    /// `take_in_period` for any call.
+    fn take_general(
+        &mut self,
+        count: i64,
+        now: i64,
+        may_reserve: impl FnOnce() -> Result<()>,
+    ) -> Result<Taken> {
         let (max, inc) = (self.max as i128, self.increment as i128);
         let span = (count as i128 - 1) * inc;
         let (mut cycles, mut first) = (self.cycles, self.next_value());
@@ -858,6 +894,23 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_sequence_takes_the_fast_step() {
+        let mut s = Sequence::new(SeqOptions::default());
+        // A few quick calls raise the rate, and with it the block reserved ahead.
+        for t in 0..100 {
+            s.take(1, 1_000_000 + t).unwrap();
+        }
+        assert!(s.next_value() < s.mark());
+        assert_eq!(
+            s.clone().take_one().map(|t| t.first),
+            Some(s.next_value() as i64)
+        );
+        // At the mark it does not apply.
+        s.set(s.mark() as i64, false).unwrap();
+        assert_eq!(s.take_one(), None);
+    }
+
+    #[test]
     fn counts_and_exhausts() {
         let mut s = seq(1, 1, 1, 3, false);
         assert_eq!(s.take(1, 0).unwrap().first, 1);
@@ -995,6 +1048,42 @@ mod tests {
                     prop_assert!((replica.cycles, t.first) > lp);
                 }
                 if replica.cycles == 0 { prop_assert_eq!((t.first - start).rem_euclid(inc), 0); }
+            }
+        }
+
+        /// The fast step for one value, where it applies, gives exactly what the general step
+        /// gives, state included; where it does not, it changes nothing. States come from any
+        /// history of takes, batches, SETs, resumes, replicated reservations and cycles.
+        #[test]
+        fn the_fast_step_is_the_general_step(
+            start_off in 0i64..50, inc in 1i64..7, span in 10i64..400, cycle: bool,
+            ops in prop::collection::vec((0u8..5, 1i64..40, 0i64..3000), 1..120))
+        {
+            let (min, max) = (-100, -100 + span);
+            let start = (min + start_off).min(max);
+            prop_assume!(inc <= max - min);
+            let mut s = seq(start, inc, min, max, cycle);
+            let mut now = 1_000_000;
+            for (op, n, dt) in ops {
+                now += dt;
+                let mut quick = s.clone();
+                match quick.take_one() {
+                    Some(got) => {
+                        let mut general = s.clone();
+                        prop_assert_eq!(general.take_general(1, now, || Ok(())), Ok(got));
+                        prop_assert_eq!(&quick, &general);
+                    }
+                    None => prop_assert_eq!(&quick, &s),
+                }
+                match op {
+                    0 | 1 => { let _ = s.take(1, now); }
+                    2 => { let _ = s.take(n, now); }
+                    3 => { let _ = s.set((s.next_value() as i64 + n).min(max), false); }
+                    _ => if n % 2 == 0 { s.resume(n as u64 % 5) } else {
+                        let (c, m) = (s.cycles, (s.mark() + n as i128 % 3).min(max as i128 + 1));
+                        s.apply_reservation(0, c, m, s.rate);
+                    },
+                }
             }
         }
 

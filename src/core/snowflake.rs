@@ -458,6 +458,79 @@ impl Snowflake {
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Issued> {
         debug_assert!(count >= 1);
+        if count == 1 {
+            if let Some(issued) = self.next_one(now_unix, node_worker, max_borrow) {
+                return Ok(issued);
+            }
+        }
+        self.next_general(now_unix, node_worker, count, max_borrow, may_reserve)
+    }
+
+    /// The common call without the general step's arithmetic: one id, TIME-UNIT 1 ms, the clock
+    /// at or past the newest time seen, inside the reserved block and inside the millisecond's
+    /// sequence space, nothing borrowed, the same worker as the last id. `None` when any of that
+    /// does not hold; the general step then decides. When `Some`, the result and the new state are
+    /// exactly the general step's (`the_fast_step_is_the_general_step` checks it).
+    #[inline(always)]
+    fn next_one(&mut self, now_unix: i64, node_worker: i64, max_borrow: i64) -> Option<Issued> {
+        if self.time_unit_ms != 1 {
+            return None;
+        }
+        let now = now_unix.saturating_sub(self.epoch);
+        if now < self.wall_seen {
+            return None;
+        }
+        let (sb, wb) = (self.seq_bits as u32, self.worker_bits as u32);
+        let worker = if self.worker >= 0 {
+            self.worker as i64
+        } else {
+            node_worker
+        };
+        if (worker as u64) >> wb != 0 {
+            return None; // negative or too wide: the general step refuses it
+        }
+        let pos_ts = (self.pos >> sb) as i64;
+        let (ts, seq) = if now > pos_ts {
+            (now, 0)
+        } else {
+            let seq = self.pos & ((1u64 << sb) - 1);
+            // Further in the last id's millisecond (so not at a position a resume or a full
+            // millisecond moved to), on its worker, within the borrow limit.
+            if self.last_id >> sb != (pos_ts << wb) | worker || pos_ts - now > max_borrow.max(0) {
+                return None;
+            }
+            (pos_ts, seq)
+        };
+        if ts >= self.mark {
+            return None;
+        }
+        self.wall_seen = now;
+        self.pos = ((ts as u64) << sb) + seq + 1;
+        self.last_id = (ts << (wb + sb)) | (worker << sb) | seq as i64;
+        self.ids_issued += 1;
+        self.behind_and_resumed &= !RESUMED;
+        Some(Issued {
+            worker_part: worker << sb,
+            ts_shift: self.worker_bits + self.seq_bits,
+            seq_bits: self.seq_bits,
+            ts,
+            seq,
+            count: 1,
+            advanced: false,
+            clock_behind: false,
+            borrowed_ms: 0,
+        })
+    }
+
+    /// `next_fenced` for any call.
+    fn next_general(
+        &mut self,
+        now_unix: i64,
+        node_worker: i64,
+        count: u32,
+        max_borrow: i64,
+        may_reserve: impl FnOnce() -> Result<()>,
+    ) -> Result<Issued> {
         let layout = self.layout();
         let worker = self.worker().unwrap_or(node_worker);
         if worker < 0 || worker > layout.max_worker() {
@@ -1135,6 +1208,30 @@ mod tests {
         assert_eq!(last.time_exhausted_at(), i64::MAX);
     }
 
+    #[test]
+    fn a_busy_key_takes_the_fast_step() {
+        let mut g = Snowflake::new(Layout::default(), None);
+        let now = DEFAULT_EPOCH_MS + 5_000;
+        g.next(now, 3, 1, 1000).unwrap(); // the first call reserves: the general step
+                                          // Later calls in the same millisecond, and in the next one, inside the block.
+        for t in [now, now, now + 1, now + 1] {
+            let i = g.next_one(t, 3, 1000).expect("the fast step applies");
+            assert_eq!(i.first(), g.last_id);
+        }
+        // Not for a clock behind the newest time seen, a new worker, or a wider unit.
+        assert!(g.clone().next_one(now, 3, 1000).is_none());
+        assert!(g.clone().next_one(now + 1, 4, 1000).is_none());
+        let mut slow = Snowflake::new(
+            Layout {
+                time_unit_ms: 10,
+                ..Layout::default()
+            },
+            None,
+        );
+        slow.next(now, 3, 1, 1000).unwrap();
+        assert!(slow.next_one(now, 3, 1000).is_none());
+    }
+
     fn any_layout() -> impl Strategy<Value = Layout> {
         (
             35u8..=55,
@@ -1158,6 +1255,9 @@ mod tests {
         Next(u32),
         Resume(i64),
         Worker(i64),
+        /// The clock set near the key's own state: its newest wall time (`false`, -2..60 ms)
+        /// or its mark (`true`, -2..2 ms), where the edge cases of a step are.
+        Near(bool, i64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -1166,8 +1266,15 @@ mod tests {
             2 => (0i64..3).prop_map(Op::Tick),
             8 => prop_oneof![Just(1u32), 1u32..5000].prop_map(Op::Next),
             1 => (0i64..5000).prop_map(Op::Resume),
-            1 => (0i64..4).prop_map(Op::Worker),
+            1 => (-1i64..9).prop_map(Op::Worker),
+            2 => (any::<bool>(), -2i64..60).prop_map(|(m, d)| Op::Near(m, if m { d % 3 } else { d })),
         ]
+    }
+
+    /// A clock reading `d` ms from the start of the key's mark tick or newest-wall-time tick.
+    fn near(g: &Snowflake, at_mark: bool, d: i64) -> i64 {
+        let tick = if at_mark { g.mark } else { g.wall_seen };
+        (g.layout().tick_start_ms(tick) + d).max(0)
     }
 
     fn small_layout() -> impl Strategy<Value = Layout> {
@@ -1216,6 +1323,7 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Tick(d) => now = (now + d).max(0),
+                    Op::Near(at_mark, d) => now = near(&g, at_mark, d),
                     Op::Worker(w) => worker = w,
                     Op::Resume(gap) => { g.resume(gap); }
                     Op::Next(n) => {
@@ -1246,6 +1354,43 @@ mod tests {
                 }
             }
             prop_assert_eq!(g.ids_issued, issued);
+        }
+
+        /// The fast step for one id, where it applies, gives exactly what the general step
+        /// gives: the same ids and flags, the same state after. States come from any history
+        /// (clock steps, resumes, worker changes, replicated reservations).
+        #[test]
+        fn the_fast_step_is_the_general_step(layout in small_layout(),
+                                             ops in prop::collection::vec(op(), 1..200),
+                                             max_borrow in prop_oneof![Just(0i64), 0i64..50, Just(-1)],
+                                             fixed in prop_oneof![Just(None), (0i64..3).prop_map(Some)]) {
+            let mut g = Snowflake::new(layout, fixed);
+            let mut now = E + 1_000_000;
+            let mut worker = 0;
+            for op in ops {
+                match op {
+                    Op::Tick(d) => now = (now + d).max(0),
+                    Op::Near(at_mark, d) => now = near(&g, at_mark, d),
+                    Op::Worker(w) => worker = w,
+                    Op::Resume(gap) if gap % 3 == 0 => { let (m, w) = (g.mark + gap % 7, g.wall_seen + gap % 5); g.apply_reservation(m, w); }
+                    Op::Resume(gap) => g.resume(gap),
+                    Op::Next(n) => {
+                        // The limit may change between calls (CONFIG SET idgen.max-borrow-ms).
+                        let max_borrow = max_borrow + n as i64 % 3 - 1;
+                        let mut general = g.clone();
+                        let want = general.next_general(now, worker, 1, max_borrow, || Ok(()));
+                        let mut quick = g.clone();
+                        match quick.next_one(now, worker, max_borrow) {
+                            Some(got) => {
+                                prop_assert_eq!(Ok(got), want);
+                                prop_assert_eq!(&quick, &general);
+                            }
+                            None => prop_assert_eq!(&quick, &g),
+                        }
+                        let _ = g.next(now, worker, n, max_borrow);
+                    }
+                }
+            }
         }
 
         /// `js_safe_until` is exactly the first instant whose tick can compose an id above
