@@ -744,3 +744,73 @@ fn time_bits_exhausted() {
     assert_eq!(info(&mut c, "k").field_int("ids_issued"), 0);
     assert_eq!(info(&mut c, "k").field_int("last_timestamp"), -1);
 }
+
+/// The generators take the command's time: the server's own reading for each top-level command
+/// where it offers one (Redis 7.2+, Valkey), else the clock (Redis 7.0); `INFO idgen` says which.
+/// Either way each command of a pipeline gets its own time: a command after a 60 ms pause in the
+/// same pipeline (one event-loop pass) carries a timestamp at least 60 ms later. Inside
+/// MULTI/EXEC or a script the cached reading stays the transaction's, and the key keeps
+/// counting on its own timestamp: IDs still strictly increase.
+#[test]
+fn each_command_gets_its_own_time() {
+    let s = Server::start("sf-command-clock");
+    let mut c = s.conn();
+    let server = common::info(&mut c, "server");
+    let redis_version = server
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .expect("redis_version");
+    let mut v = redis_version
+        .trim()
+        .split('.')
+        .map(|p| p.parse::<u32>().unwrap());
+    let (major, minor) = (v.next().unwrap(), v.next().unwrap());
+    // Valkey reports redis_version 7.2.4.
+    let cached = (major, minor) >= (7, 2);
+    let clock = info_field(&mut c, "idgen", "idgen_command_clock").unwrap();
+    assert_eq!(
+        clock,
+        if cached {
+            "server-cached"
+        } else {
+            "clock_gettime"
+        }
+    );
+
+    let before = now_ms();
+    let r = c.pipeline(&[
+        args!["SNOWFLAKE.NEXT", "k"].to_vec(),
+        args!["DEBUG", "SLEEP", "0.06"].to_vec(),
+        args!["SNOWFLAKE.NEXT", "k"].to_vec(),
+        args!["SEQ.NEXT", "q"].to_vec(),
+    ]);
+    let after = now_ms();
+    let (a, b) = (r[0].int(), r[2].int());
+    let (ta, _, _) = decode(a, DEFAULT_EPOCH, 10, 12);
+    let (tb, _, _) = decode(b, DEFAULT_EPOCH, 10, 12);
+    assert!(
+        tb - ta >= 60,
+        "the command after DEBUG SLEEP 0.06 got {tb}, the one before {ta}: not its own time"
+    );
+    assert!(
+        before <= ta && tb <= after,
+        "{before} <= {ta} .. {tb} <= {after}"
+    );
+    assert_eq!(r[3].int(), 1);
+
+    // In a transaction the reading may be the transaction's: IDs still strictly increase.
+    let r = c.pipeline(&[
+        args!["MULTI"].to_vec(),
+        args!["SNOWFLAKE.NEXT", "k"].to_vec(),
+        args!["DEBUG", "SLEEP", "0.01"].to_vec(),
+        args!["SNOWFLAKE.NEXT", "k", "COUNT", "5000"].to_vec(),
+        args!["SNOWFLAKE.NEXT", "k"].to_vec(),
+        args!["EXEC"].to_vec(),
+    ]);
+    let exec = r[5].array();
+    let mut ids = vec![exec[0].int()];
+    ids.extend(exec[2].ints());
+    ids.push(exec[3].int());
+    assert!(ids[0] > b);
+    assert_strictly_increasing(&ids);
+}

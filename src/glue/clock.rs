@@ -1,11 +1,13 @@
 //! The wall clock the generators are given, and a monotonic one for ages. Only this file reads
-//! the system clock.
+//! the system clock (or the server's reading of it).
 //!
 //! With the cargo feature `test-clock` (test builds only, never a release build) the module also
 //! registers `IDGEN.DEBUG-CLOCK [offset-ms]`, which shifts this clock so that tests can step it
 //! backwards and forwards while Redis runs.
 
-/// Unix time in milliseconds.
+use super::ffi::api_opt;
+
+/// Unix time in milliseconds, read now.
 pub fn now_ms() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -17,6 +19,36 @@ pub fn now_ms() -> i64 {
     #[cfg(feature = "test-clock")]
     let ms = ms + test_clock::OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed);
     ms
+}
+
+/// The time of the command being run, unix ms: the server's own reading for it where the server
+/// offers one (`RedisModule_CachedMicroseconds`: Redis 7.2+ and Valkey take it once at the start
+/// of every top-level command, and keep it for the commands inside a transaction or a script, as
+/// they do for key expiry), else the clock (`now_ms`, Redis 7.0). Either is at or before the
+/// real time and at or after the moment the command started; keys count on their own state,
+/// so a reading that is the same for a whole script repeats nothing (see README "Time").
+#[inline(always)]
+pub fn command_ms() -> i64 {
+    match api_opt!(RedisModule_CachedMicroseconds) {
+        Some(cached) => {
+            // SAFETY: a module API function without arguments, present on this server (checked
+            // above); it reads a field of the server's state on the server's own thread.
+            let ms = unsafe { cached() }.div_euclid(1000);
+            #[cfg(feature = "test-clock")]
+            let ms = ms + test_clock::OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed);
+            ms
+        }
+        None => now_ms(),
+    }
+}
+
+/// Which clock `command_ms` reads on this server, for the load log line and `INFO idgen`.
+pub fn command_clock() -> &'static std::ffi::CStr {
+    if api_opt!(RedisModule_CachedMicroseconds).is_some() {
+        c"server-cached"
+    } else {
+        c"clock_gettime"
+    }
 }
 
 /// A monotonic clock in milliseconds (arbitrary origin): for ages, which a wall-clock step must

@@ -9,6 +9,8 @@
 //!   (Redis: cluster slot migration and trim; Valkey: authentication attempt and atomic slot
 //!   migration). The module subscribes only to events below 18 (checked at compile time in
 //!   `glue::serving`), so each ID means the same on both.
+//! - The command clock: `RedisModule_CachedMicroseconds` (Redis 7.2+, Valkey) gives the time the
+//!   server read for the command; on 7.0 the module reads the clock itself (`glue::clock`).
 //! - Valkey reports `redis_version:7.2.4` (its Redis-compatibility level) beside
 //!   `valkey_version`; the name and version logged here come from `server_name` and
 //!   `valkey_version` when present.
@@ -69,9 +71,10 @@ pub fn log_detected(ctx: *mut raw::RedisModuleCtx) {
         c"notice",
         &format!(
             "running on {server}; {}; server events: {} (IDs numbered alike on Redis and \
-             Valkey); keyspace events in the module class",
+             Valkey); keyspace events in the module class; command clock: {}",
             super::acl::describe(),
-            super::serving::EVENT_NAMES
+            super::serving::EVENT_NAMES,
+            super::clock::command_clock().to_string_lossy()
         ),
     );
 }

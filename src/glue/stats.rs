@@ -90,6 +90,12 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
             c"worker_clash_nodes".as_ptr(),
             clash_nodes.as_ptr(),
         );
+        // Where the generators' time comes from on this server (`glue::clock`).
+        api!(RedisModule_InfoAddFieldCString)(
+            ctx,
+            c"command_clock".as_ptr(),
+            super::clock::command_clock().as_ptr(),
+        );
         // What the module could do about ACL categories on this server (`glue::acl`).
         api!(RedisModule_InfoAddFieldCString)(
             ctx,
