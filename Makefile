@@ -190,8 +190,9 @@ fmt: ## Format the code
 	$(CARGO) fmt --all
 
 bench: deps build bench-floor python-venv ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md); WORKER.* (target/bench/worker.md); the Python client in-process
-	bash bench/run.sh
-	bash bench/worker.sh
+	$(CHECK_SERVER)
+	IDGEN_SERVER=$(SERVER_BIN) bash bench/run.sh
+	IDGEN_SERVER=$(SERVER_BIN) bash bench/worker.sh
 	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
 
 # The floor module (bench/floor/floor.c, FLOOR.INCR) into target/bench/floor/libfloor.so: only

@@ -6,6 +6,9 @@ BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_OUT="$BENCH_ROOT/target/bench"
 BENCH_PIDS=()
 SERVER_WRAPPER=()
+# The server binary: $IDGEN_SERVER (as the tests take it; `make bench SERVER=redis8` sets it),
+# else redis-server from PATH.
+REDIS_SERVER=${IDGEN_SERVER:-redis-server}
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -23,7 +26,7 @@ free_port() {
 # The module to load: a private copy of target/release/libidgen.so (built only when missing),
 # so that a concurrent `cargo build` cannot swap the library under a running benchmark.
 prepare_module() {
-    local so="$BENCH_ROOT/target/release/libidgen.so"
+    local so="${BENCH_SO:-$BENCH_ROOT/target/release/libidgen.so}"
     if [ ! -f "$so" ]; then
         log "building $so (cargo build --release)"
         (cd "$BENCH_ROOT" && cargo build --release) >&2
@@ -59,7 +62,7 @@ start_server() {
     local attempt
     for attempt in 1 2 3; do
         PORT=$(free_port) || die "no free port"
-        "${SERVER_WRAPPER[@]}" redis-server --port "$PORT" --bind 127.0.0.1 --dir "$dir" \
+        "${SERVER_WRAPPER[@]}" "$REDIS_SERVER" --port "$PORT" --bind 127.0.0.1 --dir "$dir" \
             --daemonize no --save '' --appendonly no --logfile "$dir/redis.log" \
             --loadmodule "$MODULE" "${floor[@]}" "$@" >"$dir/stdout.log" 2>&1 &
         SERVER_PID=$!

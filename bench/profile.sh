@@ -23,7 +23,7 @@ source "$HERE/lib.sh"
 N=${N:-20000}
 PROFILE_LINES=${PROFILE_LINES:-0}
 [[ "$N" =~ ^[1-9][0-9]{0,6}$ ]] || die "N must be 1..9999999"
-for tool in valgrind callgrind_control callgrind_annotate redis-server redis-cli python3; do
+for tool in valgrind callgrind_control callgrind_annotate "$REDIS_SERVER" redis-cli python3; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y valgrind redis-tools)"
 done
 

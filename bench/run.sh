@@ -11,6 +11,9 @@
 #      MEM_KEYS (default 1000000) keys per workload in the memory section (named
 #      user:<1000000+i>:seq, the same names for every workload),
 #      AOF_IDS (default 1000000) IDs per workload in the AOF section.
+#      IDGEN_SERVER: the server binary (default redis-server from PATH; `make bench SERVER=redis8`).
+#      BENCH_SO: the module to measure (default target/release/libidgen.so), e.g. an older build
+#      for a before/after comparison.
 # Output: markdown on stdout and in target/bench/results.md; raw numbers in target/bench/raw/.
 set -euo pipefail
 
@@ -30,7 +33,7 @@ BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}   # seconds, per redis-benchmark / redis-cli
 [ -z "$REQUESTS" ] || [[ "$REQUESTS" =~ ^[1-9][0-9]{0,8}$ ]] || die "REQUESTS must be a positive integer"
 [[ "$MEM_KEYS" =~ ^[1-9][0-9]{0,7}$ ]] || die "MEM_KEYS must be 1..99999999"
 [[ "$AOF_IDS" =~ ^[1-9][0-9]{0,7}$ ]] || die "AOF_IDS must be 1..99999999"
-for tool in redis-server redis-cli redis-benchmark python3 timeout; do
+for tool in "$REDIS_SERVER" redis-cli redis-benchmark python3 timeout; do
     command -v "$tool" >/dev/null || die "$tool not found (make deps)"
 done
 
@@ -48,7 +51,7 @@ START_TS=$(date +%s)
     echo "commit	$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$BENCH_ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)')"
     echo "module	target/release/libidgen.so $(stat -c '%y' "$BENCH_ROOT/target/release/libidgen.so" | cut -d. -f1) sha256:$(sha256sum "$MODULE" | cut -c1-12)"
     echo "floor	bench/floor/floor.c sha256:$(sha256sum "$BENCH_ROOT/bench/floor/floor.c" | cut -c1-12)"
-    echo "redis	$(redis-server --version | sed 's/Redis server //')"
+    echo "redis	$("$REDIS_SERVER" --version | sed 's/^[A-Za-z]* server //')"
     echo "cpus	$(nproc)"
     echo "model	$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
     echo "load_before	$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -23,7 +23,7 @@ OUT="$BENCH_OUT/worker.md"
 
 [[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be 1..99"
 [ -z "$REQUESTS" ] || [[ "$REQUESTS" =~ ^[1-9][0-9]{0,6}$ ]] || die "REQUESTS must be 1..9999999"
-for tool in redis-server redis-cli redis-benchmark python3 timeout; do
+for tool in "$REDIS_SERVER" redis-cli redis-benchmark python3 timeout; do
     command -v "$tool" >/dev/null || die "$tool not found (make deps)"
 done
 trap bench_cleanup EXIT

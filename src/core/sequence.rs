@@ -22,6 +22,7 @@ use super::period::{
     effective_period, period_exhausted, period_fields, period_index, Period, PeriodFields, Sink,
     Template, UtcOffset,
 };
+use crate::core::Now;
 use crate::error::{Error, Result};
 
 /// Reservation block bounds, in steps (values / INCREMENT).
@@ -367,7 +368,7 @@ impl Sequence {
     /// Takes `count` consecutive values. All or nothing. `now` (unix ms) sizes the reservation
     /// block and, for a per-period sequence, decides the period: a later period restarts the
     /// value at START first (a batch never spans two periods).
-    pub fn take(&mut self, count: i64, now: i64) -> Result<Taken> {
+    pub fn take(&mut self, count: i64, now: impl Now) -> Result<Taken> {
         self.take_fenced(count, now, || Ok(()))
     }
 
@@ -377,7 +378,7 @@ impl Sequence {
     pub fn take_fenced(
         &mut self,
         count: i64,
-        now: i64,
+        now: impl Now,
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Taken> {
         if count < 1 {
@@ -386,6 +387,7 @@ impl Sequence {
         if self.ext.is_none() {
             return self.take_in_period(count, now, may_reserve);
         }
+        let now = now.ms();
         let due = self.due_period(now);
         let e = self.ext.as_ref().expect("checked above");
         if e.dated {
@@ -449,7 +451,7 @@ impl Sequence {
     fn take_in_period(
         &mut self,
         count: i64,
-        now: i64,
+        now: impl Now,
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Taken> {
         if count == 1 {
@@ -481,11 +483,12 @@ impl Sequence {
         })
     }
 
-    /// `take_in_period` for any call.
+    /// `take_in_period` for any call. Kept out of line: the fast step is the common one.
+    #[inline(never)]
     fn take_general(
         &mut self,
         count: i64,
-        now: i64,
+        now: impl Now,
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Taken> {
         let (max, inc) = (self.max as i128, self.increment as i128);
@@ -528,7 +531,7 @@ impl Sequence {
             .saturating_add(count.min(u32::MAX as i64) as u32);
         let advanced = wrapped || last >= self.mark();
         if advanced {
-            self.advance_mark(last, now);
+            self.advance_mark(last, now.ms());
         }
         Ok(Taken {
             first: first as i64,

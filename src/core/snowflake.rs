@@ -522,7 +522,8 @@ impl Snowflake {
         })
     }
 
-    /// `next_fenced` for any call.
+    /// `next_fenced` for any call. Kept out of line: the fast step is the common one.
+    #[inline(never)]
     fn next_general(
         &mut self,
         now_unix: i64,

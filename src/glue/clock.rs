@@ -5,7 +5,10 @@
 //! registers `IDGEN.DEBUG-CLOCK [offset-ms]`, which shifts this clock so that tests can step it
 //! backwards and forwards while Redis runs.
 
+use std::cell::Cell;
+
 use super::ffi::api_opt;
+use crate::core::Now;
 
 /// Unix time in milliseconds, read now.
 pub fn now_ms() -> i64 {
@@ -39,6 +42,35 @@ pub fn command_ms() -> i64 {
             ms
         }
         None => now_ms(),
+    }
+}
+
+/// The command's time (`command_ms`), read at its first use: a call that needs no time reads no
+/// clock. One per command; every use after the first gets the same reading.
+#[derive(Clone, Copy)]
+pub struct CommandTime<'a>(&'a Cell<i64>);
+
+impl<'a> CommandTime<'a> {
+    /// `cell` holds the reading once taken; it must start as `CommandTime::UNREAD`.
+    pub fn new(cell: &'a Cell<i64>) -> Self {
+        debug_assert_eq!(cell.get(), Self::UNREAD);
+        CommandTime(cell)
+    }
+
+    pub const UNREAD: i64 = i64::MIN;
+}
+
+impl Now for CommandTime<'_> {
+    #[inline(always)]
+    fn ms(self) -> i64 {
+        match self.0.get() {
+            Self::UNREAD => {
+                let ms = command_ms();
+                self.0.set(ms);
+                ms
+            }
+            ms => ms,
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use super::ffi::{
 use super::rdb::{RdbIn, RdbOut, Refusal};
 use super::serving;
 use super::stats;
+use crate::core::Now;
 use crate::error::{Error, Result};
 
 /// A generator data type: its state, how it persists and replicates, how it resumes.
@@ -305,7 +306,7 @@ pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 #[inline(always)]
 pub fn serving<'k, T: Generator>(
     key: &'k Key,
-    now: i64,
+    now: impl Now,
     slot: &'k mut Slot<T>,
 ) -> Result<Option<ValueMut<'k, T>>> {
     let Some(mut s) = key.value_mut(T::handle(), now, slot)? else {
@@ -313,7 +314,7 @@ pub fn serving<'k, T: Generator>(
     };
     let gaps = serving::gaps_since(s.gen());
     if gaps > 0 {
-        s.resume_gaps(gaps, now);
+        s.resume_gaps(gaps, now.ms());
         s.set_gen(serving::current());
         stats::RESUMES.add(1);
     }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use redis_module::raw;
 
+use crate::core::Now;
 use crate::error::{Error, Result};
 
 /// `RedisModule_<name>`: the module API function, resolved by Redis when the module loaded.
@@ -344,10 +345,10 @@ impl Key {
     pub fn value<'k, T: Stored>(
         &'k self,
         ty: &ModType<T>,
-        now: i64,
+        now: impl Now,
     ) -> Result<Option<ValueRef<'k, T>>> {
         Ok(self.ptr(ty)?.map(|p| match decode::<T>(p) {
-            Some(c) => ValueRef::Owned(T::unpack(&c, now)),
+            Some(c) => ValueRef::Owned(T::unpack(&c, now.ms())),
             // SAFETY: a box of `T` held by the key (the type handle says so).
             None => ValueRef::Borrowed(unsafe { &*(p as *const T) }),
         }))
@@ -359,14 +360,14 @@ impl Key {
     pub fn value_mut<'k, T: Stored>(
         &'k self,
         ty: &'k ModType<T>,
-        now: i64,
+        now: impl Now,
         slot: &'k mut Slot<T>,
     ) -> Result<Option<ValueMut<'k, T>>> {
         Ok(self.ptr(ty)?.map(|p| match decode::<T>(p) {
             Some(c) => ValueMut {
                 key: self,
                 ty,
-                state: slot.0.write(T::unpack(&c, now)),
+                state: slot.0.write(T::unpack(&c, now.ms())),
                 packed: Some((p, c)),
                 reshape: false,
             },

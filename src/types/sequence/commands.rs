@@ -3,7 +3,9 @@
 use crate::core::period::{period_start_ms, Period, Template, TextBuf, UtcOffset};
 use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
 use crate::error::{Error, Result};
-use crate::glue::clock::now_ms;
+use std::cell::Cell;
+
+use crate::glue::clock::{command_ms, CommandTime};
 use crate::glue::command::{
     flag, int, key, opt, opt_str, optional, options, string, Command, KeyAccess::*,
 };
@@ -22,7 +24,9 @@ pub static COMMANDS: &[Command] = &[CREATE, NEXT, NEXTBATCH, CURRENT, SET, INFO,
 /// renders them (in a stack buffer: no allocation).
 fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
     let key = ctx.open_key(args[1], true);
-    let now = now_ms();
+    // Read at first use: a value inside the reserved block needs no time.
+    let time = Cell::new(CommandTime::UNREAD);
+    let now = CommandTime::new(&time);
     let mut slot = Slot::default();
     let (taken, state) = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
         Some(mut state) => {
@@ -119,7 +123,7 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if offset.is_some() && period.is_none() {
         return Err(Error::OffsetNeedsPeriod);
     }
-    let now = now_ms();
+    let now = command_ms();
     let key = ctx.open_key(args[1], true);
     if key.value(&HANDLE, 0)?.is_some() {
         return Err(Error::KeyExists);
@@ -201,7 +205,7 @@ fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     // then serves in the current generation; a replicated one only applies the value.
     let from_client = !ctx.is_replicated_or_loading();
     let key = ctx.open_key(args[1], true);
-    let now = now_ms();
+    let now = command_ms();
     let mut slot = Slot::default();
     let existing = if from_client {
         datatype::serving::<Sequence>(&key, now, &mut slot)?
@@ -241,7 +245,7 @@ const INFO: Command = Command {
 /// SEQ.INFO key
 fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let key = ctx.open_key(args[1], false);
-    let s = key.value(&HANDLE, now_ms())?.ok_or(Error::NoSuchKey)?;
+    let s = key.value(&HANDLE, command_ms())?.ok_or(Error::NoSuchKey)?;
     let o = s.opts();
     let f = s.format();
     let period = s.period();

@@ -3,7 +3,7 @@
 use crate::core::format::{IdFormat, Prefix, TextForm, ENCODED_MAX};
 use crate::core::snowflake::{self as sf, Layout, Snowflake};
 use crate::error::{Error, Result};
-use crate::glue::clock::now_ms;
+use crate::glue::clock::command_ms;
 use crate::glue::command::{
     int, key, opt, opt_str, optional, options, string, Command, KeyAccess::*,
 };
@@ -72,7 +72,7 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         time_unit_ms: o.int("TIME-UNIT")?.unwrap_or(base.time_unit_ms),
     };
     let worker = o.int("WORKER")?;
-    let now = now_ms();
+    let now = command_ms();
     layout.validate(Some(now))?;
     let format = o.str("FORMAT").map(IdFormat::parse).transpose()?;
     let prefix = o.str("PREFIX").map(Prefix::parse).transpose()?;
@@ -119,7 +119,7 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         }
     };
     let key = ctx.open_key(args[1], true);
-    let now = now_ms();
+    let now = command_ms();
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
     let mut slot = Slot::default();
@@ -229,7 +229,7 @@ const INFO: Command = Command {
 /// SNOWFLAKE.INFO key
 fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let key = ctx.open_key(args[1], false);
-    let s = key.value(&HANDLE, now_ms())?.ok_or(Error::NoSuchKey)?;
+    let s = key.value(&HANDLE, command_ms())?.ok_or(Error::NoSuchKey)?;
     let layout = s.layout();
     let unix = |ts: i64| layout.tick_start_ms(ts);
     let last_ts = s.last().0;
