@@ -375,7 +375,25 @@ impl Sequence {
     /// `take`, asking `may_reserve` first when the call needs a new block (it reaches the mark or
     /// starts a new cycle): a refusal is returned as is and changes nothing. Calls inside the
     /// reserved block never ask.
+    #[inline(always)]
     pub fn take_fenced(
+        &mut self,
+        count: i64,
+        now: impl Now,
+        may_reserve: impl FnOnce() -> Result<()>,
+    ) -> Result<Taken> {
+        // The common call, inlined into the command: one value of a plain sequence.
+        if count == 1 && self.ext.is_none() {
+            if let Some(t) = self.take_one() {
+                return Ok(t);
+            }
+        }
+        self.take_any(count, now, may_reserve)
+    }
+
+    /// `take_fenced` for any call.
+    #[inline(never)]
+    fn take_any(
         &mut self,
         count: i64,
         now: impl Now,

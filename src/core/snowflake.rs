@@ -449,6 +449,7 @@ impl Snowflake {
     /// `next`, asking `may_reserve` first when the call needs a new block (its last timestamp
     /// reaches the mark): a refusal is returned as is and changes nothing. Calls inside the
     /// reserved block never ask.
+    #[inline(always)]
     pub fn next_fenced(
         &mut self,
         now_unix: i64,

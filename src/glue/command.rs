@@ -207,7 +207,10 @@ impl Options {
 // ---- running a command -------------------------------------------------------------------------------
 
 /// Runs one command: checks arity, refuses internal commands from clients, calls the handler
-/// behind a panic barrier, replies with the error if there is one.
+/// behind a panic barrier, replies with the error if there is one. Inlined into each command's
+/// trampoline, where the declaration is a constant: the arity and internal checks fold, and the
+/// handler is called directly (and may be inlined).
+#[inline(always)]
 pub fn run(cmd: &Command, ctx: *mut raw::RedisModuleCtx, argv: *mut RStr, argc: c_int) -> c_int {
     let ctx = Ctx(ctx);
     let argc = argc.max(0) as usize;
@@ -225,20 +228,31 @@ pub fn run(cmd: &Command, ctx: *mut raw::RedisModuleCtx, argv: *mut RStr, argc: 
         let args = unsafe { std::slice::from_raw_parts(argv, argc) };
         match catch_unwind(AssertUnwindSafe(|| (cmd.handler)(&ctx, args))) {
             Ok(r) => r,
-            Err(panic) => {
-                let msg = message(&*panic);
-                ctx.log_warning(&format!("panic in {:?}: {msg}", cmd.name));
-                Err(Error::Internal(msg))
-            }
+            Err(panic) => Err(panicked(&ctx, cmd, &*panic)),
         }
     };
     if let Err(e) = result {
-        if e.is_refusal() {
-            super::stats::REFUSALS.add(1);
-        }
-        ctx.reply_error(&e);
+        fail(&ctx, e);
     }
     raw::REDISMODULE_OK as c_int
+}
+
+/// Logs a handler's panic; the error to reply with.
+#[cold]
+#[inline(never)]
+fn panicked(ctx: &Ctx, cmd: &Command, panic: &(dyn std::any::Any + Send)) -> Error {
+    let msg = message(panic);
+    ctx.log_warning(&format!("panic in {:?}: {msg}", cmd.name));
+    Error::Internal(msg)
+}
+
+/// Replies with a command's error (and counts a refusal).
+#[inline(never)]
+fn fail(ctx: &Ctx, e: Error) {
+    if e.is_refusal() {
+        super::stats::REFUSALS.add(1);
+    }
+    ctx.reply_error(&e);
 }
 
 /// A set of commands: a type's, or the module's own.

@@ -22,6 +22,7 @@ pub static COMMANDS: &[Command] = &[CREATE, NEXT, NEXTBATCH, CURRENT, SET, INFO,
 /// only if the call succeeds), propagates a reservation when the mark moved, and replies: the
 /// first value (`batch` false) or `[first, last]`, as integers, or as the key's FORMAT template
 /// renders them (in a stack buffer: no allocation).
+#[inline(always)] // into each command's trampoline: SEQ.NEXT is the hot path
 fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
     let key = ctx.open_key(args[1], true);
     // Read at first use: a value inside the reserved block needs no time.
@@ -149,6 +150,7 @@ const NEXT: Command = Command {
 };
 
 /// SEQ.NEXT key
+#[inline(always)]
 fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     take(ctx, args, 1, false)
 }

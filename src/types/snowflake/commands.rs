@@ -101,48 +101,34 @@ const NEXT: Command = Command {
 };
 
 /// SNOWFLAKE.NEXT key [COUNT n] [FORMAT INT|STRING|BASE32|BASE62]
+#[inline(always)] // into its trampoline: the common call is the hot path
 fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
-    let (count, format) = match args.len() {
-        2 => (None, None),
-        // The common formatted call, without the general option parser.
-        4 if bytes(args[2]).eq_ignore_ascii_case(b"FORMAT") => {
-            (None, Some(IdFormat::parse(bytes(args[3]))?))
-        }
-        _ => {
-            let o = options(&NEXT, &args[2..])?;
-            let count = match o.int("COUNT")? {
-                None => None,
-                Some(n) if (1..=sf::MAX_COUNT as i64).contains(&n) => Some(n as u32),
-                Some(_) => return Err(Error::CountRange(sf::MAX_COUNT as i64)),
-            };
-            (count, o.str("FORMAT").map(IdFormat::parse).transpose()?)
-        }
+    let (count, format) = if args.len() == 2 {
+        (None, None)
+    } else {
+        next_options(args)?
     };
     let key = ctx.open_key(args[1], true);
     let now = command_ms();
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
     let n = count.unwrap_or(1);
     let mut slot = Slot::default();
-    let (issued, text) = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
+    let (issued, state) = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
         Some(mut state) => {
             let issued = state.next_fenced(now, worker, n, borrow, datatype::may_reserve)?;
             if issued.advanced {
                 replicate(ctx, args[1], &mut state);
             }
-            (issued, *state.text())
+            (issued, state)
         }
         None => {
             // A missing key is created with the defaults, but only if the call succeeds.
             let mut new = Snowflake::new(Layout::default(), None);
             let issued = new.next_fenced(now, worker, n, borrow, datatype::may_reserve)?;
-            let text = *new.text();
-            replicate(ctx, args[1], &mut datatype::create(&key, new));
-            (issued, text)
+            let mut state = datatype::create(&key, new);
+            replicate(ctx, args[1], &mut state);
+            (issued, state)
         }
-    };
-    let text = TextForm {
-        format: format.unwrap_or(text.format),
-        prefix: text.prefix,
     };
     stats::SNOWFLAKE_IDS.add(n as u64);
     if issued.clock_behind {
@@ -151,7 +137,9 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if issued.borrowed_ms > 0 {
         stats::BORROWED_MS.add(issued.borrowed_ms);
     }
-    if !text.format.is_text() {
+    let format = format.unwrap_or(state.text().format);
+    if !format.is_text() {
+        drop(state);
         // The common case: integers, no text buffer.
         match count {
             None => ctx.reply_int(issued.first()),
@@ -164,6 +152,11 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         }
         return Ok(());
     }
+    let text = TextForm {
+        format,
+        prefix: state.text().prefix,
+    };
+    drop(state);
     // Text forms are encoded into a stack buffer, one reply per id: no allocation per id.
     let mut buf = [0u8; ENCODED_MAX];
     let mut reply = |id: i64| {
@@ -180,6 +173,22 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// SNOWFLAKE.NEXT's options (COUNT, FORMAT), when any are given.
+#[inline(never)]
+fn next_options(args: &[RStr]) -> Result<(Option<u32>, Option<IdFormat>)> {
+    if args.len() == 4 && bytes(args[2]).eq_ignore_ascii_case(b"FORMAT") {
+        // The common formatted call, without the general option parser.
+        return Ok((None, Some(IdFormat::parse(bytes(args[3]))?)));
+    }
+    let o = options(&NEXT, &args[2..])?;
+    let count = match o.int("COUNT")? {
+        None => None,
+        Some(n) if (1..=sf::MAX_COUNT as i64).contains(&n) => Some(n as u32),
+        Some(_) => return Err(Error::CountRange(sf::MAX_COUNT as i64)),
+    };
+    Ok((count, o.str("FORMAT").map(IdFormat::parse).transpose()?))
 }
 
 const PARSE: Command = Command {
