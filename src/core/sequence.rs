@@ -382,9 +382,10 @@ impl Sequence {
         now: impl Now,
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Taken> {
-        // The common call, inlined into the command: one value of a plain sequence.
-        if count == 1 && self.ext.is_none() {
-            if let Some(t) = self.take_one() {
+        // The common call, inlined into the command: values of a plain sequence inside its
+        // reserved block.
+        if count >= 1 && self.ext.is_none() {
+            if let Some(t) = self.take_fast(count) {
                 return Ok(t);
             }
         }
@@ -472,31 +473,39 @@ impl Sequence {
         now: impl Now,
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Taken> {
-        if count == 1 {
-            if let Some(t) = self.take_one() {
+        if count >= 1 {
+            if let Some(t) = self.take_fast(count) {
                 return Ok(t);
             }
         }
         self.take_general(count, now, may_reserve)
     }
 
-    /// The common call: one value inside the reserved block, in the same cycle; what
-    /// `take_general` does then, without its checks. `None` (nothing changed) otherwise.
-    /// `the_fast_step_is_the_general_step` checks that the two agree.
+    /// The common call: `count` (at least 1) values inside the reserved block, in the same
+    /// cycle; what `take_general` does then, without its checks. `None` (nothing changed)
+    /// otherwise. `the_fast_step_is_the_general_step` checks that the two agree.
     #[inline(always)]
-    fn take_one(&mut self) -> Option<Taken> {
-        if self.next_at_end || !(self.mark_at_end || self.next < self.mark) {
+    fn take_fast(&mut self, count: i64) -> Option<Taken> {
+        debug_assert!(count >= 1);
+        if self.next_at_end {
             return None;
         }
-        let v = self.next;
-        self.set_next(v as i128 + self.increment as i128);
-        self.last = v;
+        let inc = self.increment as i128;
+        let last = self.next as i128 + (count as i128 - 1) * inc;
+        if last > self.max as i128 || !(self.mark_at_end || last < self.mark as i128) {
+            return None;
+        }
+        let first = self.next;
+        self.set_next(last + inc);
+        self.last = last as i64;
         self.has_last = true;
-        self.issued = self.issued.saturating_add(1);
-        self.steps_since_advance = self.steps_since_advance.saturating_add(1);
+        self.issued = self.issued.saturating_add(count as u64);
+        self.steps_since_advance = self
+            .steps_since_advance
+            .saturating_add(count.min(u32::MAX as i64) as u32);
         Some(Taken {
-            first: v,
-            last: v,
+            first,
+            last: last as i64,
             advanced: false,
         })
     }
@@ -923,12 +932,16 @@ mod tests {
         }
         assert!(s.next_value() < s.mark());
         assert_eq!(
-            s.clone().take_one().map(|t| t.first),
+            s.clone().take_fast(1).map(|t| t.first),
             Some(s.next_value() as i64)
         );
+        // A batch that ends just below the mark takes it; one more value does not.
+        let room = (s.mark() - s.next_value()) as i64;
+        assert!(s.clone().take_fast(room).is_some());
+        assert!(s.clone().take_fast(room + 1).is_none());
         // At the mark it does not apply.
         s.set(s.mark() as i64, false).unwrap();
-        assert_eq!(s.take_one(), None);
+        assert_eq!(s.take_fast(1), None);
     }
 
     #[test]
@@ -1088,10 +1101,11 @@ mod tests {
             for (op, n, dt) in ops {
                 now += dt;
                 let mut quick = s.clone();
-                match quick.take_one() {
+                let k = if op % 2 == 0 { 1 } else { n };
+                match quick.take_fast(k) {
                     Some(got) => {
                         let mut general = s.clone();
-                        prop_assert_eq!(general.take_general(1, now, || Ok(())), Ok(got));
+                        prop_assert_eq!(general.take_general(k, now, || Ok(())), Ok(got));
                         prop_assert_eq!(&quick, &general);
                     }
                     None => prop_assert_eq!(&quick, &s),
