@@ -318,6 +318,72 @@ fn aof_always_kill9_never_repeats() {
 // Scenario 3 (and 5): failover with replication lag
 // ---------------------------------------------------------------------------------------------
 
+/// When the steps of a `fail_over` happened (unix ms), and the replication bytes lost with the
+/// primary.
+struct FailedOver {
+    lag_ms: i64,
+    kill_ms: i64,
+    promoted_ms: i64,
+    lost: u64,
+}
+
+/// One failover to a lagging replica, as the failover scenarios run it: hold back the replication
+/// stream in `proxy` and SIGSTOP the replica (`before_kill` runs then) for `lag`, kill -9 the
+/// primary (`after_kill`), SIGCONT and promote the replica over `ctl` (`REPLICAOF NO ONE`, sent
+/// before the SIGCONT so that it is the first thing the replica does), move the clients to it
+/// (`retarget` gets its port), then restart the old primary on its port as a replica of the new
+/// one through a new proxy, and wait until it is in sync. On return `primary` and `replica` have
+/// swapped roles.
+#[allow(clippy::too_many_arguments)]
+fn fail_over(
+    primary: &mut Server,
+    replica: &mut Server,
+    proxy: &mut Proxy,
+    ctl: &mut Conn,
+    lag: Duration,
+    before_kill: impl FnOnce(),
+    after_kill: impl FnOnce(),
+    retarget: impl FnOnce(u16),
+) -> FailedOver {
+    let lag_ms = now_ms();
+    proxy.hold();
+    let stopped = Stopped::new(pid(replica));
+    before_kill();
+    thread::sleep(lag);
+    let kill_ms = now_ms();
+    primary.kill9();
+    after_kill();
+    ctl.send(&[vec!["REPLICAOF", "NO", "ONE"]])
+        .expect("send REPLICAOF NO ONE");
+    stopped.resume();
+    let r = ctl.read_value().expect("REPLICAOF NO ONE reply");
+    assert_eq!(r, Value::Simple("OK".into()), "REPLICAOF NO ONE");
+    retarget(replica.port());
+    let promoted_ms = now_ms();
+    std::mem::swap(primary, replica);
+    // The old primary comes back on its port (clients no longer connect there: they hold the
+    // target lock while connecting) and becomes a replica of the new primary.
+    replica.restart();
+    let old = std::mem::replace(proxy, Proxy::start(primary.port()));
+    let lost = old.close();
+    let r = replica.conn().cmd(&[
+        "REPLICAOF".to_string(),
+        "127.0.0.1".into(),
+        proxy.port().to_string(),
+    ]);
+    assert!(
+        matches!(&r, Value::Simple(s) if s.starts_with("OK")),
+        "REPLICAOF of the old primary: {r:?}"
+    );
+    wait_link_up(replica, Duration::from_secs(30));
+    FailedOver {
+        lag_ms,
+        kill_ms,
+        promoted_ms,
+        lost,
+    }
+}
+
 /// A primary and a replica (same `idgen.worker-id`, so snowflake IDs of both nodes share the
 /// worker bits and only the reservation keeps them apart), load on the primary, no WAIT. The
 /// replica replicates through a `Proxy`. `FAILOVER_CYCLES` times: hold back the replication
@@ -351,41 +417,25 @@ fn failover_scenario(name: &str, workload: Workload) -> Run {
 
         let mut ctl = Conn::try_connect_with_timeout(replica.port(), Duration::from_secs(10))
             .expect("connect to the replica");
-        let replica_pid = pid(&replica);
-        let lag_ms = now_ms();
-        proxy.hold();
-        let stopped = Stopped::new(replica_pid);
-        load.set_burst(true);
-        thread::sleep(lag);
-        let kill_ms = now_ms();
-        primary.kill9();
-        load.set_burst(false);
-        load.set_cycle(cycle + 1);
-        ctl.send(&[vec!["REPLICAOF", "NO", "ONE"]])
-            .expect("send REPLICAOF NO ONE");
-        stopped.resume();
-        let r = ctl.read_value().expect("REPLICAOF NO ONE reply");
-        assert_eq!(r, Value::Simple("OK".into()), "REPLICAOF NO ONE");
-        load.set_target(replica.port());
-        let promoted_ms = now_ms();
-
-        std::mem::swap(&mut primary, &mut replica);
-        // The old primary comes back on its port (clients no longer connect there: they hold
-        // the target lock while connecting) and becomes a replica of the new primary.
-        replica.restart();
-        let old = std::mem::replace(&mut proxy, Proxy::start(primary.port()));
-        let lost = old.close();
-        dropped_bytes += lost;
-        let r = replica.conn().cmd(&[
-            "REPLICAOF".to_string(),
-            "127.0.0.1".into(),
-            proxy.port().to_string(),
-        ]);
-        assert!(
-            matches!(&r, Value::Simple(s) if s.starts_with("OK")),
-            "REPLICAOF of the old primary: {r:?}"
+        let FailedOver {
+            lag_ms,
+            kill_ms,
+            promoted_ms,
+            lost,
+        } = fail_over(
+            &mut primary,
+            &mut replica,
+            &mut proxy,
+            &mut ctl,
+            lag,
+            || load.set_burst(true),
+            || {
+                load.set_burst(false);
+                load.set_cycle(cycle + 1);
+            },
+            |port| load.set_target(port),
         );
-        wait_link_up(&replica, Duration::from_secs(30));
+        dropped_bytes += lost;
         timeline.push(format!(
             "cycle {cycle}: stream held and replica {} stopped at {lag_ms} ({} ms), primary {} \
              killed at {kill_ms} ({lost} stream bytes lost), promoted at {promoted_ms}, old primary in \
@@ -1937,34 +1987,22 @@ fn pool_failover_never_double_grants() {
         thread::sleep(POOL_LOAD);
         let mut ctl = Conn::try_connect_with_timeout(replica.port(), Duration::from_secs(10))
             .expect("connect to the replica");
-        let lag_ms = now_ms();
-        proxy.hold();
-        let stopped = Stopped::new(pid(&replica));
-        thread::sleep(lag);
-        let kill_ms = now_ms();
-        primary.kill9();
-        ctl.send(&[vec!["REPLICAOF", "NO", "ONE"]])
-            .expect("send REPLICAOF NO ONE");
-        stopped.resume();
-        let r = ctl.read_value().expect("REPLICAOF NO ONE reply");
-        assert_eq!(r, Value::Simple("OK".into()), "REPLICAOF NO ONE");
-        load.set_target(replica.port());
-        let promoted_ms = now_ms();
-        std::mem::swap(&mut primary, &mut replica);
-        replica.restart();
-        let old = std::mem::replace(&mut proxy, Proxy::start(primary.port()));
-        let lost = old.close();
-        lost_bytes += lost;
-        let r = replica.conn().cmd(&[
-            "REPLICAOF".to_string(),
-            "127.0.0.1".into(),
-            proxy.port().to_string(),
-        ]);
-        assert!(
-            matches!(&r, Value::Simple(s) if s.starts_with("OK")),
-            "REPLICAOF of the old primary: {r:?}"
+        let FailedOver {
+            lag_ms,
+            kill_ms,
+            promoted_ms,
+            lost,
+        } = fail_over(
+            &mut primary,
+            &mut replica,
+            &mut proxy,
+            &mut ctl,
+            lag,
+            || {},
+            || {},
+            |port| load.set_target(port),
         );
-        wait_link_up(&replica, Duration::from_secs(30));
+        lost_bytes += lost;
         timeline.push(format!(
             "cycle {cycle}: stream held at {lag_ms} ({} ms), primary killed at {kill_ms} ({lost} \
              stream bytes lost), promoted at {promoted_ms}, old primary in sync at {}",
