@@ -89,6 +89,7 @@ MAIN_CASES=(
     "SEQ.CREATE|0|seq.create|pipe|100000|SEQ.CREATE bench:seqc:@R:@I"
     # Issue 10: formatted replies next to the integer forms (bench:seqf is created below).
     "SNOWFLAKE.NEXT FORMAT BASE62|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf62 FORMAT BASE62"
+    "SNOWFLAKE.NEXT (key created FORMAT BASE62)|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sfk62"
     "SNOWFLAKE.NEXT COUNT 1000 FORMAT BASE62|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf62k COUNT 1000 FORMAT BASE62"
     "SEQ.NEXT FORMAT template|1|seq.next|100000|500000|SEQ.NEXT bench:seqf"
 )
@@ -293,6 +294,7 @@ SHA=$(load_script "$MAIN_PORT")
 verify_lua "$MAIN_PORT" "$SHA"
 main_setup "$MAIN_PORT"
 rcli "$MAIN_PORT" SEQ.CREATE bench:seqf PERIOD DAY FORMAT 'ORD{YYYY}{MM}{DD}{seq:19}' >/dev/null
+rcli "$MAIN_PORT" SNOWFLAKE.CREATE bench:sfk62 FORMAT BASE62 >/dev/null
 run_section main "$MAIN_PORT" "$SHA" "${MAIN_CASES[@]}"
 
 # The Lua baseline's hash key, under the same name as the memory section's keys (in the main

@@ -19,8 +19,8 @@
 //! by the resume's gap: the lost history may have issued that many values in the new period.
 
 use super::period::{
-    effective_period, period_exhausted, period_fields, period_index, Period, PeriodFields, Sink,
-    Template, UtcOffset,
+    effective_period, next_period_start_ms, period_exhausted, period_fields, period_index, Period,
+    PeriodFields, Sink, Template, UtcOffset,
 };
 use crate::core::Now;
 use crate::error::{Error, Result};
@@ -121,6 +121,9 @@ struct Ext {
     /// (`None` outside the calendar), and whether the template shows a date.
     fields: Option<PeriodFields>,
     dated: bool,
+    /// Memory only, derived from `index`: when the next period starts (unix ms; `i64::MAX`
+    /// without PERIOD). A clock before it needs no period computation.
+    next_start: i64,
 }
 
 impl Ext {
@@ -130,6 +133,10 @@ impl Ext {
         self.fields = match self.fmt.period {
             Some(p) => period_fields(index, p).ok(),
             None => Some(PeriodFields::default()),
+        };
+        self.next_start = match self.fmt.period {
+            Some(p) => next_period_start_ms(index, p, self.fmt.offset),
+            None => i64::MAX,
         };
     }
 }
@@ -221,6 +228,7 @@ impl Sequence {
             pending_until: i64::MIN,
             fields: None,
             dated,
+            next_start: i64::MAX,
         });
         e.set_index(index);
         self.ext = Some(e);
@@ -269,6 +277,10 @@ impl Sequence {
     /// The period the clock is in, when it is later than the stored one (a restart is due).
     fn due_period(&self, now: i64) -> Option<i64> {
         let e = self.ext.as_ref()?;
+        if now < e.next_start {
+            // Still in the stored period (or a clock stepped back): no restart.
+            return None;
+        }
         let p = e.fmt.period?;
         let (index, restarted) = effective_period(e.index, period_index(now, p, e.fmt.offset));
         restarted.then_some(index)
