@@ -508,18 +508,25 @@ impl Sequence {
             return None;
         }
         let first = self.next;
-        self.set_next(last + inc);
+        self.record(last, count);
+        Some(Taken {
+            first,
+            last: last as i64,
+            advanced: false,
+        })
+    }
+
+    /// Records a take of `count` values ending at `last` (in the current cycle): the next value,
+    /// the last one issued and the counters.
+    #[inline(always)]
+    fn record(&mut self, last: i128, count: i64) {
+        self.set_next(last + self.increment as i128);
         self.last = last as i64;
         self.has_last = true;
         self.issued = self.issued.saturating_add(count as u64);
         self.steps_since_advance = self
             .steps_since_advance
             .saturating_add(count.min(u32::MAX as i64) as u32);
-        Some(Taken {
-            first,
-            last: last as i64,
-            advanced: false,
-        })
     }
 
     /// `take_in_period` for any call. Kept out of line: the fast step is the common one.
@@ -561,13 +568,7 @@ impl Sequence {
         // Commit.
         let wrapped = cycles != self.cycles;
         self.cycles = cycles;
-        self.set_next(last + inc);
-        self.last = last as i64;
-        self.has_last = true;
-        self.issued = self.issued.saturating_add(count as u64);
-        self.steps_since_advance = self
-            .steps_since_advance
-            .saturating_add(count.min(u32::MAX as i64) as u32);
+        self.record(last, count);
         let advanced = wrapped || last >= self.mark();
         if advanced {
             self.advance_mark(last, now.ms());
