@@ -28,8 +28,9 @@ pub fn now_ms() -> i64 {
 /// offers one (`RedisModule_CachedMicroseconds`: Redis 7.2+ and Valkey take it once at the start
 /// of every top-level command, and keep it for the commands inside a transaction or a script, as
 /// they do for key expiry), else the clock (`now_ms`, Redis 7.0). Either is at or before the
-/// real time and at or after the moment the command started; keys count on their own state,
-/// so a reading that is the same for a whole script repeats nothing (see README "Time").
+/// real time and at or after the start of the top-level command (the transaction or script, for
+/// the commands inside one); keys count on their own state, so a reading that stays the same for
+/// a whole script repeats nothing (see README "The clock").
 #[inline(always)]
 pub fn command_ms() -> i64 {
     match api_opt!(RedisModule_CachedMicroseconds) {
