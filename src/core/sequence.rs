@@ -416,7 +416,8 @@ impl Sequence {
             return Err(Error::CountNotPositive);
         }
         if self.ext.is_none() {
-            return self.take_in_period(count, now, may_reserve);
+            // `take_fenced` tried the fast step already.
+            return self.take_general(count, now, may_reserve);
         }
         let now = now.ms();
         let due = self.due_period(now);

@@ -1,10 +1,10 @@
 //! SEQ.* commands: declarations, argument handling, replies.
 
+use std::cell::Cell;
+
 use crate::core::period::{period_start_ms, Period, Template, TextBuf, UtcOffset};
 use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
 use crate::error::{Error, Result};
-use std::cell::Cell;
-
 use crate::glue::clock::{command_ms, CommandTime};
 use crate::glue::command::{
     flag, int, key, opt, opt_str, optional, options, string, Command, KeyAccess::*,
