@@ -219,20 +219,23 @@ pub fn run(cmd: &Command, ctx: *mut raw::RedisModuleCtx, argv: *mut RStr, argc: 
     } else {
         argc >= cmd.arity.unsigned_abs() as usize
     };
-    let result = if !arity_ok {
-        Err(Error::Arity)
+    if !arity_ok {
+        fail(&ctx, Error::Arity);
     } else if cmd.internal && !ctx.is_replicated_or_loading() {
-        Err(Error::InternalCommand)
+        fail(&ctx, Error::InternalCommand);
     } else {
         // SAFETY: Redis passes `argc` valid argument strings for the duration of the call.
         let args = unsafe { std::slice::from_raw_parts(argv, argc) };
-        match catch_unwind(AssertUnwindSafe(|| (cmd.handler)(&ctx, args))) {
-            Ok(r) => r,
-            Err(panic) => Err(panicked(&ctx, cmd, &*panic)),
+        // The handler's error is replied inside the barrier, where the (inlined) handler made
+        // it: the success path never stores and reloads a `Result` on the stack.
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            if let Err(e) = (cmd.handler)(&ctx, args) {
+                fail(&ctx, e);
+            }
+        }));
+        if let Err(panic) = outcome {
+            fail(&ctx, panicked(&ctx, cmd, &*panic));
         }
-    };
-    if let Err(e) = result {
-        fail(&ctx, e);
     }
     raw::REDISMODULE_OK as c_int
 }

@@ -303,22 +303,29 @@ pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 /// The state at `key` on a serving node, first resumed above its reservation if it has not
 /// served in the current generation. `None` when the key is empty.
-#[inline(always)]
 pub fn serving<'k, T: Generator>(
     key: &'k Key,
     now: impl Now,
     slot: &'k mut Slot<T>,
 ) -> Result<Option<ValueMut<'k, T>>> {
-    let Some(mut s) = key.value_mut(T::handle(), now, slot)? else {
-        return Ok(None);
-    };
-    let gaps = serving::gaps_since(s.gen());
+    Ok(key.held(T::handle())?.map(|h| {
+        let mut s = h.value_mut(now, slot);
+        serve(&mut s, now);
+        s
+    }))
+}
+
+/// Resumes a key's state above its reservation if it has not served in the current generation:
+/// `serving` for a guard the caller built (`Key::held`, `Held::value_mut`). The hot paths do
+/// that themselves so that the guard is built where it is used, never copied.
+#[inline(always)]
+pub fn serve<T: Generator>(state: &mut ValueMut<'_, T>, now: impl Now) {
+    let gaps = serving::gaps_since(state.gen());
     if gaps > 0 {
-        s.resume_gaps(gaps, now.ms());
-        s.set_gen(serving::current());
+        state.resume_gaps(gaps, now.ms());
+        state.set_gen(serving::current());
         stats::RESUMES.add(1);
     }
-    Ok(Some(s))
 }
 
 /// Stores a new state, serving in the current generation, in the empty `key`.

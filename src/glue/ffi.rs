@@ -323,6 +323,40 @@ impl<T> Deref for ValueRef<'_, T> {
     }
 }
 
+/// A key found holding type `T` (see `Key::held`): what `Held::value_mut` needs to borrow its
+/// state. Small and plain, so the hot path passes it in registers and builds the state's guard
+/// where it is used (a guard wrapped in `Result<Option<..>>` was copied through the stack).
+pub struct Held<'k, T: Stored> {
+    key: &'k Key,
+    ty: &'k ModType<T>,
+    ptr: *mut c_void,
+}
+
+impl<'k, T: Stored> Held<'k, T> {
+    /// The key's state for updating (the key must be open for writing); a compact form is
+    /// decoded into `slot`.
+    #[inline(always)]
+    pub fn value_mut(self, now: impl Now, slot: &'k mut Slot<T>) -> ValueMut<'k, T> {
+        let Held { key, ty, ptr } = self;
+        match decode::<T>(ptr) {
+            Some(c) => ValueMut {
+                key,
+                ty,
+                state: slot.0.write(T::unpack(&c, now.ms())),
+                packed: Some((ptr, c)),
+                reshape: false,
+            },
+            None => ValueMut {
+                key,
+                ty,
+                state: ptr as *mut T,
+                packed: None,
+                reshape: false,
+            },
+        }
+    }
+}
+
 impl Key {
     /// The raw value pointer if the key holds `ty`, `None` if it is empty, `WRONGTYPE` otherwise.
     #[inline(always)]
@@ -341,6 +375,12 @@ impl Key {
         }
     }
 
+    /// The key if it holds `ty`, `None` if it is empty, `WRONGTYPE` otherwise.
+    #[inline(always)]
+    pub fn held<'k, T: Stored>(&'k self, ty: &'k ModType<T>) -> Result<Option<Held<'k, T>>> {
+        Ok(self.ptr(ty)?.map(|ptr| Held { key: self, ty, ptr }))
+    }
+
     /// The key's state for reading.
     pub fn value<'k, T: Stored>(
         &'k self,
@@ -356,29 +396,13 @@ impl Key {
 
     /// The key's state for updating (the key must be open for writing); a compact form is
     /// decoded into `slot`.
-    #[inline(always)]
     pub fn value_mut<'k, T: Stored>(
         &'k self,
         ty: &'k ModType<T>,
         now: impl Now,
         slot: &'k mut Slot<T>,
     ) -> Result<Option<ValueMut<'k, T>>> {
-        Ok(self.ptr(ty)?.map(|p| match decode::<T>(p) {
-            Some(c) => ValueMut {
-                key: self,
-                ty,
-                state: slot.0.write(T::unpack(&c, now.ms())),
-                packed: Some((p, c)),
-                reshape: false,
-            },
-            None => ValueMut {
-                key: self,
-                ty,
-                state: p as *mut T,
-                packed: None,
-                reshape: false,
-            },
-        }))
+        Ok(self.held(ty)?.map(|h| h.value_mut(now, slot)))
     }
 
     /// Stores `state` in the empty key (open for writing) and returns it for further updates.

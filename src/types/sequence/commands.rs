@@ -3,7 +3,7 @@
 use std::cell::Cell;
 
 use crate::core::period::{period_start_ms, Period, Template, TextBuf, UtcOffset};
-use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
+use crate::core::sequence::{SeqFormat, SeqOptions, Sequence, Taken};
 use crate::error::{Error, Result};
 use crate::glue::clock::{command_ms, CommandTime};
 use crate::glue::command::{
@@ -11,7 +11,7 @@ use crate::glue::command::{
 };
 use crate::glue::config;
 use crate::glue::datatype::{self, replicate, reserve_command};
-use crate::glue::ffi::{self, Ctx, RStr, Slot};
+use crate::glue::ffi::{self, Ctx, Key, RStr, Slot};
 use crate::glue::stats;
 
 use super::HANDLE;
@@ -29,22 +29,43 @@ fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
     let time = Cell::new(CommandTime::UNREAD);
     let now = CommandTime::new(&time);
     let mut slot = Slot::default();
-    let (taken, state) = match datatype::serving::<Sequence>(&key, now, &mut slot)? {
-        Some(mut state) => {
-            let taken = state.take_fenced(count, now, datatype::may_reserve)?;
-            if taken.advanced {
-                replicate(ctx, args[1], &mut state);
-            }
-            (taken, state)
-        }
-        None => {
-            let mut new = Sequence::new(SeqOptions::default());
-            let taken = new.take_fenced(count, now, datatype::may_reserve)?;
-            let mut state = datatype::create(&key, new);
-            replicate(ctx, args[1], &mut state);
-            (taken, state)
-        }
+    // The key's state is used where it lies (no guard moved between branches): a missing key
+    // takes its own, out-of-line path.
+    let Some(held) = key.held(&HANDLE)? else {
+        return take_new(ctx, args, &key, now, count, batch);
     };
+    let mut state = held.value_mut(now, &mut slot);
+    datatype::serve(&mut state, now);
+    let taken = state.take_fenced(count, now, datatype::may_reserve)?;
+    if taken.advanced {
+        replicate(ctx, args[1], &mut state);
+    }
+    reply_taken(ctx, &state, &taken, count, batch);
+    Ok(())
+}
+
+/// `take` on a missing key: creates it with the defaults, only if the call succeeds.
+#[inline(never)]
+fn take_new(
+    ctx: &Ctx,
+    args: &[RStr],
+    key: &Key,
+    now: CommandTime<'_>,
+    count: i64,
+    batch: bool,
+) -> Result<()> {
+    let mut new = Sequence::new(SeqOptions::default());
+    let taken = new.take_fenced(count, now, datatype::may_reserve)?;
+    let mut state = datatype::create(key, new);
+    replicate(ctx, args[1], &mut state);
+    reply_taken(ctx, &state, &taken, count, batch);
+    Ok(())
+}
+
+/// Counts the taken values and replies: the first value (`batch` false) or `[first, last]`, as
+/// integers, or as the key's FORMAT template renders them (in a stack buffer: no allocation).
+#[inline(always)]
+fn reply_taken(ctx: &Ctx, state: &Sequence, taken: &Taken, count: i64, batch: bool) {
     stats::SEQ_VALUES.add(count as u64);
     if !state.is_formatted() {
         // The common case: integers, no text buffer.
@@ -55,7 +76,7 @@ fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
         } else {
             ctx.reply_int(taken.first);
         }
-        return Ok(());
+        return;
     }
     let worker = config::worker_id();
     let mut buf = TextBuf::default();
@@ -74,7 +95,6 @@ fn take(ctx: &Ctx, args: &[RStr], count: i64, batch: bool) -> Result<()> {
     } else {
         reply(taken.first);
     }
-    Ok(())
 }
 
 const CREATE: Command = Command {

@@ -1,7 +1,7 @@
 //! SNOWFLAKE.* commands: declarations, argument handling, replies.
 
 use crate::core::format::{IdFormat, Prefix, TextForm, ENCODED_MAX};
-use crate::core::snowflake::{self as sf, Layout, Snowflake};
+use crate::core::snowflake::{self as sf, Issued, Layout, Snowflake};
 use crate::error::{Error, Result};
 use crate::glue::clock::command_ms;
 use crate::glue::command::{
@@ -9,7 +9,7 @@ use crate::glue::command::{
 };
 use crate::glue::config;
 use crate::glue::datatype::{self, replicate, reserve_command};
-use crate::glue::ffi::{self, bytes, Ctx, Field, RStr, Slot};
+use crate::glue::ffi::{self, bytes, Ctx, Field, Key, RStr, Slot};
 use crate::glue::stats;
 
 use super::{bits, HANDLE};
@@ -110,27 +110,65 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     };
     let key = ctx.open_key(args[1], true);
     let now = command_ms();
-    let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
-    let n = count.unwrap_or(1);
     let mut slot = Slot::default();
-    let (issued, state) = match datatype::serving::<Snowflake>(&key, now, &mut slot)? {
-        Some(mut state) => {
-            let issued = state.next_fenced(now, worker, n, borrow, datatype::may_reserve)?;
-            if issued.advanced {
-                replicate(ctx, args[1], &mut state);
-            }
-            (issued, state)
-        }
-        None => {
-            // A missing key is created with the defaults, but only if the call succeeds.
-            let mut new = Snowflake::new(Layout::default(), None);
-            let issued = new.next_fenced(now, worker, n, borrow, datatype::may_reserve)?;
-            let mut state = datatype::create(&key, new);
-            replicate(ctx, args[1], &mut state);
-            (issued, state)
-        }
+    // The key's state is used where it lies (no guard moved between branches): a missing key
+    // takes its own, out-of-line path.
+    let Some(held) = key.held(&HANDLE)? else {
+        return next_new(ctx, args, &key, now, count, format);
     };
-    stats::SNOWFLAKE_IDS.add(n as u64);
+    let mut state = held.value_mut(now, &mut slot);
+    datatype::serve(&mut state, now);
+    let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
+    let issued = state.next_fenced(
+        now,
+        worker,
+        count.unwrap_or(1),
+        borrow,
+        datatype::may_reserve,
+    )?;
+    if issued.advanced {
+        replicate(ctx, args[1], &mut state);
+    }
+    reply_ids(ctx, &state, &issued, count, format);
+    Ok(())
+}
+
+/// SNOWFLAKE.NEXT on a missing key: creates it with the defaults, only if the call succeeds.
+#[inline(never)]
+fn next_new(
+    ctx: &Ctx,
+    args: &[RStr],
+    key: &Key,
+    now: i64,
+    count: Option<u32>,
+    format: Option<IdFormat>,
+) -> Result<()> {
+    let mut new = Snowflake::new(Layout::default(), None);
+    let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
+    let issued = new.next_fenced(
+        now,
+        worker,
+        count.unwrap_or(1),
+        borrow,
+        datatype::may_reserve,
+    )?;
+    let mut state = datatype::create(key, new);
+    replicate(ctx, args[1], &mut state);
+    reply_ids(ctx, &state, &issued, count, format);
+    Ok(())
+}
+
+/// Counts the issued IDs and replies with them: one, or an array of `count`, as integers or in
+/// `format` (default: the key's own).
+#[inline(always)]
+fn reply_ids(
+    ctx: &Ctx,
+    state: &Snowflake,
+    issued: &Issued,
+    count: Option<u32>,
+    format: Option<IdFormat>,
+) {
+    stats::SNOWFLAKE_IDS.add(issued.count as u64);
     if issued.clock_behind {
         stats::CLOCK_BEHIND.add(1);
     }
@@ -139,7 +177,6 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     }
     let format = format.unwrap_or(state.text().format);
     if !format.is_text() {
-        drop(state);
         // The common case: integers, no text buffer.
         match count {
             None => ctx.reply_int(issued.first()),
@@ -150,13 +187,12 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
                 }
             }
         }
-        return Ok(());
+        return;
     }
     let text = TextForm {
         format,
         prefix: state.text().prefix,
     };
-    drop(state);
     // Text forms are encoded into a stack buffer, one reply per id: no allocation per id.
     let mut buf = [0u8; ENCODED_MAX];
     let mut reply = |id: i64| {
@@ -172,7 +208,6 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
             }
         }
     }
-    Ok(())
 }
 
 /// SNOWFLAKE.NEXT's options (COUNT, FORMAT), when any are given.
