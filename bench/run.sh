@@ -12,6 +12,8 @@
 #      user:<1000000+i>:seq, the same names for every workload),
 #      AOF_IDS (default 1000000) IDs per workload in the AOF section.
 #      IDGEN_SERVER: the server binary (default redis-server from PATH; `make bench SERVER=redis8`).
+#      PAIR_ROUNDS (default 7): rounds of the pairs section (each hot command run at the same
+#      time as the floor; see below).
 #      BENCH_SO: the module to measure (default target/release/libidgen.so), e.g. an older build
 #      for a before/after comparison.
 # Output: markdown on stdout and in target/bench/results.md; raw numbers in target/bench/raw/.
@@ -92,6 +94,19 @@ MAIN_CASES=(
     "SNOWFLAKE.NEXT (key created FORMAT BASE62)|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sfk62"
     "SNOWFLAKE.NEXT COUNT 1000 FORMAT BASE62|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf62k COUNT 1000 FORMAT BASE62"
     "SEQ.NEXT FORMAT template|1|seq.next|100000|500000|SEQ.NEXT bench:seqf"
+)
+# The pairs section: a command and what it is compared with, run at the same time.
+# label | commandstat | requests | command | against | its commandstat | requests | its command
+PAIR_ROUNDS=${PAIR_ROUNDS:-7}
+PAIR_CASES=(
+    "SNOWFLAKE.NEXT|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf|FLOOR.INCR (19-digit value)|floor.incr|500000|FLOOR.INCR bench:pfloor:big"
+    "SEQ.NEXT|seq.next|500000|SEQ.NEXT bench:pseq|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "SEQ.NEXTBATCH 1000|seq.nextbatch|500000|SEQ.NEXTBATCH bench:pseqb 1000|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "SEQ.CURRENT|seq.current|500000|SEQ.CURRENT bench:pseqr|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "SNOWFLAKE.NEXT (key created FORMAT BASE62)|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf62|FLOOR.INCR (19-digit value)|floor.incr|500000|FLOOR.INCR bench:pfloor:big"
+    "SEQ.NEXT FORMAT template|seq.next|500000|SEQ.NEXT bench:pseqf|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "INCR|incr|500000|INCR bench:pincr|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "Lua snowflake|evalsha|100000|EVALSHA @SHA 1 bench:plua|SNOWFLAKE.NEXT|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf2"
 )
 # Set by main_setup for the placeholders above.
 SFID=0; MARK=0; GEN=0
@@ -296,6 +311,59 @@ main_setup "$MAIN_PORT"
 rcli "$MAIN_PORT" SEQ.CREATE bench:seqf PERIOD DAY FORMAT 'ORD{YYYY}{MM}{DD}{seq:19}' >/dev/null
 rcli "$MAIN_PORT" SNOWFLAKE.CREATE bench:sfk62 FORMAT BASE62 >/dev/null
 run_section main "$MAIN_PORT" "$SHA" "${MAIN_CASES[@]}"
+
+# ---- pairs: each hot command at the same time as its floor ----------------------------------
+# Separate runs drift: on the 2-CPU machines the floor alone measured 0.13 to 0.24 usec/call from
+# one run to the next, more than the differences measured. Here a command and what it is compared
+# with run at the same time on one server (two redis-benchmark processes, -c 25 each, -P 16), so
+# both see the same machine state and the ratio of their usec_per_call holds steady. The server
+# runs on CPU 0 and the clients on the other CPUs (when there are 2 or more and taskset exists).
+log "pairs: PAIR_ROUNDS=$PAIR_ROUNDS, ${#PAIR_CASES[@]} pairs"
+PIN_SERVER=(); PIN_CLIENT=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_SERVER=(taskset -c 0); PIN_CLIENT=(taskset -c "1-$(($(nproc) - 1))")
+fi
+SAVED_WRAPPER=("${SERVER_WRAPPER[@]}")
+SERVER_WRAPPER=("${PIN_SERVER[@]}" "${SERVER_WRAPPER[@]}")
+start_server pairs
+SERVER_WRAPPER=("${SAVED_WRAPPER[@]}")
+PAIR_PORT=$PORT; PAIR_PID=$SERVER_PID
+SHA=$(load_script "$PAIR_PORT")
+rcli "$PAIR_PORT" SEQ.CREATE bench:pseqf PERIOD DAY FORMAT 'ORD{YYYY}{MM}{DD}{seq:19}' >/dev/null
+rcli "$PAIR_PORT" SNOWFLAKE.CREATE bench:psf62 FORMAT BASE62 >/dev/null
+rcli "$PAIR_PORT" SEQ.NEXT bench:pseqr >/dev/null
+printf 'round\tcase\tagainst\tusec_per_call\tagainst_usec_per_call\tratio\n' >"$RAW/pairs.tsv"
+# usec_per_call of a command from INFO commandstats (usec total / calls total).
+stat_upc() {
+    rcli "$1" INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v s="cmdstat_$2" '
+        $1 == s { for (i = 2; i < NF; i += 2) v[$i] = $(i + 1); if (v["calls"] > 0) printf "%.5f", v["usec"] / v["calls"]; else print "nan" }'
+}
+for r in $(seq 1 "$PAIR_ROUNDS"); do
+    for spec in "${PAIR_CASES[@]}"; do
+        IFS='|' read -r label stat n cmd against astat an acmd <<<"$spec"
+        cmd=${cmd//@SHA/$SHA}
+        [ -n "$REQUESTS" ] && { n=$REQUESTS; an=$REQUESTS; }
+        rcli "$PAIR_PORT" CONFIG RESETSTAT >/dev/null
+        rc=0
+        # shellcheck disable=SC2086  # the commands are split into words on purpose
+        {
+            timeout "$BENCH_TIMEOUT" "${PIN_CLIENT[@]}" redis-benchmark -h 127.0.0.1 -p "$PAIR_PORT" -c 25 -P 16 \
+                -n "$n" --csv $cmd >/dev/null 2>"$RAW/last_bench_stderr.txt" &
+            p1=$!
+            timeout "$BENCH_TIMEOUT" "${PIN_CLIENT[@]}" redis-benchmark -h 127.0.0.1 -p "$PAIR_PORT" -c 25 -P 16 \
+                -n "$an" --csv $acmd >/dev/null 2>>"$RAW/last_bench_stderr.txt" &
+            p2=$!
+            wait "$p1" || rc=$?
+            wait "$p2" || rc=$?
+        }
+        u=$(stat_upc "$PAIR_PORT" "$stat"); au=$(stat_upc "$PAIR_PORT" "$astat")
+        ratio=$(awk -v a="$u" -v b="$au" 'BEGIN { if (b > 0 && a != "nan") printf "%.4f", a / b; else print "nan" }')
+        [ "$rc" = 0 ] || { log "warning: pair $label / $against failed (rc=$rc)"; ratio=nan; }
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$label" "$against" "$u" "$au" "$ratio" >>"$RAW/pairs.tsv"
+        printf '  pairs    r%s %-44s %8s / %-28s %8s = %s\n' "$r" "$label" "$u" "$against" "$au" "$ratio" >&2
+    done
+done
+stop_server "$PAIR_PID"
 
 # The Lua baseline's hash key, under the same name as the memory section's keys (in the main
 # server: the script is loaded there).
