@@ -118,14 +118,7 @@ fn next(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     };
     let mut state = held.value_mut(now, &mut slot);
     datatype::serve(&mut state, now);
-    let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
-    let issued = state.next_fenced(
-        now,
-        worker,
-        count.unwrap_or(1),
-        borrow,
-        datatype::may_reserve,
-    )?;
+    let issued = issue(&mut state, now, count)?;
     if issued.advanced {
         replicate(ctx, args[1], &mut state);
     }
@@ -144,18 +137,25 @@ fn next_new(
     format: Option<IdFormat>,
 ) -> Result<()> {
     let mut new = Snowflake::new(Layout::default(), None);
+    let issued = issue(&mut new, now, count)?;
+    let mut state = datatype::create(key, new);
+    replicate(ctx, args[1], &mut state);
+    reply_ids(ctx, &state, &issued, count, format);
+    Ok(())
+}
+
+/// One step of SNOWFLAKE.NEXT: `count` IDs (default 1) with the node's worker id and borrow
+/// limit, asking the reservation fence when a new block is needed.
+#[inline(always)]
+fn issue(state: &mut Snowflake, now: i64, count: Option<u32>) -> Result<Issued> {
     let (worker, borrow) = (config::worker_id(), config::max_borrow_ms());
-    let issued = new.next_fenced(
+    state.next_fenced(
         now,
         worker,
         count.unwrap_or(1),
         borrow,
         datatype::may_reserve,
-    )?;
-    let mut state = datatype::create(key, new);
-    replicate(ctx, args[1], &mut state);
-    reply_ids(ctx, &state, &issued, count, format);
-    Ok(())
+    )
 }
 
 /// Counts the issued IDs and replies with them: one, or an array of `count`, as integers or in
