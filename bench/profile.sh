@@ -94,7 +94,8 @@ PY
 # INCR and INCRBY start at 10000, above Redis's shared integers, so every call takes the in-place
 # path that a counter in the benchmark takes; "INCR (18-digit value)" counts from a snowflake-sized
 # value, so its reply costs what an ID's does.
-# FLOOR.INCR is the floor: the cheapest keyed module command (bench/floor/floor.c).
+# FLOOR.INCR is the floor: the cheapest keyed module command (bench/floor/floor.c); FLOOR.BATCH
+# the same with SEQ.NEXTBATCH's argument and [first, last] reply.
 # @SFID, @MARK, @GEN: see above; @I: a new key per call (the CREATEs).
 CASES=(
     "PING|pingCommand|PING"
@@ -103,6 +104,7 @@ CASES=(
     "INCRBY 1000|incrbyCommand|INCRBY prof:incrby 1000|SET prof:incrby 10000"
     "FLOOR.INCR|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor"
     "FLOOR.INCR (19-digit value)|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor:big"
+    "FLOOR.BATCH 1000|RedisModuleCommandDispatcher|FLOOR.BATCH prof:floorb 1000"
     "SNOWFLAKE.NEXT|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf"
     "SNOWFLAKE.NEXT COUNT 100|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf100 COUNT 100"
     "SNOWFLAKE.NEXT FORMAT BASE62|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf62 FORMAT BASE62"

@@ -119,6 +119,7 @@ def summarize(section):
 
 FLOOR = "FLOOR.INCR"
 FLOOR_BIG = "FLOOR.INCR (19-digit value)"
+FLOOR_BATCH = "FLOOR.BATCH 1000"
 
 
 def floor_of(summary, pipeline, case):
@@ -126,6 +127,8 @@ def floor_of(summary, pipeline, case):
     compare with the floor key that does too (when it was measured)."""
     if case.startswith("SNOWFLAKE.") and (pipeline, FLOOR_BIG) in summary:
         return summary[(pipeline, FLOOR_BIG)]
+    if case.startswith("SEQ.NEXTBATCH") and (pipeline, FLOOR_BATCH) in summary:
+        return summary[(pipeline, FLOOR_BATCH)]
     return summary.get((pipeline, FLOOR))
 
 
@@ -177,7 +180,7 @@ def floor_table():
     for case in order:
         if case == "PING":
             continue
-        row = [f"**{case}**" if case in (FLOOR, FLOOR_BIG) else case]
+        row = [f"**{case}**" if case in (FLOOR, FLOOR_BIG, FLOOR_BATCH) else case]
         for p in (16, 1):
             s, fl, inc = summary.get((p, case)), floor_of(summary, p, case), summary.get((p, "INCR"))
             u = s["usec"] if s else math.nan
@@ -256,8 +259,9 @@ if read_tsv("pairs.tsv"):
       "others): both see the same machine state, so their usec_per_call ratio holds steady where "
       "separate runs drift (the table above). One ratio per round; the median and the spread over "
       "rounds. The snowflake commands compare with the floor key that also replies with 19-digit "
-      "integers; `Lua snowflake` beside `SNOWFLAKE.NEXT` is how many times more server time the "
-      "script costs per call.\n")
+      "integers, SEQ.NEXTBATCH with `FLOOR.BATCH` (the floor with its argument and its "
+      "`[first, last]` reply; INCRBY beside it for reference); `Lua snowflake` beside "
+      "`SNOWFLAKE.NEXT` is how many times more server time the script costs per call.\n")
     w(pairs_table())
     w("")
 
@@ -401,6 +405,12 @@ target("SNOWFLAKE.NEXT COUNT 1000 >= 3.5 M IDs/s (-P 16, burst)", v16, 3.5e6, Tr
 r = g(16, "SEQ.NEXTBATCH 1000", "rps") / g(16, "INCRBY 1000", "rps")
 target("SEQ.NEXTBATCH rps >= 0.9x INCRBY's at -P 16", r, 0.9, True,
        f"{fmt_int(g(16, 'SEQ.NEXTBATCH 1000', 'rps'))} vs {fmt_int(g(16, 'INCRBY 1000', 'rps'))} = {fmt_ratio(r)}")
+r = g(16, FLOOR_BATCH, "rps") / g(16, "INCRBY 1000", "rps")
+if not math.isnan(r):
+    targets.append([f"(info) {FLOOR_BATCH} rps / INCRBY's at -P 16: the module API with the same "
+                    "[first, last] reply and no idgen code",
+                    f"{fmt_int(g(16, FLOOR_BATCH, 'rps'))} vs {fmt_int(g(16, 'INCRBY 1000', 'rps'))} = {fmt_ratio(r)}",
+                    "info"])
 for k, label in [("sf", "SNOWFLAKE"), ("seq", "SEQ")]:
     for ref, rlabel in [("incr", "INCR key (value 1)"), ("incrby", "INCRBY 100000 key")]:
         if k in mu and ref in mu:

@@ -75,6 +75,7 @@ MAIN_CASES=(
     "INCRBY 1000|1000|incrby|100000|500000|INCRBY bench:incrby 1000"
     "FLOOR.INCR|0|floor.incr|100000|500000|FLOOR.INCR bench:floor"
     "FLOOR.INCR (19-digit value)|0|floor.incr|100000|500000|FLOOR.INCR bench:floor:big"
+    "FLOOR.BATCH 1000|1000|floor.batch|100000|500000|FLOOR.BATCH bench:floorb 1000"
     "Lua snowflake|1|evalsha|100000|300000|EVALSHA @SHA 1 bench:lua"
     "Lua snowflake x100|100|evalsha|20000|20000|EVALSHA @SHA 1 bench:lua100 100"
     "SNOWFLAKE.NEXT|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf"
@@ -101,7 +102,8 @@ PAIR_ROUNDS=${PAIR_ROUNDS:-7}
 PAIR_CASES=(
     "SNOWFLAKE.NEXT|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf|FLOOR.INCR (19-digit value)|floor.incr|500000|FLOOR.INCR bench:pfloor:big"
     "SEQ.NEXT|seq.next|500000|SEQ.NEXT bench:pseq|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
-    "SEQ.NEXTBATCH 1000|seq.nextbatch|500000|SEQ.NEXTBATCH bench:pseqb 1000|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "SEQ.NEXTBATCH 1000|seq.nextbatch|500000|SEQ.NEXTBATCH bench:pseqb 1000|FLOOR.BATCH 1000|floor.batch|500000|FLOOR.BATCH bench:pfloorb 1000"
+    "INCRBY 1000|incrby|500000|INCRBY bench:pincrby 1000|FLOOR.BATCH 1000|floor.batch|500000|FLOOR.BATCH bench:pfloorb2 1000"
     "SEQ.CURRENT|seq.current|500000|SEQ.CURRENT bench:pseqr|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
     "SNOWFLAKE.NEXT (key created FORMAT BASE62)|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf62|FLOOR.INCR (19-digit value)|floor.incr|500000|FLOOR.INCR bench:pfloor:big"
     "SEQ.NEXT FORMAT template|seq.next|500000|SEQ.NEXT bench:pseqf|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"

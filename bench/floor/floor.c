@@ -8,6 +8,10 @@
  * close the key. Its cost per call is the module API's floor: whatever an idgen command costs
  * above it is idgen's own work.
  *
+ * FLOOR.BATCH key n is the same with SEQ.NEXTBATCH's shape: it reads an integer argument, adds n
+ * to the value and replies with the array [first, last] of the n values taken: the floor of a
+ * command that hands out a range.
+ *
  * Redis's redismodule.h is not used (Debian does not ship it, and the project does not vendor
  * other projects' code). The few declarations below are written from the module API reference:
  * a module finds each API function by name through the lookup function that Redis stores as the
@@ -59,6 +63,8 @@ static RedisModuleType *(*ModuleTypeGetType)(RedisModuleKey *key);
 static void *(*ModuleTypeGetValue)(RedisModuleKey *key);
 static int (*ModuleTypeSetValue)(RedisModuleKey *key, RedisModuleType *mt, void *value);
 static int (*ReplyWithLongLong)(RedisModuleCtx *ctx, long long ll);
+static int (*ReplyWithArray)(RedisModuleCtx *ctx, long len);
+static int (*StringToLongLong)(const RedisModuleString *str, long long *ll);
 static int (*ReplyWithError)(RedisModuleCtx *ctx, const char *err);
 static int (*WrongArity)(RedisModuleCtx *ctx);
 static void *(*Alloc)(size_t bytes);
@@ -79,21 +85,48 @@ static uint64_t floor_start(RedisModuleString *name) {
     return (len >= 4 && memcmp(p + len - 4, ":big", 4) == 0) ? (uint64_t)1 << 62 : 0;
 }
 
+/* Opens the key read-write and returns its value, creating it when the key is empty; NULL (after
+ * replying WRONGTYPE and closing the key) when the key holds another type. */
+static uint64_t *floor_open(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleKey **key) {
+    *key = OpenKey(ctx, name, FLOOR_READ | FLOOR_WRITE);
+    uint64_t *v;
+    if (ModuleTypeGetType(*key) == FloorType) {
+        v = ModuleTypeGetValue(*key);
+    } else if (KeyType(*key) == FLOOR_KEYTYPE_EMPTY) {
+        v = Alloc(sizeof *v);
+        *v = floor_start(name);
+        ModuleTypeSetValue(*key, FloorType, v);
+    } else {
+        CloseKey(*key);
+        ReplyWithError(ctx, "WRONGTYPE Operation against a key holding the wrong kind of value");
+        return NULL;
+    }
+    return v;
+}
+
 static int floor_incr(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc != 2) return WrongArity(ctx);
-    RedisModuleKey *key = OpenKey(ctx, argv[1], FLOOR_READ | FLOOR_WRITE);
-    uint64_t *v;
-    if (ModuleTypeGetType(key) == FloorType) {
-        v = ModuleTypeGetValue(key);
-    } else if (KeyType(key) == FLOOR_KEYTYPE_EMPTY) {
-        v = Alloc(sizeof *v);
-        *v = floor_start(argv[1]);
-        ModuleTypeSetValue(key, FloorType, v);
-    } else {
-        CloseKey(key);
-        return ReplyWithError(ctx, "WRONGTYPE Operation against a key holding the wrong kind of value");
-    }
+    RedisModuleKey *key;
+    uint64_t *v = floor_open(ctx, argv[1], &key);
+    if (v == NULL) return FLOOR_OK;
     *v += 1;
+    ReplyWithLongLong(ctx, (long long)*v);
+    CloseKey(key);
+    return FLOOR_OK;
+}
+
+static int floor_batch(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    if (argc != 3) return WrongArity(ctx);
+    long long n;
+    if (StringToLongLong(argv[2], &n) != FLOOR_OK || n < 1)
+        return ReplyWithError(ctx, "ERR count must be a positive integer");
+    RedisModuleKey *key;
+    uint64_t *v = floor_open(ctx, argv[1], &key);
+    if (v == NULL) return FLOOR_OK;
+    long long first = (long long)*v + 1;
+    *v += (uint64_t)n;
+    ReplyWithArray(ctx, 2);
+    ReplyWithLongLong(ctx, first);
     ReplyWithLongLong(ctx, (long long)*v);
     CloseKey(key);
     return FLOOR_OK;
@@ -135,6 +168,8 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     GET(ModuleTypeGetValue);
     GET(ModuleTypeSetValue);
     GET(ReplyWithLongLong);
+    GET(ReplyWithArray);
+    GET(StringToLongLong);
     GET(ReplyWithError);
     GET(WrongArity);
     GET(Alloc);
@@ -155,6 +190,8 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     if (FloorType == NULL) return FLOOR_ERR;
     /* Registered like idgen's keyed commands: same flags, key at argument 1. */
     if (CreateCommand(ctx, "floor.incr", floor_incr, "write deny-oom fast", 1, 1, 1) != FLOOR_OK)
+        return FLOOR_ERR;
+    if (CreateCommand(ctx, "floor.batch", floor_batch, "write deny-oom fast", 1, 1, 1) != FLOOR_OK)
         return FLOOR_ERR;
     return FLOOR_OK;
 }
