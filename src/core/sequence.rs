@@ -479,19 +479,17 @@ impl Sequence {
         self.set_mark(p.mark);
     }
 
-    /// `take` within the stored period.
+    /// `take` within the stored period; `count` is at least 1 (`take_any` checked it).
     fn take_in_period(
         &mut self,
         count: i64,
         now: impl Now,
         may_reserve: impl FnOnce() -> Result<()>,
     ) -> Result<Taken> {
-        if count >= 1 {
-            if let Some(t) = self.take_fast(count) {
-                return Ok(t);
-            }
+        match self.take_fast(count) {
+            Some(t) => Ok(t),
+            None => self.take_general(count, now, may_reserve),
         }
-        self.take_general(count, now, may_reserve)
     }
 
     /// The common call: `count` (at least 1) values inside the reserved block, in the same
@@ -530,7 +528,8 @@ impl Sequence {
             .saturating_add(count.min(u32::MAX as i64) as u32);
     }
 
-    /// `take_in_period` for any call. Kept out of line: the fast step is the common one.
+    /// The general step: any take within the stored period. Kept out of line: the fast step is the
+    /// common one.
     #[inline(never)]
     fn take_general(
         &mut self,
