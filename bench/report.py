@@ -195,19 +195,19 @@ def floor_table():
                   "/ INCR", "rps -P 16", "rps / INCR"], rows)
 
 
+def pairs():
+    """The pairs section's rounds, grouped by (command, what it ran beside), in run order."""
+    rows = {}
+    for r in read_tsv("pairs.tsv"):
+        rows.setdefault((r["case"], r["against"]), []).append(r)
+    return rows
+
+
 def pairs_table():
     """The pairs section: each command's usec_per_call over what it ran beside, per round; the
     median, the spread and both commands' own medians."""
-    rows, order = {}, []
-    for r in read_tsv("pairs.tsv"):
-        key = (r["case"], r["against"])
-        if key not in rows:
-            rows[key] = []
-            order.append(key)
-        rows[key].append(r)
     out_rows = []
-    for case, against in order:
-        rs = rows[case, against]
+    for (case, against), rs in pairs().items():
         ratios = [num(r["ratio"]) for r in rs]
         ok = [v for v in ratios if not math.isnan(v)]
         out_rows.append([
@@ -367,9 +367,7 @@ def target(name, value, limit, higher_is_better, shown):
 
 
 # Issue 12's targets against the floor, from the paired runs (median over rounds).
-pair_ratios = {}
-for row in read_tsv("pairs.tsv"):
-    pair_ratios.setdefault((row["case"], row["against"]), []).append(num(row["ratio"]))
+pair_ratios = {k: [num(r["ratio"]) for r in rs] for k, rs in pairs().items()}
 for cmd, against, limit, higher in [("SNOWFLAKE.NEXT", FLOOR_BIG, 1.1, False),
                                     ("SEQ.NEXT", FLOOR, 1.1, False),
                                     ("Lua snowflake", "SNOWFLAKE.NEXT", 25, True)]:

@@ -137,6 +137,17 @@ server_ms() {
 
 load_script() { rcli "$1" SCRIPT LOAD "$(cat "$HERE/snowflake.lua")"; }
 
+# cmdstat PORT STAT: "usec calls failed_calls usec_per_call" of one command from INFO
+# commandstats (usec_per_call from the totals: Redis rounds its own field to 0.01 us).
+cmdstat() {
+    local line usec calls failed
+    line=$(rcli "$1" INFO commandstats | tr -d '\r' | grep "^cmdstat_$2:" || true)
+    usec=$(sed -n 's/.*[:,]usec=\([0-9]*\).*/\1/p' <<<"$line"); usec=${usec:-0}
+    calls=$(sed -n 's/.*[:,]calls=\([0-9]*\).*/\1/p' <<<"$line"); calls=${calls:-0}
+    failed=$(sed -n 's/.*failed_calls=\([0-9]*\).*/\1/p' <<<"$line"); failed=${failed:-0}
+    echo "$usec $calls $failed $(awk -v u="$usec" -v c="$calls" 'BEGIN { if (c > 0) printf "%.5f", u / c; else print "nan" }')"
+}
+
 # Checks the Lua baseline's IDs against Python's integer arithmetic (exact 64-bit).
 verify_lua() {
     local port=$1 sha=$2 ts seq count got want
@@ -270,12 +281,8 @@ run_case() {
             rps=nan; [ "$rc" = 0 ] && rc=1
         fi
     fi
-    local line usec calls failed upc
-    line=$(rcli "$port" INFO commandstats | tr -d '\r' | grep "^cmdstat_$stat:" || true)
-    usec=$(sed -n 's/.*[:,]usec=\([0-9]*\).*/\1/p' <<<"$line"); usec=${usec:-0}
-    calls=$(sed -n 's/.*[:,]calls=\([0-9]*\).*/\1/p' <<<"$line"); calls=${calls:-0}
-    failed=$(sed -n 's/.*failed_calls=\([0-9]*\).*/\1/p' <<<"$line"); failed=${failed:-0}
-    upc=$(awk -v u="$usec" -v c="$calls" 'BEGIN { if (c > 0) printf "%.4f", u / c; else print "nan" }')
+    local usec calls failed upc
+    read -r usec calls failed upc <<<"$(cmdstat "$port" "$stat")"
     if [ "$n1" = pipe ]; then
         rcli "$port" -n 9 FLUSHDB >/dev/null
         rm -f "$RAW/pipe_case.resp"
@@ -335,11 +342,6 @@ rcli "$PAIR_PORT" SEQ.CREATE bench:pseqf PERIOD DAY FORMAT 'ORD{YYYY}{MM}{DD}{se
 rcli "$PAIR_PORT" SNOWFLAKE.CREATE bench:psf62 FORMAT BASE62 >/dev/null
 rcli "$PAIR_PORT" SEQ.NEXT bench:pseqr >/dev/null
 printf 'round\tcase\tagainst\tusec_per_call\tagainst_usec_per_call\tratio\n' >"$RAW/pairs.tsv"
-# usec_per_call of a command from INFO commandstats (usec total / calls total).
-stat_upc() {
-    rcli "$1" INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v s="cmdstat_$2" '
-        $1 == s { for (i = 2; i < NF; i += 2) v[$i] = $(i + 1); if (v["calls"] > 0) printf "%.5f", v["usec"] / v["calls"]; else print "nan" }'
-}
 for r in $(seq 1 "$PAIR_ROUNDS"); do
     for spec in "${PAIR_CASES[@]}"; do
         IFS='|' read -r label stat n cmd against astat an acmd <<<"$spec"
@@ -358,7 +360,7 @@ for r in $(seq 1 "$PAIR_ROUNDS"); do
             wait "$p1" || rc=$?
             wait "$p2" || rc=$?
         }
-        u=$(stat_upc "$PAIR_PORT" "$stat"); au=$(stat_upc "$PAIR_PORT" "$astat")
+        u=$(cmdstat "$PAIR_PORT" "$stat" | cut -d' ' -f4); au=$(cmdstat "$PAIR_PORT" "$astat" | cut -d' ' -f4)
         ratio=$(awk -v a="$u" -v b="$au" 'BEGIN { if (b > 0 && a != "nan") printf "%.4f", a / b; else print "nan" }')
         [ "$rc" = 0 ] || { log "warning: pair $label / $against failed (rc=$rc)"; ratio=nan; }
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$label" "$against" "$u" "$au" "$ratio" >>"$RAW/pairs.tsv"
