@@ -98,7 +98,8 @@ INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
 # Each part runs even when an earlier one failed; the target fails if any did.
 test: deps build test-python-matrix examples-test servers ## Build, then run all tests: unit; integration and Python client on each of SERVERS; fault injection on FAULT_SERVERS; examples
 	@rc=0; \
-	$(CARGO) test --release --no-fail-fast --lib || rc=1; \
+	$(CARGO) test --release --no-fail-fast -p idgen-core || rc=1; \
+	$(CARGO) test --release --no-fail-fast -p idgen --lib || rc=1; \
 	for s in $(SERVERS); do \
 		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
 	done; \
@@ -107,8 +108,9 @@ test: deps build test-python-matrix examples-test servers ## Build, then run all
 	done; \
 	exit $$rc
 
-test-unit: ## Unit and property tests (no server)
-	$(CARGO) test --release --no-fail-fast --lib
+test-unit: ## Unit and property tests, no server (the pure model idgen-core, then the module crate's lib)
+	$(CARGO) test --release --no-fail-fast -p idgen-core
+	$(CARGO) test --release --no-fail-fast -p idgen --lib
 
 test-server: deps build ## Integration tests (tests/*.rs but faults) against SERVER (make test-server SERVER=valkey9)
 	@$(call on-server,$(SERVER),integration tests,$(INTEGRATION_ARGS))

@@ -6,8 +6,8 @@
 //! types) -> `core` (pure generator logic, clock injected) -> `error` (every error reply).
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod core;
-pub mod error;
+pub use idgen_core as core;
+pub use idgen_core::error;
 pub mod glue;
 pub mod types;
 

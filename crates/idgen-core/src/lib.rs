@@ -1,6 +1,12 @@
 //! Pure generator logic: no FFI, no Redis, the clock passed in. Unit- and property-tested.
+//!
+//! The module crate (`idgen`, the cdylib) re-exports this crate as `idgen::core` and its errors as
+//! `idgen::error`. Nothing here depends on `redis-module`, so `cargo test -p idgen-core` needs no
+//! libclang and no Redis.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cluster;
+pub mod error;
 pub mod fence;
 pub mod format;
 pub mod period;

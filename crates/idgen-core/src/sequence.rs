@@ -22,8 +22,8 @@ use super::period::{
     effective_period, next_period_start_ms, period_exhausted, period_fields, period_index, Period,
     PeriodFields, Sink, Template, UtcOffset,
 };
-use crate::core::Now;
 use crate::error::{Error, Result};
+use crate::Now;
 
 /// Reservation block bounds, in steps (values / INCREMENT).
 pub const MIN_BLOCK: u64 = 1;

@@ -1090,7 +1090,7 @@ mod tests {
 
     /// `YYYY-MM-DD hh:mm:ss.mmm` UTC, for date assertions.
     fn utc(ms: i64) -> String {
-        use crate::core::period::{civil_from_days, DAY_MS};
+        use crate::period::{civil_from_days, DAY_MS};
         let (y, m, d) = civil_from_days(ms.div_euclid(DAY_MS));
         let t = ms.rem_euclid(DAY_MS);
         format!(
