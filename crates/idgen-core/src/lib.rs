@@ -5,6 +5,7 @@
 //! libclang and no Redis.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod calendar;
 pub mod cluster;
 pub mod error;
 pub mod fence;
@@ -13,6 +14,7 @@ pub mod period;
 pub mod pool;
 pub mod sequence;
 pub mod snowflake;
+pub mod template;
 
 /// A reading of the wall clock, unix ms, for a step that may need one. A number is a reading
 /// already taken; the glue passes one that reads the clock at its first use, so that a step that

@@ -18,11 +18,12 @@
 //! a promotion) the first restart into a new period within the safety window starts above START
 //! by the resume's gap: the lost history may have issued that many values in the new period.
 
-use super::period::{
-    effective_period, next_period_start_ms, period_exhausted, period_fields, period_index, Period,
-    PeriodFields, Sink, Template, UtcOffset,
-};
 use crate::error::{Error, Result};
+use crate::period::{
+    effective_period, next_period_start_ms, period_exhausted, period_fields, period_index, Period,
+    PeriodFields, UtcOffset,
+};
+use crate::template::{Sink, Template};
 use crate::Now;
 
 /// Reservation block bounds, in steps (values / INCREMENT).

@@ -2,8 +2,9 @@
 
 use std::cell::Cell;
 
-use crate::core::period::{period_start_ms, Period, Template, TextBuf, UtcOffset};
+use crate::core::period::{period_start_ms, Period, UtcOffset};
 use crate::core::sequence::{SeqFormat, SeqOptions, Sequence, Taken};
+use crate::core::template::{Template, TextBuf};
 use crate::error::{Error, Result};
 use crate::glue::clock::{command_ms, CommandTime};
 use crate::glue::command::{

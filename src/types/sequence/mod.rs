@@ -10,8 +10,9 @@ mod commands;
 
 use std::ffi::CStr;
 
-use crate::core::period::{Period, Template, UtcOffset, MAX_SOURCE_LEN};
+use crate::core::period::{Period, UtcOffset};
 use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
+use crate::core::template::{Template, MAX_SOURCE_LEN};
 use crate::error::{Error, Result};
 use crate::glue::command::{Command, CommandSet};
 use crate::glue::datatype::{Generator, Type};
