@@ -1,0 +1,117 @@
+//! Worker-ID pool, route: the fixed rendezvous hash (never changes between versions).
+//!
+//! `route(now, task_key, count)` names the live lease(s) responsible for `task_key` by rendezvous
+//! (highest-random-weight) hashing over the live worker IDs, so that when a worker joins or
+//! leaves only about 1/N of task keys change owner. A client computes the same answer from the
+//! IDs `LIST` returns. For a task key `k` (any bytes) and a worker ID `w`:
+//!
+//! 1. `m` = the bytes of `k`, then one `0x00` byte, then `w` in ASCII decimal without leading
+//!    zeros (`0`, `7`, `1023`).
+//! 2. `h` = 64-bit FNV-1a of `m`: `h = 0xcbf29ce484222325`, then for each byte `b` of `m` in order,
+//!    `h = (h XOR b) * 0x100000001b3 mod 2^64`.
+//! 3. `weight(k, w)` = the splitmix64 finalizer of `h` (unsigned 64-bit, `>>` logical, products
+//!    mod 2^64): `h ^= h >> 30; h *= 0xbf58476d1ce4e5b9; h ^= h >> 27; h *= 0x94d049bb133111eb;
+//!    h ^= h >> 31`. (FNV-1a alone mixes the trailing ID digits too weakly into the high bits:
+//!    over IDs 0..=9, two of them would own half the keys. The finalizer fixes that.)
+//! 4. Rank the live IDs by weight, highest first; on equal weights the higher ID ranks first. The
+//!    first is the owner; `count` gives the first `count` (fallbacks, replicas).
+//!
+//! ```text
+//! M = (1 << 64) - 1                                    # Python
+//! def weight(key: bytes, wid: int) -> int:
+//!     h = 0xcbf29ce484222325
+//!     for b in key + b"\x00" + str(wid).encode():
+//!         h = ((h ^ b) * 0x100000001b3) & M
+//!     h = ((h ^ (h >> 30)) * 0xbf58476d1ce4e5b9) & M
+//!     h = ((h ^ (h >> 27)) * 0x94d049bb133111eb) & M
+//!     return h ^ (h >> 31)
+//! def route(key: bytes, ids, count=1):
+//!     return sorted(ids, key=lambda w: (weight(key, w), w), reverse=True)[:count]
+//!
+//! const M = (1n << 64n) - 1n;                          // JavaScript (BigInt)
+//! function weight(key /* Uint8Array */, wid /* number */) {
+//!   let h = 0xcbf29ce484222325n;
+//!   for (const b of [...key, 0, ...new TextEncoder().encode(String(wid))])
+//!     h = ((h ^ BigInt(b)) * 0x100000001b3n) & M;
+//!   h = ((h ^ (h >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+//!   h = ((h ^ (h >> 27n)) * 0x94d049bb133111ebn) & M;
+//!   return h ^ (h >> 31n);
+//! }
+//! ```
+//!
+//! The worker ID is hashed, not the holder name: every lease has an ID (holders are optional), a
+//! worker that comes back under its name usually gets its ID back (`Returned`) and with it its
+//! task keys, renaming a holder moves nothing, and a client needs only the IDs. Known-answer
+//! vectors are in the tests (`route_known_answers`).
+//!
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+pub(super) fn splitmix64_finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a state after `task_key || 0x00`, shared by every ID's weight.
+fn route_prefix(task_key: &[u8]) -> u64 {
+    fnv1a(fnv1a(FNV_OFFSET, task_key), &[0])
+}
+
+fn weight_after(prefix: u64, id: u32) -> u64 {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut v = id;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    splitmix64_finalize(fnv1a(prefix, &digits[i..]))
+}
+
+/// The rendezvous weight of worker ID `id` for `task_key` (module docs, *Route*).
+pub fn route_weight(task_key: &[u8], id: u32) -> u64 {
+    weight_after(route_prefix(task_key), id)
+}
+
+/// The first `count` of `ids` ranked for `task_key`, as (weight, id), best first. O(ids).
+pub(super) fn rank(
+    task_key: &[u8],
+    ids: impl Iterator<Item = u32>,
+    count: usize,
+) -> Vec<(u64, u32)> {
+    let prefix = route_prefix(task_key);
+    let mut ranked: Vec<(u64, u32)> = ids.map(|id| (weight_after(prefix, id), id)).collect();
+    let best_first = |a: &(u64, u32), b: &(u64, u32)| b.cmp(a);
+    if count < ranked.len() {
+        ranked.select_nth_unstable_by(count - 1, best_first);
+        ranked.truncate(count);
+    }
+    ranked.sort_unstable_by(best_first);
+    ranked
+}
+
+/// The first `count` of the worker IDs `ids` ranked for `task_key`, best first: what a client
+/// computes from `LIST`.
+pub fn route_ids(task_key: &[u8], ids: &[u32], count: usize) -> Vec<u32> {
+    if count == 0 {
+        return Vec::new();
+    }
+    rank(task_key, ids.iter().copied(), count)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect()
+}
