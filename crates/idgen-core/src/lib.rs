@@ -16,6 +16,9 @@ pub mod sequence;
 pub mod snowflake;
 pub mod template;
 
+#[cfg(test)]
+mod fixture;
+
 /// A reading of the wall clock, unix ms, for a step that may need one. A number is a reading
 /// already taken; the glue passes one that reads the clock at its first use, so that a step that
 /// needs no time (a sequence value inside its reserved block) reads no clock.

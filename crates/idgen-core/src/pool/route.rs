@@ -42,7 +42,8 @@
 //! The worker ID is hashed, not the holder name: every lease has an ID (holders are optional), a
 //! worker that comes back under its name usually gets its ID back (`Returned`) and with it its
 //! task keys, renaming a holder moves nothing, and a client needs only the IDs. Known-answer
-//! vectors are in the tests (`route_known_answers`).
+//! vectors are in `fixtures/vectors.json` at the repository root, shared with the clients'
+//! tests (checked here by `route_known_answers`).
 //!
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

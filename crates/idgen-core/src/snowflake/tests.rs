@@ -685,3 +685,51 @@ proptest! {
         }
     }
 }
+
+/// The named layouts and the decode of an ID against `fixtures/vectors.json` (repository root),
+/// the known answers the Python and Node clients test against too.
+#[test]
+fn fixture_layouts_and_parse_vectors() {
+    use crate::fixture::{int, list, text, vectors};
+    let v = vectors();
+    let layouts = list(&v, "layouts");
+    let names: Vec<&str> = layouts.iter().map(|l| text(l, "name")).collect();
+    assert!(
+        names.contains(&"DEFAULT") && names.contains(&"JS-SAFE"),
+        "{names:?}"
+    );
+    for l in layouts {
+        let name = text(l, "name");
+        let layout = Layout::named(name.as_bytes()).unwrap();
+        assert_eq!(layout.epoch, int(l, "epoch_ms"), "{name}");
+        assert_eq!(layout.time_bits as i64, int(l, "time_bits"), "{name}");
+        assert_eq!(layout.worker_bits as i64, int(l, "worker_bits"), "{name}");
+        assert_eq!(layout.seq_bits as i64, int(l, "sequence_bits"), "{name}");
+        assert_eq!(layout.time_unit_ms, int(l, "time_unit_ms"), "{name}");
+        // The word is case-insensitive.
+        assert_eq!(
+            Layout::named(name.to_ascii_lowercase().as_bytes()),
+            Ok(layout)
+        );
+    }
+    let parse = list(&v, "parse");
+    assert!(parse.len() >= 7, "{} parse vectors", parse.len());
+    for p in parse {
+        let layout = Layout::named(text(p, "layout").as_bytes()).unwrap();
+        let id: i64 = text(p, "id").parse().expect("decimal id");
+        let want = (
+            int(p, "timestamp_ms"),
+            int(p, "worker"),
+            int(p, "sequence") as u64,
+        );
+        assert_eq!(Snowflake::new(layout, None).parse(id), Ok(want), "{p}");
+        // And back: the fields compose the same ID.
+        let (tick, worker, seq) = layout.decompose(id).unwrap();
+        assert_eq!(layout.tick_start_ms(tick), want.0, "{p}");
+        assert_eq!(layout.tick_at(want.0), tick, "{p}");
+        assert_eq!(layout.compose(tick, worker, seq), id, "{p}");
+        if layout == Layout::JS_SAFE {
+            assert!(id <= JS_MAX_SAFE_INTEGER, "{p}");
+        }
+    }
+}
