@@ -9,6 +9,7 @@
 pub mod core;
 pub mod error;
 pub mod glue;
+pub mod info;
 pub mod types;
 
 use glue::command::{self, Command};
@@ -52,7 +53,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         glue::cluster::register(ctx.ctx);
         glue::fence::register(ctx.ctx);
         // SAFETY: init's context; the callback is a plain function that lives forever.
-        unsafe { api!(RedisModule_RegisterInfoFunc)(ctx.ctx, Some(glue::stats::info)) };
+        unsafe { api!(RedisModule_RegisterInfoFunc)(ctx.ctx, Some(info::info)) };
         glue::server::log_detected(ctx.ctx);
         Ok(())
     };
