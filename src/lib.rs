@@ -35,7 +35,8 @@ pub fn all_commands() -> impl Iterator<Item = &'static Command> {
 
 fn init(ctx: &Context, args: &[RedisString]) -> Status {
     let setup = || -> Result<(), String> {
-        glue::config::register(ctx.ctx, args)?;
+        // CONFIG SET of the worker id announces it to the cluster at once.
+        glue::config::register(ctx.ctx, args, Some(glue::cluster::worker_id_applied))?;
         // Without this option a short read inside a loader (a forged or truncated RESTORE
         // payload) aborts Redis; with it the loader sees the error and refuses the value. On
         // Valkey 9 the module also declares atomic slot migration (`glue::cluster`).
