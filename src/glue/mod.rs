@@ -37,14 +37,12 @@ static MODULE_COMMANDS: &[Command] = &[
         arity: 2,
         key: KeyAccess::NoKey,
         internal: true,
-        acl: c"",
         summary: c"Internal: raises the serving generation (sent to replicas and the AOF after a load or promotion)",
         args: &[int(c"generation")],
         ..Command::new(c"idgen.generation", serving::generation_command)
     },
     Command {
         flags: c"readonly",
-        acl: c"read slow",
         arity: 1,
         key: KeyAccess::NoKey,
         summary: c"Lists the worker id this node and every other cluster node announced, with worker-id clashes",
@@ -55,7 +53,7 @@ static MODULE_COMMANDS: &[Command] = &[
     #[cfg(feature = "test-clock")]
     Command {
         flags: c"admin fast",
-        acl: c"admin dangerous fast",
+        acl: c"admin dangerous",
         arity: -1,
         key: KeyAccess::NoKey,
         summary: c"Test builds only: shows or sets the offset added to the module's clock",
