@@ -2,10 +2,13 @@
 //! Redis module.
 //!
 //! Layers, arrows pointing down: this file (what the module registers) -> `types` (one folder per
-//! data type: its commands and encoding) -> `glue` (the shared Redis machinery, generic over the
-//! types) -> `core` (pure generator logic, clock injected) -> `error` (every error reply).
+//! data type: its commands and encoding), `commands` (the module's own commands, declared like a
+//! type's) and `info` (the `INFO idgen` section) -> `glue` (the shared Redis machinery, generic
+//! over the types) -> `core` (pure generator logic, clock injected) -> `error` (every error
+//! reply).
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod commands;
 pub mod core;
 pub mod error;
 pub mod glue;
@@ -30,7 +33,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static Command> {
     TYPES
         .iter()
         .flat_map(|t| t.commands().iter())
-        .chain(<glue::ModuleCommands as command::CommandSet>::list())
+        .chain(<commands::ModuleCommands as command::CommandSet>::list())
 }
 
 fn init(ctx: &Context, args: &[RedisString]) -> Status {
@@ -49,7 +52,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         for t in TYPES {
             t.register(ctx.ctx)?;
         }
-        command::register::<glue::ModuleCommands>(ctx.ctx)?;
+        command::register::<commands::ModuleCommands>(ctx.ctx)?;
         glue::serving::register(ctx.ctx)?;
         glue::datatype::register_aux(ctx.ctx)?;
         glue::cluster::register(ctx.ctx);
