@@ -2,13 +2,17 @@
 //! Redis module.
 //!
 //! Layers, arrows pointing down: this file (what the module registers) -> `types` (one folder per
-//! data type: its commands and encoding) -> `glue` (the shared Redis machinery, generic over the
-//! types) -> `core` (pure generator logic, clock injected) -> `error` (every error reply).
+//! data type: its commands and encoding), `commands` (the module's own commands, declared like a
+//! type's) and `info` (the `INFO idgen` section) -> `glue` (the shared Redis machinery, generic
+//! over the types) -> `core` (pure generator logic, clock injected) -> `error` (every error
+//! reply).
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod commands;
 pub use idgen_core as core;
 pub use idgen_core::error;
 pub mod glue;
+pub mod info;
 pub mod types;
 
 use glue::command::{self, Command};
@@ -29,12 +33,13 @@ pub fn all_commands() -> impl Iterator<Item = &'static Command> {
     TYPES
         .iter()
         .flat_map(|t| t.commands().iter())
-        .chain(<glue::ModuleCommands as command::CommandSet>::list())
+        .chain(<commands::ModuleCommands as command::CommandSet>::list())
 }
 
 fn init(ctx: &Context, args: &[RedisString]) -> Status {
     let setup = || -> Result<(), String> {
-        glue::config::register(ctx.ctx, args)?;
+        // CONFIG SET of the worker id announces it to the cluster at once.
+        glue::config::register(ctx.ctx, args, Some(glue::cluster::worker_id_applied))?;
         // Without this option a short read inside a loader (a forged or truncated RESTORE
         // payload) aborts Redis; with it the loader sees the error and refuses the value. On
         // Valkey 9 the module also declares atomic slot migration (`glue::cluster`).
@@ -47,12 +52,13 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         for t in TYPES {
             t.register(ctx.ctx)?;
         }
-        command::register::<glue::ModuleCommands>(ctx.ctx)?;
+        command::register::<commands::ModuleCommands>(ctx.ctx)?;
         glue::serving::register(ctx.ctx)?;
+        glue::datatype::register_aux(ctx.ctx)?;
         glue::cluster::register(ctx.ctx);
         glue::fence::register(ctx.ctx);
         // SAFETY: init's context; the callback is a plain function that lives forever.
-        unsafe { api!(RedisModule_RegisterInfoFunc)(ctx.ctx, Some(glue::stats::info)) };
+        unsafe { api!(RedisModule_RegisterInfoFunc)(ctx.ctx, Some(info::info)) };
         glue::server::log_detected(ctx.ctx);
         Ok(())
     };

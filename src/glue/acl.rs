@@ -1,7 +1,9 @@
-//! ACL categories of the module's commands. Each command declares the categories a Redis user
-//! expects of it (`Command::acl`: `@read` or `@write`, `@fast` or `@slow`); every client
-//! command is also in the module's own category `@idgen`; internal commands are in none (a user
-//! gets them only through `+@all` or by name, and the command itself still refuses clients).
+//! ACL categories of the module's commands. Each command's declaration gives the categories a
+//! Redis user expects of it (`Command::acl_categories`: `@read` or `@write`, `@fast` or `@slow`,
+//! from its flags); every client command is also in the module's own category `@idgen`; internal
+//! commands are in none (a user gets them only through `+@all` or by name, and the command
+//! itself still refuses clients). This file takes those categories as text, so it knows nothing
+//! of the declarations.
 //!
 //! The server may lack the API: `RedisModule_SetCommandACLCategories` came with Redis 7.2 and
 //! `RedisModule_AddACLCategory` with 7.4 (Valkey has both). A missing one is a NULL pointer in
@@ -14,7 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use redis_module::raw;
 
-use super::command::Command;
 use super::ffi::{api_opt, log};
 
 /// The module's own category: every client command of idgen (`ACL SETUSER u +@idgen`).
@@ -90,11 +91,12 @@ pub fn add_module_category(ctx: *mut raw::RedisModuleCtx) {
     }
 }
 
-/// The categories `cmd` is registered with: its declared ones, plus `@idgen` for a client
-/// command when the category exists. Empty for an internal command.
-pub fn categories(cmd: &Command, module_category: bool) -> String {
-    let mut s = cmd.acl.to_str().unwrap_or_default().to_string();
-    if module_category && !cmd.internal {
+/// The categories a command is registered with: `declared` (its own, from
+/// `Command::acl_categories`), plus `@idgen` for a client command when the category exists.
+/// Empty for an internal command.
+pub fn categories(declared: &str, internal: bool, module_category: bool) -> String {
+    let mut s = declared.to_string();
+    if module_category && !internal {
         if !s.is_empty() {
             s.push(' ');
         }
@@ -103,12 +105,15 @@ pub fn categories(cmd: &Command, module_category: bool) -> String {
     s
 }
 
-/// Puts a just-created command into its categories, where the server has the API. A refusal is
-/// logged and leaves the command without categories; the load goes on.
+/// Puts the just-created command `name` into its categories (`declared`, see `categories`),
+/// where the server has the API. A refusal is logged and leaves the command without
+/// categories; the load goes on.
 pub fn set_categories(
     ctx: *mut raw::RedisModuleCtx,
     command: *mut raw::RedisModuleCommand,
-    cmd: &Command,
+    name: &CStr,
+    declared: &str,
+    internal: bool,
 ) {
     let Some(set) = api_opt!(RedisModule_SetCommandACLCategories) else {
         return;
@@ -116,7 +121,7 @@ pub fn set_categories(
     if SUPPORT.load(Ordering::Relaxed) == Support::Unsupported as u8 {
         SUPPORT.store(Support::Set as u8, Ordering::Relaxed);
     }
-    let cats = categories(cmd, module_category_added());
+    let cats = categories(declared, internal, module_category_added());
     if cats.is_empty() {
         return;
     }
@@ -132,9 +137,8 @@ pub fn set_categories(
             ctx,
             c"warning",
             &format!(
-                "the server refused ACL categories \"{cats}\" for {:?}: the command is in no \
-                 category",
-                cmd.name
+                "the server refused ACL categories \"{cats}\" for {name:?}: the command is in no \
+                 category"
             ),
         );
     }
@@ -163,22 +167,20 @@ pub fn describe() -> String {
 mod tests {
     use super::*;
 
-    fn words(s: &CStr) -> Vec<&str> {
-        s.to_str().unwrap().split_whitespace().collect()
-    }
-
-    /// Each declaration's categories agree with its flags, as Redis derives them for its own
+    /// Each command's categories agree with its flags, as Redis derives them for its own
     /// commands: `write` -> @write, `readonly` -> @read, `fast` -> @fast, else @slow; internal
     /// commands in none (so `+@read`, `+@write` or `+@idgen` never grant them).
     #[test]
-    fn declared_categories_follow_the_flags() {
+    fn registered_categories_follow_the_flags() {
         let mut checked = 0;
         for cmd in crate::all_commands() {
-            let (flags, acl) = (words(cmd.flags), words(cmd.acl));
+            let declared = cmd.acl_categories();
+            let flags: Vec<&str> = cmd.flags.to_str().unwrap().split_whitespace().collect();
+            let acl: Vec<&str> = declared.split_whitespace().collect();
             let name = cmd.name.to_str().unwrap();
             if cmd.internal {
                 assert!(acl.is_empty(), "internal {name} declares {acl:?}");
-                assert_eq!(categories(cmd, true), "", "{name}");
+                assert_eq!(categories(&declared, true, true), "", "{name}");
                 continue;
             }
             checked += 1;
@@ -191,9 +193,9 @@ mod tests {
                 !has(MODULE_CATEGORY.to_str().unwrap()),
                 "{name}: added at load"
             );
-            let registered = categories(cmd, true);
+            let registered = categories(&declared, false, true);
             assert!(registered.ends_with(" idgen"), "{name}: {registered}");
-            assert_eq!(categories(cmd, false), cmd.acl.to_str().unwrap());
+            assert_eq!(categories(&declared, false, false), declared);
         }
         assert!(checked >= 10, "only {checked} client commands declared");
     }

@@ -9,8 +9,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use redis_module::raw;
 
+use super::acl;
 use super::barrier::message;
 use super::ffi::{self, api, bytes, log, Ctx, RStr};
+use super::stats;
 use crate::error::{Error, Result};
 
 pub type Handler = fn(&Ctx, &[RStr]) -> Result<()>;
@@ -90,9 +92,9 @@ pub struct Command {
     pub handler: Handler,
     /// Redis command flags, e.g. `write deny-oom fast`.
     pub flags: &'static CStr,
-    /// ACL categories a Redis user expects, space separated without `@`: `read` or `write`,
-    /// `fast` or `slow` (module commands get none implicitly). Client commands are also put in
-    /// `@idgen` at registration; internal ones declare none (see `glue::acl`).
+    /// ACL categories beyond those the flags give (`acl_categories`), space separated without
+    /// `@` (e.g. `admin dangerous`); usually none. Client commands are also put in `@idgen` at
+    /// registration; internal ones are in none (see `glue::acl`).
     pub acl: &'static CStr,
     /// Redis convention: `n` exactly n arguments (with the name), `-n` at least n.
     pub arity: i32,
@@ -111,7 +113,7 @@ impl Command {
             name,
             handler,
             flags: c"write deny-oom fast",
-            acl: c"write fast",
+            acl: c"",
             arity: -2,
             key: KeyAccess::Write,
             internal: false,
@@ -119,6 +121,32 @@ impl Command {
             complexity: c"O(1)",
             args: &[],
         }
+    }
+}
+
+// ---- ACL categories, from the declaration -------------------------------------------------------
+
+impl Command {
+    /// The ACL categories a Redis user expects of the command, space separated without `@`,
+    /// derived from its flags as Redis derives them for its own commands (module commands get
+    /// none implicitly): `write` -> `write`, `readonly` -> `read`, then the declared extras
+    /// (`acl`), then `fast` -> `fast`, else `slow`. None for an internal command.
+    pub fn acl_categories(&self) -> String {
+        if self.internal {
+            return String::new();
+        }
+        let flags = self.flags.to_str().unwrap_or_default();
+        let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+        let mut words: Vec<&str> = Vec::with_capacity(4);
+        if has("write") {
+            words.push("write");
+        }
+        if has("readonly") {
+            words.push("read");
+        }
+        words.extend(self.acl.to_str().unwrap_or_default().split_whitespace());
+        words.push(if has("fast") { "fast" } else { "slow" });
+        words.join(" ")
     }
 }
 
@@ -253,7 +281,7 @@ fn panicked(ctx: &Ctx, cmd: &Command, panic: &(dyn std::any::Any + Send)) -> Err
 #[inline(never)]
 fn fail(ctx: &Ctx, e: Error) {
     if e.is_refusal() {
-        super::stats::REFUSALS.add(1);
+        stats::REFUSALS.add(1);
     }
     ctx.reply_error(&e);
 }
@@ -330,7 +358,7 @@ pub fn register<S: CommandSet>(ctx: *mut raw::RedisModuleCtx) -> std::result::Re
             return Err(format!("cannot find command {:?}", cmd.name));
         }
         set_info(ctx, command, cmd)?;
-        super::acl::set_categories(ctx, command, cmd);
+        acl::set_categories(ctx, command, cmd.name, &cmd.acl_categories(), cmd.internal);
     }
     Ok(())
 }
@@ -423,4 +451,47 @@ fn set_info(
         return Err(format!("cannot set command info of {:?}", cmd.name));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// Every command's categories are exactly those it was registered with before they were
+    /// derived from its flags (COMMAND INFO shows them on Redis 7.2+ and Valkey).
+    #[test]
+    fn categories_follow_the_flags() {
+        let mut expected = BTreeMap::from([
+            ("idgen.generation", ""),
+            ("idgen.workers", "read slow"),
+            ("seq.create", "write fast"),
+            ("seq.next", "write fast"),
+            ("seq.nextbatch", "write fast"),
+            ("seq.current", "read fast"),
+            ("seq.set", "write fast"),
+            ("seq.info", "read fast"),
+            ("seq.reserve", ""),
+            ("snowflake.create", "write fast"),
+            ("snowflake.next", "write fast"),
+            ("snowflake.parse", "read fast"),
+            ("snowflake.info", "read fast"),
+            ("snowflake.reserve", ""),
+            ("worker.acquire", "write slow"),
+            ("worker.renew", "write fast"),
+            ("worker.release", "write fast"),
+            ("worker.list", "read slow"),
+            ("worker.route", "read slow"),
+            ("worker.info", "read slow"),
+            ("worker.reserve", ""),
+            ("worker.effect", ""),
+        ]);
+        if cfg!(feature = "test-clock") {
+            expected.insert("idgen.debug-clock", "admin dangerous fast");
+        }
+        let actual: BTreeMap<&str, String> = crate::all_commands()
+            .map(|c| (c.name.to_str().unwrap(), c.acl_categories()))
+            .collect();
+        let actual: BTreeMap<&str, &str> = actual.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(actual, expected);
+    }
 }

@@ -214,8 +214,14 @@ extern "C" fn set_bool(
 }
 
 /// Registers every setting with the module arguments as defaults, then lets Redis apply the
-/// config lines (`RedisModule_LoadConfigs`). Called first thing in `init`.
-pub fn register(ctx: *mut raw::RedisModuleCtx, args: &[RedisString]) -> Result<(), String> {
+/// config lines (`RedisModule_LoadConfigs`). Called first thing in `init`. `worker_id_applied`
+/// runs when `idgen.worker-id` is applied (the cluster layer announces it there); it is handed in
+/// by the caller, so that the settings depend on no layer that reads them.
+pub fn register(
+    ctx: *mut raw::RedisModuleCtx,
+    args: &[RedisString],
+    worker_id_applied: raw::RedisModuleConfigApplyFunc,
+) -> Result<(), String> {
     let (ints, flags) = module_arg_defaults(args)?;
     let flags_default = raw::REDISMODULE_CONFIG_DEFAULT as c_uint;
     for ((name, var, _, min, max), default) in SETTINGS.iter().zip(ints) {
@@ -235,7 +241,7 @@ pub fn register(ctx: *mut raw::RedisModuleCtx, args: &[RedisString]) -> Result<(
                 Some(set_int),
                 // CONFIG SET of the worker id announces it to the cluster at once.
                 if std::ptr::eq(*var, &WORKER_ID) {
-                    Some(super::cluster::worker_id_applied)
+                    worker_id_applied
                 } else {
                     None
                 },

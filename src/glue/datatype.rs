@@ -126,6 +126,13 @@ impl<T: Generator> Registered for Type<T> {
     }
 }
 
+/// Creates the data type that carries the RDB aux data of the serving generations
+/// (`serving::aux_methods`); called from `init` after the generator types.
+pub fn register_aux(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
+    let mut m = serving::aux_methods();
+    create_type(ctx, serving::AUX_TYPE_NAME, serving::AUX_ENCVER, &mut m).map(|_| ())
+}
+
 /// Creates a data type (called from `init`).
 pub fn create_type(
     ctx: *mut raw::RedisModuleCtx,

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redis_module::raw;
 
 use super::barrier::barrier;
-use super::datatype::create_type;
 use super::ffi::{api, int, Ctx, RStr};
 use crate::error::{Error, Result};
 
@@ -157,7 +156,8 @@ const _: () = assert!(
     raw::REDISMODULE_EVENT_LOADING == 3 && raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED == 0
 );
 
-/// Subscribes to loads and role changes and creates the aux-data carrier; called from `init`.
+/// Subscribes to loads and role changes; called from `init`. The aux-data carrier
+/// (`aux_methods`) is created where data types are (`datatype::register_aux`).
 pub fn register(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String> {
     let events: [(u64, raw::RedisModuleEventCallback); 2] = [
         (EVENTS[0], Some(on_loading)),
@@ -171,13 +171,19 @@ pub fn register(ctx: *mut raw::RedisModuleCtx) -> std::result::Result<(), String
             return Err(format!("cannot subscribe to server event {id}"));
         }
     }
+    Ok(())
+}
+
+/// The type methods of the aux-data carrier (`AUX_TYPE_NAME`): the generation saved before the
+/// keyspace and loaded back.
+pub fn aux_methods() -> raw::RedisModuleTypeMethods {
     // SAFETY: an all-zero methods table is valid (every callback absent).
     let mut m: raw::RedisModuleTypeMethods = unsafe { std::mem::zeroed() };
     m.version = raw::REDISMODULE_TYPE_METHOD_VERSION as u64;
     m.aux_load = Some(aux_load);
     m.aux_save = Some(aux_save);
     m.aux_save_triggers = raw::REDISMODULE_AUX_BEFORE_RDB as c_int;
-    create_type(ctx, AUX_TYPE_NAME, AUX_ENCVER, &mut m).map(|_| ())
+    m
 }
 
 /// IDGEN.GENERATION g (internal: what replicas and the AOF receive when a generation begins).

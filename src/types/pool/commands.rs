@@ -101,7 +101,6 @@ fn check_lease_call(key: &Key, id: i64, last_ts: Option<i64>, now: i64) -> Resul
 
 const ACQUIRE: Command = Command {
     flags: c"write deny-oom",
-    acl: c"write slow",
     arity: -3,
     summary: c"Leases a worker ID that no live lease holds, with a fencing token and a not-before timestamp",
     complexity: c"O(log N), plus O(log N) for each lease it finds expired",
@@ -239,7 +238,6 @@ fn release(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const LIST: Command = Command {
     flags: c"readonly",
-    acl: c"read slow",
     arity: 2,
     key: Read,
     summary: c"Lists a pool's live leases by worker ID",
@@ -267,7 +265,6 @@ fn list(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const ROUTE: Command = Command {
     flags: c"readonly",
-    acl: c"read slow",
     arity: -3,
     key: Read,
     summary: c"Names the live lease(s) responsible for a task key, by rendezvous hashing over the live worker IDs",
@@ -299,7 +296,6 @@ fn route(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const INFO: Command = Command {
     flags: c"readonly",
-    acl: c"read slow",
     arity: 2,
     key: Read,
     summary: c"Shows a pool's size, live, quarantined and free IDs, resume wait and counters",
@@ -339,7 +335,6 @@ fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 const RESERVE: Command = Command {
     arity: 7,
     internal: true,
-    acl: c"",
     summary: c"Internal: raises a pool's token mark and longest TTL (sent to replicas and the AOF)",
     args: &[
         key(c"pool"),
@@ -355,7 +350,6 @@ const RESERVE: Command = Command {
 const EFFECT_CMD: Command = Command {
     arity: 10,
     internal: true,
-    acl: c"",
     summary:
         c"Internal: sets one worker ID's lease state, raise-only (sent to replicas and the AOF)",
     args: &[

@@ -194,7 +194,6 @@ fn nextbatch(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const CURRENT: Command = Command {
     flags: c"readonly fast",
-    acl: c"read fast",
     arity: 2,
     key: Read,
     summary: c"Returns the last value a sequence issued",
@@ -257,7 +256,6 @@ fn set(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const INFO: Command = Command {
     flags: c"readonly fast",
-    acl: c"read fast",
     arity: 2,
     key: Read,
     summary: c"Shows a sequence's options and counters",
@@ -310,7 +308,6 @@ const RESERVE: Command = Command {
     // 11 from AOF files written before PERIOD and FORMAT, 15 now (see `RESERVE_FIELDS`).
     arity: -11,
     internal: true,
-    acl: c"",
     summary: c"Internal: raises a sequence's reservation (sent to replicas and the AOF)",
     args: &[
         key(c"key"),

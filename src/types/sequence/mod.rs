@@ -7,6 +7,7 @@
 //! fast rate, a value past 2^33) and shrinks back when it fits again.
 
 mod commands;
+mod safety;
 
 use std::ffi::CStr;
 
@@ -15,10 +16,10 @@ use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
 use crate::core::template::{Template, MAX_SOURCE_LEN};
 use crate::error::{Error, Result};
 use crate::glue::command::{Command, CommandSet};
+use crate::glue::config;
 use crate::glue::datatype::{Generator, Type};
 use crate::glue::ffi::{bytes, int, int128, Args, ModType, RStr, Stored};
 use crate::glue::rdb::{RdbIn, RdbOut, Refusal};
-use crate::glue::{config, safety};
 
 /// Encoding 1: start, increment, minvalue, maxvalue, cycle, cycles, next (i128), has last, last,
 /// the mark's cycle (always the current one), mark (i128), rate, issued, generation.
@@ -355,7 +356,7 @@ impl Generator for Sequence {
         self.gen = gen;
     }
     fn resume_gaps(&mut self, gaps: u64, now: i64) {
-        let gap = safety::sequence_gap_steps(self.rate, self.opts().range_steps());
+        let gap = safety::gap_steps(self.rate, self.opts().range_steps());
         // A period restart soon after the resume starts above START by the same gap (see
         // `Sequence::resume_until`): the lost window may have issued in the new period.
         let window = config::safety().map_or(0, |(window, _)| window);

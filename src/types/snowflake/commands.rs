@@ -228,7 +228,6 @@ fn next_options(args: &[RStr]) -> Result<(Option<u32>, Option<IdFormat>)> {
 
 const PARSE: Command = Command {
     flags: c"readonly fast",
-    acl: c"read fast",
     arity: -3,
     key: Read,
     summary: c"Splits a snowflake ID (in the key's format, or the one given) into its timestamp, worker and sequence",
@@ -262,7 +261,6 @@ fn parse(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 
 const INFO: Command = Command {
     flags: c"readonly fast",
-    acl: c"read fast",
     arity: 2,
     key: Read,
     summary: c"Shows a snowflake generator's layout, clock state and counters",
@@ -310,7 +308,6 @@ const RESERVE: Command = Command {
     // 10 from AOF files written before TIME-UNIT and FORMAT, 13 now (see `RESERVE_FIELDS`).
     arity: -10,
     internal: true,
-    acl: c"",
     summary: c"Internal: raises a snowflake generator's reservation (sent to replicas and the AOF)",
     args: &[
         key(c"key"),

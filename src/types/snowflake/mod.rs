@@ -2,6 +2,7 @@
 //! Commands are in `commands.rs`; the generator logic in `crate::core::snowflake`.
 
 mod commands;
+mod safety;
 
 use std::ffi::CStr;
 
@@ -12,7 +13,6 @@ use crate::glue::command::{Command, CommandSet};
 use crate::glue::datatype::{Generator, Type};
 use crate::glue::ffi::{bytes, int, Args, ModType, RStr, Stored};
 use crate::glue::rdb::{RdbIn, RdbOut, Refusal, TRUNCATED};
-use crate::glue::safety;
 
 /// Encoding 1 (released): epoch, time bits, worker bits, sequence bits (the three sum to 63),
 /// worker, position, mark, wall seen, last id, ids issued, clock-behind count, borrowed ms,
@@ -261,8 +261,8 @@ impl Generator for Snowflake {
     }
     fn resume_gaps(&mut self, gaps: u64, now: i64) {
         self.resume_above(
-            safety::snowflake_gap_ms().saturating_mul(gaps as i64),
-            Some((now, safety::snowflake_clock_gap_ms())),
+            safety::gap_ms().saturating_mul(gaps as i64),
+            Some((now, safety::clock_gap_ms())),
         );
     }
 }

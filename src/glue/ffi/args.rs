@@ -1,0 +1,40 @@
+//! A command's arguments: their bytes, and integers read by Redis's rules.
+
+use std::ffi::c_int;
+
+use redis_module::raw;
+
+use super::api::api;
+use super::ctx::RStr;
+use crate::error::{Error, Result};
+
+/// The bytes of an argument.
+pub fn bytes<'a>(s: RStr) -> &'a [u8] {
+    let mut len = 0usize;
+    // SAFETY: `s` is an argument of the running command; Redis returns its buffer and length,
+    // valid while the command runs.
+    unsafe {
+        let p = api!(RedisModule_StringPtrLen)(s, &mut len);
+        std::slice::from_raw_parts(p as *const u8, len)
+    }
+}
+
+/// An argument as a signed 64-bit integer, Redis's rules (no spaces, no leading `+`).
+pub fn int(s: RStr) -> Result<i64> {
+    let mut v: i64 = 0;
+    // SAFETY: `s` is an argument of the running command.
+    let rc = unsafe { api!(RedisModule_StringToLongLong)(s, &mut v) };
+    if rc == raw::REDISMODULE_OK as c_int {
+        Ok(v)
+    } else {
+        Err(Error::NotInteger)
+    }
+}
+
+/// An argument as an `i128` (internal commands carry values up to MAXVALUE + 1).
+pub fn int128(s: RStr) -> Result<i128> {
+    std::str::from_utf8(bytes(s))
+        .ok()
+        .and_then(|t| t.parse::<i128>().ok())
+        .ok_or(Error::NotInteger)
+}
