@@ -1,13 +1,8 @@
 import itertools
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from servers import RedisServer, has_worker_commands, module_path  # noqa: E402
+from servers import RedisServer, has_worker_commands, module_path
 
 _names = itertools.count()
 
