@@ -2,6 +2,7 @@ import itertools
 import os
 
 import pytest
+
 from servers import RedisServer, has_worker_commands, module_path
 
 _names = itertools.count()
@@ -31,7 +32,8 @@ def need_worker(worker_commands):
     if not worker_commands:
         pytest.skip(
             f"the module at {module_path()} has no WORKER.* commands "
-            "(build this repository with `cargo build --release`, or set IDGEN_MODULE to a libidgen.so that has them)"
+            "(build this repository with `cargo build --release`, "
+            "or set IDGEN_MODULE to a libidgen.so that has them)"
         )
 
 
