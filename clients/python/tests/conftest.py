@@ -1,13 +1,9 @@
 import itertools
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from servers import RedisServer, has_worker_commands, module_path  # noqa: E402
+from servers import RedisServer, has_worker_commands, module_path
 
 _names = itertools.count()
 
@@ -36,7 +32,8 @@ def need_worker(worker_commands):
     if not worker_commands:
         pytest.skip(
             f"the module at {module_path()} has no WORKER.* commands "
-            "(build this repository with `cargo build --release`, or set IDGEN_MODULE to a libidgen.so that has them)"
+            "(build this repository with `cargo build --release`, "
+            "or set IDGEN_MODULE to a libidgen.so that has them)"
         )
 
 

@@ -22,7 +22,12 @@ def module_path() -> Path:
 
 
 def redis_server_bin() -> str:
-    return os.environ.get("IDGEN_SERVER") or os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "redis-server"
+    return (
+        os.environ.get("IDGEN_SERVER")
+        or os.environ.get("REDIS_SERVER")
+        or shutil.which("redis-server")
+        or "redis-server"
+    )
 
 
 def free_port() -> int:

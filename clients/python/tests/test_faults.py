@@ -18,9 +18,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
-from servers import RedisServer
 
 from idgen_client import ClockAhead, Layout, LeasedSnowflake, LeaseLost
+from servers import RedisServer
 
 pytestmark = [pytest.mark.faults]
 

@@ -1,32 +1,50 @@
-"""The route hash against the known-answer vectors of the module's reference implementation
-(`route_known_answers` in the pool core) and the contract's own example."""
+"""The route hash against the cross-language known answers (``fixtures/vectors.json``, the same
+vectors as ``route_known_answers`` in the pool core) and the contract's own example."""
 
 import pytest
 
 from idgen_client import route_ids, route_weight
+from vectors import load
+
+
+def _key(v):
+    return bytes.fromhex(v["key_hex"])
+
+
+def _name(v):
+    return v["key_hex"] or "empty"
+
 
 WEIGHTS = [
-    (b"", 0, 0xEA29BBF411B31272),
-    (b"", 1, 0xCD54827A418D670A),
-    (b"a", 0, 0x92449CBCB6BDD947),
-    (b"order:42", 7, 0x3DD03C1CF18F2C95),
-    (b"order:42", 1023, 0x7852E89B6881E8D3),
-    (b"\x00\xff", 1_048_575, 0x495A2093B0785D4A),
-    ("tâche".encode(), 12, 0xE80DCC64245F1FF1),
+    pytest.param(_key(v), v["id"], int(v["weight"], 16), id=f"{_name(v)}-{v['id']}")
+    for v in load()["route_weight"]
 ]
 
-TEN = list(range(10))
 ROUTES = [
-    (b"", [0, 1, 2, 3, 4], [0, 1, 3]),
-    (b"a", [0, 1, 2, 3, 4], [2, 0, 1]),
-    (b"order:42", [0, 1, 2, 3, 4], [2, 4, 1]),
-    (b"user/7f3a", [0, 1, 2, 3, 4], [0, 4, 1]),
-    (b"", [5, 17, 1023, 1_048_575], [1_048_575, 1023, 17]),
-    (b"order:42", [5, 17, 1023, 1_048_575], [1_048_575, 1023, 5]),
-    ("tâche".encode(), [5, 17, 1023, 1_048_575], [17, 1_048_575, 5]),
-    (b"a", TEN, [7, 2, 0]),
-    (b"\x00\xff", TEN, [6, 7, 2]),
+    pytest.param(_key(v), v["ids"], v["top"], id=f"{_name(v)}-{len(v['ids'])}ids")
+    for v in load()["route"]
 ]
+
+
+def _utf8(key):
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+# The weight vectors whose keys are text: a str key hashes as its UTF-8 bytes.
+TEXT_WEIGHTS = [
+    pytest.param(_utf8(p.values[0]), *p.values[1:], id=p.id)
+    for p in WEIGHTS
+    if _utf8(p.values[0]) is not None
+]
+
+
+def test_vectors_are_there():
+    # An empty list would make the parametrized tests below pass by running nothing.
+    assert len(WEIGHTS) >= 5 and len(ROUTES) >= 5
+    assert any(not t.isascii() for t, *_ in (p.values for p in TEXT_WEIGHTS))
 
 
 @pytest.mark.parametrize("key,wid,weight", WEIGHTS)
@@ -38,8 +56,12 @@ def test_contract_example():
     assert route_weight(b"order:42", 1023) == 0x7852E89B6881E8D3
 
 
-def test_str_and_int_keys_hash_as_redis_sends_them():
-    assert route_weight("tâche", 12) == 0xE80DCC64245F1FF1
+@pytest.mark.parametrize("text,wid,weight", TEXT_WEIGHTS)
+def test_str_keys_hash_as_utf8(text, wid, weight):
+    assert route_weight(text, wid) == weight
+
+
+def test_int_keys_hash_as_redis_sends_them():
     assert route_weight(42, 3) == route_weight(b"42", 3)
 
 

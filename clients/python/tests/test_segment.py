@@ -4,9 +4,9 @@ import threading
 import time
 
 import pytest
-from servers import run_in_child
 
 from idgen_client import SegmentSequence
+from servers import run_in_child
 
 
 def test_values_follow_the_sequence(r, name):

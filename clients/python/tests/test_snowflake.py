@@ -5,19 +5,19 @@ import time
 
 import pytest
 from redis.exceptions import ResponseError
-from servers import run_in_child
 
 from idgen_client import (
     Layout,
     LeasedSnowflake,
     LeaseLost,
-    PoolFull,
     NoReplicas,
+    PoolFull,
     PoolResuming,
     worker_info,
     worker_list,
     worker_route,
 )
+from servers import run_in_child
 
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("need_worker")]
 

@@ -5,8 +5,8 @@ test_snowflake.py."""
 import threading
 
 import pytest
-from fakepool import FakePoolServer
 
+from fakepool import FakePoolServer
 from idgen_client import ClockAhead, Layout, LeasedSnowflake, LeaseLost, ManualClock, SystemClock
 
 T0 = 1_800_000_000_000

@@ -48,4 +48,5 @@ __all__ = [
     "ProtocolError",
 ]
 
+# The only place the version is written; pyproject.toml reads it (setuptools dynamic version).
 __version__ = "0.1.0"
