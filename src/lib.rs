@@ -13,6 +13,9 @@ pub use idgen_core as core;
 pub use idgen_core::error;
 pub mod glue;
 pub mod info;
+/// `commands.json` from the declarations (written and checked by a test).
+#[cfg(test)]
+mod reference;
 pub mod types;
 
 use glue::command::{self, Command};
