@@ -3,7 +3,7 @@
 //! reach the module's loader), and the module value layout inside a DUMP payload.
 
 use super::util::Rng;
-use crate::common::now_ms;
+use idgen_testkit::now_ms;
 
 /// The module's client commands (the test-only IDGEN.DEBUG-CLOCK is not in the normal build).
 pub const CLIENT_COMMANDS: [&str; 17] = [
