@@ -18,12 +18,23 @@ SERVER   ?= redis7
 # SERVER_BIN: the absolute path of SERVER's binary, resolved (installed if needed) on first use
 # only, so targets that run no server never touch the network. Tests read it as $IDGEN_SERVER.
 SERVER_BIN = $(eval SERVER_BIN := $(shell scripts/servers.sh path $(SERVER)))$(SERVER_BIN)
-# `make test` runs the integration tests on each of SERVERS and the fault suite on FAULT_SERVERS.
+# `make test-all` runs the integration and Python tests on each of SERVERS and the fault suite on
+# each of FAULT_SERVERS (`make test`: on SERVER only).
 SERVERS       ?= redis7 redis8 valkey9
 FAULT_SERVERS ?= redis7 valkey9
-# The integration tests: every tests/*.rs but the fault suite (a new file is included as it
-# appears).
-INTEGRATION_TESTS := $(sort $(filter-out faults,$(basename $(notdir $(wildcard tests/*.rs)))))
+# The test binaries: tests/it (the behaviour tests, one module per topic: a new module joins
+# when tests/it/main.rs declares it) and tests/faults (the fault suite). Their harness is the
+# workspace crate crates/testkit.
+INTEGRATION_TESTS := it
+# The unit and property tests (no server). One line, kept alone so that it can change by itself.
+# The unit and property tests: the pure model (no server, no libclang), then the module crate's own
+# (commands.json against the declarations, ACL categories).
+UNIT_TEST_CMD := $(CARGO) test --release --no-fail-fast -p idgen-core && \
+	$(CARGO) test --release --no-fail-fast -p idgen --lib
+# The fault smoke of `make test`: one kill -9 scenario (scenario 2: kill -9 under load with
+# `appendfsync always`, 10 cycles) and one failover scenario (scenario 3: failover to a lagging
+# replica, 10 cycles), the two quickest of their kinds (about 30 s each on 2 cores).
+FAULT_SMOKE := crashes::aof_always_kill9_never_repeats crashes::failover_to_lagging_replica_never_repeats
 # Fails the recipe when SERVER did not resolve (scripts/servers.sh said why).
 CHECK_SERVER = @test -n "$(SERVER_BIN)" || { echo "make: no server binary for SERVER=$(SERVER)" >&2; exit 1; }
 
@@ -37,10 +48,11 @@ PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test test-faults examples-test lint fmt bench bench-floor clean \
+.PHONY: help deps build run test test-all test-faults examples-test lint fmt bench bench-floor clean \
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
-	test-server test-matrix test-faults-server test-faults-matrix test-python-matrix \
-	test-cluster cluster cluster-stop
+	test-server test-matrix test-faults-server test-faults-matrix test-faults-smoke test-python-matrix \
+	test-cluster cluster cluster-stop part-unit part-it part-faults part-fault-smoke part-python \
+	part-examples
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -48,7 +60,7 @@ help: ## List the targets
 		awk 'BEGIN {FS = ":.*## "} {printf "  %-19s %s\n", $$1, $$2}'
 	@echo "Variables: PORT=$(PORT) DATA_DIR=$(DATA_DIR) (make run PORT=6380 DATA_DIR=/tmp/idgen)"
 	@echo "           SERVER=$(SERVER) (redis7, redis8, valkey9 or a path: make run SERVER=valkey9)"
-	@echo "           SERVERS=\"$(SERVERS)\" FAULT_SERVERS=\"$(FAULT_SERVERS)\" (what make test covers)"
+	@echo "           SERVERS=\"$(SERVERS)\" FAULT_SERVERS=\"$(FAULT_SERVERS)\" (what make test-all covers)"
 
 deps: ## Install redis-server, redis-tools, redis-sentinel, libclang-dev and python3-venv (apt) if missing
 	@missing=0; \
@@ -95,24 +107,52 @@ server-path: ## Print SERVER's binary (make server-path SERVER=redis8)
 on-server = CARGO="$(CARGO)" scripts/test-on.sh $(1) "$(2)" $(3)
 INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
 
-# Each part runs even when an earlier one failed; the target fails if any did.
-test: deps build test-python-matrix examples-test servers ## Build, then run all tests: unit; integration and Python client on each of SERVERS; fault injection on FAULT_SERVERS; examples
-	@rc=0; \
-	$(CARGO) test --release --no-fail-fast -p idgen-core || rc=1; \
-	$(CARGO) test --release --no-fail-fast -p idgen --lib || rc=1; \
-	for s in $(SERVERS); do \
-		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
-	done; \
-	for s in $(FAULT_SERVERS); do \
-		$(call on-server,$$s,fault suite,--test faults) || rc=1; \
-	done; \
-	exit $$rc
+# The two tiers. Each runs every part, one after the other, even when an earlier one failed
+# (scripts/parts.sh: a line `== make <part>: exit N, S s` per part, then a summary naming every
+# failed part); the target fails if any part did. The parts are the part-* targets below, which
+# have no prerequisites (so nothing is rebuilt between two `cargo test` runs); `part@server`
+# runs a part with SERVER=server. The Python tests and the examples run before the cargo tests,
+# which never run `cargo build`.
+parts = MAKE="$(MAKE)" scripts/parts.sh $(1) $(2)
+QUICK_PARTS := deps build part-python part-examples part-unit part-it part-fault-smoke
+ALL_PARTS    = deps build servers $(addprefix part-python@,$(SERVERS)) part-examples part-unit \
+	$(addprefix part-it@,$(SERVERS)) $(addprefix part-faults@,$(FAULT_SERVERS))
 
-test-unit: ## Unit and property tests, no server (the pure model idgen-core, then the module crate's lib)
-	$(CARGO) test --release --no-fail-fast -p idgen-core
-	$(CARGO) test --release --no-fail-fast -p idgen --lib
+test: ## Quick tier (under 10 min): deps, build, Python tests, examples, unit, integration, fault smoke, on SERVER
+	@$(call parts,"make test (SERVER=$(SERVER))",$(QUICK_PARTS))
 
-test-server: deps build ## Integration tests (tests/*.rs but faults) against SERVER (make test-server SERVER=valkey9)
+test-all: ## Every test: unit; integration and Python on each of SERVERS; fault suite on each of FAULT_SERVERS; examples
+	@$(call parts,"make test-all",$(ALL_PARTS))
+
+part-unit:
+	$(UNIT_TEST_CMD)
+
+part-it:
+	@$(call on-server,$(SERVER),integration tests,$(INTEGRATION_ARGS))
+
+part-faults:
+	@$(call on-server,$(SERVER),fault suite,--test faults)
+
+part-fault-smoke:
+	@$(call on-server,$(SERVER),fault smoke,--test faults -- --exact $(FAULT_SMOKE))
+
+part-python: python-venv
+	$(CHECK_SERVER)
+	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs
+
+# The client examples (examples/node with ioredis and node-redis, examples/lua) against a
+# throwaway redis-server with the module. npm ci installs the locked packages into
+# examples/node/node_modules (from the npm registry; nothing else is downloaded).
+part-examples:
+	$(CHECK_SERVER)
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh bash -c 'cd examples/node && node --test'
+	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh examples/lua/test.sh
+
+test-unit: ## Unit and property tests (no server)
+	@$(MAKE) --no-print-directory part-unit
+
+test-server: deps build ## Integration tests (tests/it) against SERVER (make test-server SERVER=valkey9)
 	@$(call on-server,$(SERVER),integration tests,$(INTEGRATION_ARGS))
 
 test-matrix: deps build servers ## Integration tests against each of SERVERS
@@ -120,7 +160,7 @@ test-matrix: deps build servers ## Integration tests against each of SERVERS
 		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
 	done; exit $$rc
 
-test-faults-server: deps build ## The Rust fault suite (tests/faults.rs) against SERVER
+test-faults-server: deps build ## The Rust fault suite (tests/faults) against SERVER
 	@$(call on-server,$(SERVER),fault suite,--test faults)
 
 test-faults-matrix: deps build servers ## The Rust fault suite against each of FAULT_SERVERS
@@ -128,16 +168,13 @@ test-faults-matrix: deps build servers ## The Rust fault suite against each of F
 		$(call on-server,$$s,fault suite,--test faults) || rc=1; \
 	done; exit $$rc
 
-# The client examples (examples/node with ioredis and node-redis, examples/lua) against a
-# throwaway redis-server with the module. npm ci installs the locked packages into
-# examples/node/node_modules (from the npm registry; nothing else is downloaded).
-examples-test: build ## Run the Node.js and Lua examples' tests against SERVER (needs node and npm)
-	$(CHECK_SERVER)
-	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
-	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh bash -c 'cd examples/node && node --test'
-	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh examples/lua/test.sh
+test-faults-smoke: deps build ## The fault smoke of make test (FAULT_SMOKE: a kill -9 and a failover scenario) against SERVER
+	@$(MAKE) --no-print-directory part-fault-smoke
 
-test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults.rs, Python client's) against SERVER
+examples-test: build ## Run the Node.js and Lua examples' tests against SERVER (needs node and npm)
+	@$(MAKE) --no-print-directory part-examples
+
+test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults, Python client's) against SERVER
 	$(CHECK_SERVER)
 	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --no-fail-fast --test faults
 	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs -m faults
@@ -153,9 +190,9 @@ cluster-stop: ## Stop the cluster started by make cluster (its data stays in dat
 	IDGEN_SERVER=$(SERVER_BIN) BASE_PORT=$(CLUSTER_PORT) CLUSTER_DIR=$(DATA_DIR)/cluster \
 		bash scripts/cluster.sh stop
 
-test-cluster: deps build ## Build, then run the Redis Cluster tests (tests/cluster.rs) against SERVER
+test-cluster: deps build ## Build, then run the Redis Cluster tests (tests/it/cluster.rs) against SERVER
 	$(CHECK_SERVER)
-	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --test cluster -- --nocapture
+	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --test it cluster:: -- --nocapture
 
 $(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
 	$(PYTHON3) -m venv $(PY_VENV) || { rm -rf $(PY_VENV); \
@@ -168,8 +205,7 @@ $(PY_VENV)/.installed: $(PY_DIR)/pyproject.toml
 python-venv: $(PY_VENV)/.installed ## Create clients/python/.venv and install the client (editable) with pytest
 
 test-python: deps $(PY_MODULE_DEP) python-venv ## Python client tests against SERVER + module (IDGEN_MODULE=path to use another build)
-	$(CHECK_SERVER)
-	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs
+	@$(MAKE) --no-print-directory part-python
 
 test-python-matrix: deps $(PY_MODULE_DEP) python-venv servers ## Python client tests against each of SERVERS
 	@rc=0; for s in $(SERVERS); do \
@@ -184,9 +220,10 @@ test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault sce
 bench-python: deps $(PY_MODULE_DEP) python-venv ## In-process LeasedSnowflake / SegmentSequence rates next to SNOWFLAKE.NEXT
 	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
 
-lint: ## cargo fmt --check and clippy with warnings as errors
+lint: python-venv ## cargo fmt --check, clippy with warnings as errors (the whole workspace), ruff on the Python client
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(PY_VENV)/bin/ruff check $(PY_DIR)
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -4,6 +4,7 @@
 # SERVER's binary (redis7, redis8, valkey9 or a path; see scripts/servers.sh), between two lines
 # that name the server and give the exit status and the wall time:
 #   == integration tests on valkey9: exit 0, 95 s
+# (`make test` and `make test-all` run it once per part; see scripts/parts.sh)
 # It never runs `cargo build`: a `cargo build` between two `cargo test` runs rebuilds the library
 # (dev-dependencies change its dependencies' features) and relinks every test binary.
 set -uo pipefail

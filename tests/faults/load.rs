@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::util::Rng;
-use crate::common::{Conn, Value};
+use idgen_testkit::{Conn, Value};
 
 /// How long a load client waits for one reply before it drops the connection.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -426,7 +426,7 @@ impl Load {
     /// Waits (bounded) until the clients have received `n` more good replies: they resumed.
     pub fn wait_progress(&self, n: u64, timeout: Duration, what: &str) {
         let start = self.ok_replies();
-        crate::common::wait_until(timeout, what, || self.ok_replies() >= start + n);
+        idgen_testkit::wait_until(timeout, what, || self.ok_replies() >= start + n);
     }
 
     pub fn stop(mut self) -> (Workload, Vec<ClientLog>) {

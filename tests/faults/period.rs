@@ -10,7 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::util::Rng;
-use crate::common::{now_ms, Conn, Value};
+use idgen_testkit::{now_ms, Conn, Value};
 
 /// The periodic key and its options (UTC-OFFSET +02:00: boundaries at 22:00 UTC).
 pub const KEY: &str = "per:day";
@@ -95,7 +95,7 @@ impl PeriodLoad {
     /// Waits (bounded) for `n` more good replies.
     pub fn wait_progress(&self, n: u64, timeout: Duration, what: &str) {
         let start = self.shared.ok.load(Ordering::Relaxed);
-        crate::common::wait_until(timeout, what, || {
+        idgen_testkit::wait_until(timeout, what, || {
             self.shared.ok.load(Ordering::Relaxed) >= start + n
         });
     }

@@ -13,7 +13,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::util::Rng;
-use crate::common::{now_ms, Conn, Value};
+use idgen_testkit::{now_ms, Conn, Value};
 
 pub const POOL_KEY: &str = "pool:workers";
 /// A small pool for many holders: IDs change hands all the time.
@@ -120,7 +120,7 @@ impl PoolLoad {
     /// Waits (bounded) until `n` more grants happened: the holders are served again.
     pub fn wait_grants(&self, n: u64, timeout: Duration, what: &str) {
         let start = self.grants();
-        crate::common::wait_until(timeout, what, || self.grants() >= start + n);
+        idgen_testkit::wait_until(timeout, what, || self.grants() >= start + n);
     }
 
     pub fn stop(mut self) -> (Vec<Tenure>, Counts) {
@@ -302,7 +302,7 @@ fn holder(shared: &Shared, name: Option<String>, seed: u64) -> (Vec<Tenure>, Cou
                 while now_ms() < wake && !shared.stop.load(Ordering::Relaxed) {
                     thread::sleep(Duration::from_millis(20));
                 }
-                let args = crate::args!["WORKER.RENEW", POOL_KEY, h.id, h.token, h.ttl].to_vec();
+                let args = args!["WORKER.RENEW", POOL_KEY, h.id, h.token, h.ttl].to_vec();
                 let sent = now_ms();
                 match call(&mut conn, &args, &mut counts) {
                     Reply::Err(e) if e.starts_with("LEASELOST") => {
@@ -325,8 +325,7 @@ fn holder(shared: &Shared, name: Option<String>, seed: u64) -> (Vec<Tenure>, Cou
             }
             // Release: the holder stops issuing before it sends.
             let sent = now_ms();
-            let args =
-                crate::args!["WORKER.RELEASE", POOL_KEY, h.id, h.token, "LAST-TS", sent].to_vec();
+            let args = args!["WORKER.RELEASE", POOL_KEY, h.id, h.token, "LAST-TS", sent].to_vec();
             tenures.push(h.tenure(&name, sent));
             match call(&mut conn, &args, &mut counts) {
                 Reply::Ok(_) => counts.releases += 1,
@@ -339,7 +338,7 @@ fn holder(shared: &Shared, name: Option<String>, seed: u64) -> (Vec<Tenure>, Cou
         }
         if now >= h.last_ok + h.ttl / 3 {
             let sent = now_ms();
-            let args = crate::args![
+            let args = args![
                 "WORKER.RENEW",
                 POOL_KEY,
                 h.id,

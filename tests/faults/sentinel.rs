@@ -10,7 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::load::Load;
-use crate::common::{free_port, Conn, Value};
+use idgen_testkit::{free_port, Conn, Value};
 
 /// The name Sentinel knows the primary by.
 pub const MASTER: &str = "idgen";
@@ -51,7 +51,7 @@ impl Sentinel {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-sentinel (make deps installs it)");
-        crate::common::wait_until(Duration::from_secs(10), "redis-sentinel to answer", || {
+        idgen_testkit::wait_until(Duration::from_secs(10), "redis-sentinel to answer", || {
             Conn::try_connect(port)
                 .ok()
                 .and_then(|mut c| c.try_cmd(&["PING"]).ok())

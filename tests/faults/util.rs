@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use crate::common::crash::crash_lines_in;
-use crate::common::{info_field, Conn, Server};
+pub use idgen_testkit::crash::crash_lines_in;
+use idgen_testkit::{info_field, Conn, Server};
 
 /// The scenarios are timing-sensitive (a replica stopped for a few hundred ms, an AOF cut back
 /// to its size of a second ago) and each already runs several client threads, so they run one
@@ -139,7 +139,7 @@ pub fn wait_link_up(replica: &Server, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(mut c) = Conn::try_connect(replica.port()) {
-            if let Ok(crate::common::Value::Bulk(b)) = c.try_cmd(&["INFO", "replication"]) {
+            if let Ok(idgen_testkit::Value::Bulk(b)) = c.try_cmd(&["INFO", "replication"]) {
                 let text = String::from_utf8_lossy(&b);
                 let up = text.contains("master_link_status:up");
                 let syncing = text.contains("master_sync_in_progress:1");
@@ -159,28 +159,20 @@ pub fn wait_link_up(replica: &Server, timeout: Duration) {
     }
 }
 
-/// Starts a server with a given module build: the harness reads `$IDGEN_MODULE` when it starts a
-/// server (a restart reuses the path), so the variable is set around `start` only. The scenarios
-/// run one at a time (`serial`), so no other test reads it meanwhile.
+/// Starts a server with a given module build (restarts reuse it): the builder's own module path,
+/// so no environment variable changes under the other tests.
 pub fn start_with_module(
     module: &Path,
-    builder: crate::common::ServerBuilder,
-) -> crate::common::Server {
-    let before = std::env::var_os("IDGEN_MODULE");
-    std::env::set_var("IDGEN_MODULE", module);
-    let server = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.start()));
-    match before {
-        Some(v) => std::env::set_var("IDGEN_MODULE", v),
-        None => std::env::remove_var("IDGEN_MODULE"),
-    }
-    server.unwrap_or_else(|e| std::panic::resume_unwind(e))
+    builder: idgen_testkit::ServerBuilder,
+) -> idgen_testkit::Server {
+    builder.module(module).start()
 }
 
 /// Sets `idgen.safety-min-gap` to cover the burst on `seq:burst` (see `load::BURST_VALUES`), then
 /// adds the module arguments of `$FAULTS_MODULE_ARGS` ("name value ...", later ones win), e.g.
 /// `FAULTS_MODULE_ARGS="idgen.safety-jump no"` to watch the idgen scenarios catch repeats when
 /// the safety jump is off.
-pub fn with_env_module_args(b: crate::common::ServerBuilder) -> crate::common::ServerBuilder {
+pub fn with_env_module_args(b: idgen_testkit::ServerBuilder) -> idgen_testkit::ServerBuilder {
     let mut b = b.module_arg(
         "idgen.safety-min-gap",
         &super::load::BURST_MIN_GAP.to_string(),

@@ -1,7 +1,7 @@
 //! Test harness shared by the integration tests: a real `redis-server` with the idgen module
 //! loaded, a client over the `redis` crate (`client`), DUMP payload forging (`dump`), crash
-//! detection in server logs (`crash`), and the helpers below.
-#![allow(dead_code)]
+//! detection in server logs (`crash`), and the helpers below. One crate, compiled once for both
+//! test binaries (`tests/it`, `tests/faults`).
 
 pub mod client;
 pub mod cluster;
@@ -23,6 +23,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The idgen repository (the workspace root, two levels above this crate): `target/`, the
+/// module build and the test-clock build are there.
+pub fn root() -> &'static Path {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent()
+        .and_then(Path::parent)
+        .expect("crates/testkit sits two levels below the repository root")
+}
 
 /// Current unix time in milliseconds.
 pub fn now_ms() -> i64 {
@@ -48,7 +57,7 @@ pub fn test_clock_module() -> PathBuf {
         if let Some(p) = std::env::var_os("IDGEN_TEST_CLOCK_MODULE") {
             return PathBuf::from(p);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = root();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = std::process::Command::new(cargo)
             .args([
@@ -72,18 +81,11 @@ pub fn test_clock_module() -> PathBuf {
     .clone()
 }
 
-/// Has every server this test binary starts load the test-clock build: the harness reads
-/// `$IDGEN_MODULE` when it starts a server; set once, before the first start, never changed.
-pub fn use_test_clock_module() {
-    static SET: std::sync::Once = std::sync::Once::new();
-    SET.call_once(|| std::env::set_var("IDGEN_MODULE", test_clock_module()));
-}
-
 /// Path of the module under test: `$IDGEN_MODULE`, else `target/release/libidgen.so`.
 pub fn module_path() -> PathBuf {
     let p = match std::env::var_os("IDGEN_MODULE") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/libidgen.so"),
+        None => root().join("target/release/libidgen.so"),
     };
     if !p.is_file() {
         panic!(
@@ -124,6 +126,8 @@ pub struct ServerBuilder {
     config_file: bool,
     /// A cluster node: a port whose bus port (+10000) is free too (see `free_cluster_port`).
     cluster: bool,
+    /// The module build to load (restarts reuse it); `None`: [`module_path`].
+    module: Option<PathBuf>,
 }
 
 impl ServerBuilder {
@@ -157,17 +161,28 @@ impl ServerBuilder {
             .config("cluster-config-file nodes.conf")
     }
 
+    /// Load this build of the module instead of [`module_path`]'s (e.g. [`test_clock_module`]);
+    /// restarts load it too. Per server, so tests in one binary can load different builds.
+    pub fn module(mut self, path: impl Into<PathBuf>) -> Self {
+        self.module = Some(path.into());
+        self
+    }
+
     /// Start as a replica of `127.0.0.1:<port>`.
     pub fn replicaof(self, port: u16) -> Self {
         self.config(&format!("replicaof 127.0.0.1 {port}"))
     }
 
     pub fn start(self) -> Server {
-        let module = module_path();
+        let module = match &self.module {
+            Some(p) => p.clone(),
+            None => module_path(),
+        };
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("target/itest")
-            .join(format!("{}-{}-{}", self.name, std::process::id(), n));
+        let dir =
+            root()
+                .join("target/itest")
+                .join(format!("{}-{}-{}", self.name, std::process::id(), n));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create server dir");
         let mut server = Server {
@@ -239,6 +254,7 @@ impl Server {
             module_args: Vec::new(),
             config_file: false,
             cluster: false,
+            module: None,
         }
     }
 

@@ -3,9 +3,7 @@
 //! replication of these options, and the old SNOWFLAKE.RESERVE / SEQ.RESERVE argument lists in
 //! an AOF written before them.
 
-mod common;
-
-use common::*;
+use idgen_testkit::*;
 
 /// The text of a bulk reply.
 fn text(v: &Value) -> String {

@@ -2,18 +2,16 @@
 //! their calls: a "stopped" holder is one that stops renewing while the module clock is moved
 //! forward with `IDGEN.DEBUG-CLOCK` (the `test-clock` build, which every server of this file
 //! runs), so nothing here sleeps for a lease to expire.
-mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
+use idgen_testkit::*;
 
 // ---- servers with the test-clock build -------------------------------------------------------
 
 fn start(b: ServerBuilder) -> Server {
-    use_test_clock_module();
-    b.start()
+    b.module(test_clock_module()).start()
 }
 
 fn server(name: &str) -> Server {

@@ -1,9 +1,7 @@
 //! The committed RDB fixture of each released encoding still loads, field for field, and the
 //! generators resume above their marks.
 
-mod common;
-
-use common::*;
+use idgen_testkit::*;
 
 fn load_fixture(file: &str) -> Server {
     let mut server = Server::start("fixture");

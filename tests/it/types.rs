@@ -1,9 +1,7 @@
 //! What every generator type shares: internal commands closed to clients, and the compact forms
 //! (a key moves between its compact and full form as its state allows, and memory follows).
 
-mod common;
-
-use common::*;
+use idgen_testkit::*;
 
 /// The internal commands with well-formed arguments that would change state if they ran.
 const INTERNAL: &[&[&str]] = &[

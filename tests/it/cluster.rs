@@ -8,7 +8,6 @@
 //! twice per key (a plain `INCR` key under the same load is the control) and values a client
 //! received out of order for a key (a node that did not resume above what the key issued
 //! before). Each scenario prints a `cluster: ...` line with its numbers.
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::cluster::{Cluster, RANGES};
-use common::{info_field, wait_until, Server, Value};
+use idgen_testkit::cluster::{Cluster, RANGES};
+use idgen_testkit::{info_field, wait_until, Server, Value};
 
 /// The scenarios run one at a time: each starts six servers, and the machine may have 2 cores.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -479,7 +478,7 @@ fn generators_on_every_primary_through_a_cluster_client() {
     println!(
         "cluster: scenario=primaries startup_ms={} server={:?}",
         startup.as_millis(),
-        common::server_binary()
+        idgen_testkit::server_binary()
     );
 }
 

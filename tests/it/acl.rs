@@ -5,9 +5,8 @@
 //! Servers without the API (Redis 7.0 has no `RedisModule_SetCommandACLCategories`) are detected
 //! from the module's `INFO idgen` (`acl_categories`), cross-checked against the server: there the
 //! test checks the documented limitation instead (no command in any category) and prints a note.
-mod common;
 
-use common::{info_field, module_commands, Conn, ModuleCommand, Server, Value};
+use idgen_testkit::{info_field, module_commands, Conn, ModuleCommand, Server, Value};
 
 /// The categories each command is documented with (README, command reference), `@idgen` aside.
 /// Every command the server lists must be here: a new command needs its categories documented.

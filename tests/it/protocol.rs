@@ -1,8 +1,9 @@
 //! Protocol-level behaviour: arity, error format, RESP2/RESP3 shapes, COMMAND INFO/DOCS/GETKEYS,
 //! INFO idgen, MULTI/EXEC and Lua.
-mod common;
 
-use common::{info, info_field, module_commands, now_ms, Conn, ModuleCommand, Server, Value};
+use idgen_testkit::{
+    info, info_field, module_commands, now_ms, Conn, ModuleCommand, Server, Value,
+};
 
 /// The arity each known command is documented with (README, command reference); the tests run
 /// over every command the server lists for the module, so a new command is covered as soon as it

@@ -1,9 +1,8 @@
 //! Persistence: DEBUG RELOAD, RDB restart, AOF restart (with and without RDB preamble),
 //! DUMP/RESTORE and refusal of tampered payloads.
-mod common;
 
-use common::dump::{crc64, forge, split_dump};
-use common::{
+use idgen_testkit::dump::{crc64, forge, split_dump};
+use idgen_testkit::{
     generator_of, info_field, now_ms, wait_until, Conn, Generator, Server, ServerBuilder, Value,
 };
 use std::collections::BTreeMap;

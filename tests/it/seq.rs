@@ -1,7 +1,6 @@
 //! SEQ.* commands against README's command reference.
-mod common;
 
-use common::{assert_create_refusals, info_field, Conn, Server, Value};
+use idgen_testkit::{assert_create_refusals, info_field, Conn, Server, Value};
 
 const BAD_INT: &str = "ERR value is not an integer or out of range";
 const WT: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";

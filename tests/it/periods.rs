@@ -2,9 +2,7 @@
 //! test-clock build (`IDGEN.DEBUG-CLOCK offset-ms`), so the tests step the module's clock to just
 //! before a period boundary and across it instead of waiting for midnight.
 
-mod common;
-
-use common::*;
+use idgen_testkit::*;
 
 const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
@@ -12,8 +10,7 @@ const HOUR: i64 = 3_600_000;
 /// Every server of this file loads the test-clock build: `$IDGEN_TEST_CLOCK_MODULE`, else built
 /// here into `target/test-clock` (as the fault suite does).
 fn start(builder: ServerBuilder) -> Server {
-    use_test_clock_module();
-    let s = builder.start();
+    let s = builder.module(test_clock_module()).start();
     assert_eq!(
         s.conn().cmd(&["IDGEN.DEBUG-CLOCK"]).int(),
         0,

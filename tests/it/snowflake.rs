@@ -1,7 +1,6 @@
 //! SNOWFLAKE.* commands against README's command reference.
-mod common;
 
-use common::{assert_create_refusals, info_field, now_ms, Conn, Server, Value};
+use idgen_testkit::{assert_create_refusals, info_field, now_ms, Conn, Server, Value};
 use std::collections::HashSet;
 
 const DEFAULT_EPOCH: i64 = 1_704_067_200_000;
@@ -755,7 +754,7 @@ fn time_bits_exhausted() {
 fn each_command_gets_its_own_time() {
     let s = Server::start("sf-command-clock");
     let mut c = s.conn();
-    let server = common::info(&mut c, "server");
+    let server = idgen_testkit::info(&mut c, "server");
     let redis_version = server
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))

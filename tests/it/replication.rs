@@ -1,8 +1,7 @@
 //! Replication: replicas receive only reservations, stay digest-equal, never repeat after
 //! promotion, and refuse writes while they are replicas.
-mod common;
 
-use common::{info, now_ms, wait_replica_sync, Conn, Server, Value};
+use idgen_testkit::{info, now_ms, wait_replica_sync, Conn, Server, Value};
 use std::collections::BTreeMap;
 
 /// `INFO commandstats` as command name -> calls.
