@@ -45,6 +45,10 @@ pub static POOL_RELEASES: Counter = Counter::new();
 pub static POOL_EXPIRIES: Counter = Counter::new();
 /// Calls refused by the reservation fence (`NOREPLICAS`).
 pub static FENCE_REFUSALS: Counter = Counter::new();
+/// Client writes refused on a replica (`READONLY`).
+pub static REPLICA_REFUSALS: Counter = Counter::new();
+/// Calls refused for want of AOF (`MISCONF`).
+pub static PERSISTENCE_REFUSALS: Counter = Counter::new();
 
 /// The `INFO idgen` callback.
 pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32) {
@@ -111,6 +115,27 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
             ctx,
             c"acl_module_category".as_ptr(),
             category.as_ptr(),
+        );
+        // What the server's role and persistence let the module promise (`glue::persistence`).
+        let mode = super::persistence::mode();
+        for (name, text) in [
+            (c"persistence", mode.name()),
+            (c"never_twice", mode.never_twice()),
+            (c"unsafe_persistence", super::persistence::policy()),
+            (c"issuing", super::persistence::issuing()),
+        ] {
+            let text = std::ffi::CString::new(text).unwrap_or_default();
+            api!(RedisModule_InfoAddFieldCString)(ctx, name.as_ptr(), text.as_ptr());
+        }
+        api!(RedisModule_InfoAddFieldULongLong)(
+            ctx,
+            c"replica_refusals".as_ptr(),
+            REPLICA_REFUSALS.get(),
+        );
+        api!(RedisModule_InfoAddFieldULongLong)(
+            ctx,
+            c"persistence_refusals".as_ptr(),
+            PERSISTENCE_REFUSALS.get(),
         );
     }
 }

@@ -124,6 +124,9 @@ pub struct ServerBuilder {
     config_file: bool,
     /// A cluster node: a port whose bus port (+10000) is free too (see `free_cluster_port`).
     cluster: bool,
+    /// Pass `idgen.allow-unsafe-persistence yes`: test servers run without AOF (`--appendonly
+    /// no`), where the module's default refuses to issue sequences and pools.
+    allow_unsafe_persistence: bool,
 }
 
 impl ServerBuilder {
@@ -155,6 +158,13 @@ impl ServerBuilder {
         self.cluster = true;
         self.config("cluster-enabled yes")
             .config("cluster-config-file nodes.conf")
+    }
+
+    /// Keep the module's default for a server without AOF: sequences and pools refuse
+    /// (`MISCONF`) instead of being served (every other test server accepts the risk).
+    pub fn refuse_unsafe_persistence(mut self) -> Self {
+        self.allow_unsafe_persistence = false;
+        self
     }
 
     /// Start as a replica of `127.0.0.1:<port>`.
@@ -239,6 +249,7 @@ impl Server {
             module_args: Vec::new(),
             config_file: false,
             cluster: false,
+            allow_unsafe_persistence: true,
         }
     }
 
@@ -318,11 +329,15 @@ impl Server {
             a.push(format!("--{}", directive[0]));
             a.extend(directive[1..].iter().cloned());
         }
+        let mut module_args = self.builder.module_args.clone();
+        if self.builder.allow_unsafe_persistence {
+            module_args.extend(["idgen.allow-unsafe-persistence".into(), "yes".into()]);
+        }
         if self.builder.config_file {
             let conf = self.dir.join("redis.conf");
             if !conf.exists() {
                 let mut line = format!("loadmodule {}", self.module.display());
-                for arg in &self.builder.module_args {
+                for arg in &module_args {
                     line.push(' ');
                     line.push_str(arg);
                 }
@@ -332,7 +347,7 @@ impl Server {
         } else {
             a.push("--loadmodule".into());
             a.push(self.module.display().to_string());
-            a.extend(self.builder.module_args.iter().cloned());
+            a.extend(module_args);
         }
         a
     }
