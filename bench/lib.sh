@@ -64,7 +64,7 @@ start_server() {
         PORT=$(free_port) || die "no free port"
         "${SERVER_WRAPPER[@]}" "$REDIS_SERVER" --port "$PORT" --bind 127.0.0.1 --dir "$dir" \
             --daemonize no --save '' --appendonly no --logfile "$dir/redis.log" \
-            --loadmodule "$MODULE" "${floor[@]}" "$@" >"$dir/stdout.log" 2>&1 &
+            --loadmodule "$MODULE" idgen.allow-unsafe-persistence yes "${floor[@]}" "$@" >"$dir/stdout.log" 2>&1 &
         SERVER_PID=$!
         BENCH_PIDS+=("$SERVER_PID")
         local i

@@ -10,7 +10,7 @@ module="${IDGEN_MODULE:-$root/target/release/libidgen.so}"
 [ -f "$module" ] || { echo "module $module not found: run cargo build --release" >&2; exit 1; }
 dir="$(mktemp -d "${TMPDIR:-/tmp}/idgen-example.XXXXXX")"
 port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-"${IDGEN_SERVER:-redis-server}" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+"${IDGEN_SERVER:-redis-server}" --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly yes \
     --logfile "$dir/redis.log" --daemonize no --loadmodule "$module" >/dev/null 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"; }

@@ -1,6 +1,6 @@
 //! The `INFO idgen` section: the module-wide counters (`glue::stats`) and what the module reads
-//! from its settings, serving generation, reservation fence, cluster peers, clock and ACL
-//! support. It sits above everything it reads, so none of them depends on it; `lib.rs` registers
+//! from its settings, serving generation, reservation fence, cluster peers, clock, ACL support,
+//! and what the server's role and persistence let it promise. It sits above everything it reads, so none of them depends on it; `lib.rs` registers
 //! it.
 
 use std::ffi::CStr;
@@ -10,10 +10,11 @@ use redis_module::raw;
 use crate::glue::barrier::barrier;
 use crate::glue::ffi::api;
 use crate::glue::stats::{
-    BORROWED_MS, CLOCK_BEHIND, FENCE_REFUSALS, POOL_EXPIRIES, POOL_GRANTS, POOL_RELEASES,
-    POOL_RENEWALS, REFUSALS, RESERVATIONS, RESUMES, SEQ_VALUES, SNOWFLAKE_IDS,
+    BORROWED_MS, CLOCK_BEHIND, FENCE_REFUSALS, PERSISTENCE_REFUSALS, POOL_EXPIRIES, POOL_GRANTS,
+    POOL_RELEASES, POOL_RENEWALS, REFUSALS, REPLICA_REFUSALS, RESERVATIONS, RESUMES, SEQ_VALUES,
+    SNOWFLAKE_IDS,
 };
-use crate::glue::{acl, clock, cluster, config, fence, serving};
+use crate::glue::{acl, clock, cluster, config, fence, persistence, serving};
 
 /// The `INFO idgen` callback.
 pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32) {
@@ -77,6 +78,27 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
             ctx,
             c"acl_module_category".as_ptr(),
             category.as_ptr(),
+        );
+        // What the server's role and persistence let the module promise (`glue::persistence`).
+        let mode = persistence::mode();
+        for (name, text) in [
+            (c"persistence", mode.name()),
+            (c"never_twice", mode.never_twice()),
+            (c"unsafe_persistence", persistence::policy()),
+            (c"issuing", persistence::issuing()),
+        ] {
+            let text = std::ffi::CString::new(text).unwrap_or_default();
+            api!(RedisModule_InfoAddFieldCString)(ctx, name.as_ptr(), text.as_ptr());
+        }
+        api!(RedisModule_InfoAddFieldULongLong)(
+            ctx,
+            c"replica_refusals".as_ptr(),
+            REPLICA_REFUSALS.get(),
+        );
+        api!(RedisModule_InfoAddFieldULongLong)(
+            ctx,
+            c"persistence_refusals".as_ptr(),
+            PERSISTENCE_REFUSALS.get(),
         );
     }
 }

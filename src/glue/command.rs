@@ -238,8 +238,16 @@ impl Options {
 /// behind a panic barrier, replies with the error if there is one. Inlined into each command's
 /// trampoline, where the declaration is a constant: the arity and internal checks fold, and the
 /// handler is called directly (and may be inlined).
+/// `resumes_by_clock`: the command's type stays unique across a restart without AOF
+/// ([`CommandSet::RESUMES_BY_CLOCK`]).
 #[inline(always)]
-pub fn run(cmd: &Command, ctx: *mut raw::RedisModuleCtx, argv: *mut RStr, argc: c_int) -> c_int {
+pub fn run(
+    cmd: &Command,
+    resumes_by_clock: bool,
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut RStr,
+    argc: c_int,
+) -> c_int {
     let ctx = Ctx(ctx);
     let argc = argc.max(0) as usize;
     let arity_ok = if cmd.arity >= 0 {
@@ -251,6 +259,13 @@ pub fn run(cmd: &Command, ctx: *mut raw::RedisModuleCtx, argv: *mut RStr, argc: 
         fail(&ctx, Error::Arity);
     } else if cmd.internal && !ctx.is_replicated_or_loading() {
         fail(&ctx, Error::InternalCommand);
+    } else if let Err(e) = match cmd.key {
+        // A client's write: a replica never issues, and without AOF only a type that resumes by
+        // the clock does (`persistence`).
+        KeyAccess::Write if !cmd.internal => super::persistence::admit(&ctx, resumes_by_clock),
+        _ => Ok(()),
+    } {
+        fail(&ctx, e);
     } else {
         // SAFETY: Redis passes `argc` valid argument strings for the duration of the call.
         let args = unsafe { std::slice::from_raw_parts(argv, argc) };
@@ -289,6 +304,9 @@ fn fail(ctx: &Ctx, e: Error) {
 /// A set of commands: a type's, or the module's own.
 pub trait CommandSet: 'static {
     fn list() -> &'static [Command];
+    /// Whether the set's type stays unique across a restart that lost its newest reservations
+    /// because it resumes above the clock (snowflakes): it then serves without AOF.
+    const RESUMES_BY_CLOCK: bool = false;
 }
 
 /// The most commands one set holds.
@@ -299,7 +317,7 @@ extern "C" fn trampoline<S: CommandSet, const I: usize>(
     argv: *mut RStr,
     argc: c_int,
 ) -> c_int {
-    run(&S::list()[I], ctx, argv, argc)
+    run(&S::list()[I], S::RESUMES_BY_CLOCK, ctx, argv, argc)
 }
 
 /// One trampoline per slot of a set: Redis gives a command no user data, so each command's

@@ -56,6 +56,11 @@ pub const RESERVE_MAX_LAG_MS_DEFAULT: i64 = 2000;
 pub const RESERVE_MAX_LAG_MS_MIN: i64 = 1000;
 pub const RESERVE_MAX_LAG_MS_MAX: i64 = 60_000;
 
+/// `idgen.allow-unsafe-persistence`: without AOF, serve sequences and pools anyway (and say so in
+/// the log and `INFO`) instead of refusing with `MISCONF` (`glue::persistence`).
+pub static ALLOW_UNSAFE_PERSISTENCE: AtomicBool = AtomicBool::new(false);
+pub const ALLOW_UNSAFE_PERSISTENCE_DEFAULT: bool = false;
+
 /// The integer settings as (name without prefix, variable, default, min, max).
 pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 6] = [
     ("worker-id", &WORKER_ID, WORKER_ID_DEFAULT, 0, WORKER_ID_MAX),
@@ -97,8 +102,14 @@ pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 6] = [
 ];
 
 /// The yes/no settings as (name without prefix, variable, default).
-pub const FLAGS: [(&str, &AtomicBool, bool); 1] =
-    [("safety-jump", &SAFETY_JUMP, SAFETY_JUMP_DEFAULT)];
+pub const FLAGS: [(&str, &AtomicBool, bool); 2] = [
+    ("safety-jump", &SAFETY_JUMP, SAFETY_JUMP_DEFAULT),
+    (
+        "allow-unsafe-persistence",
+        &ALLOW_UNSAFE_PERSISTENCE,
+        ALLOW_UNSAFE_PERSISTENCE_DEFAULT,
+    ),
+];
 
 pub fn worker_id() -> i64 {
     WORKER_ID.load(Ordering::Relaxed)
@@ -110,6 +121,10 @@ pub fn reserve_min_replicas() -> i64 {
 
 pub fn reserve_max_lag_ms() -> i64 {
     RESERVE_MAX_LAG_MS.load(Ordering::Relaxed)
+}
+
+pub fn allow_unsafe_persistence() -> bool {
+    ALLOW_UNSAFE_PERSISTENCE.load(Ordering::Relaxed)
 }
 
 pub fn max_borrow_ms() -> i64 {

@@ -16,6 +16,7 @@ pub mod config;
 pub mod datatype;
 pub mod fence;
 pub mod ffi;
+pub mod persistence;
 pub mod rdb;
 pub mod safety;
 pub mod server;

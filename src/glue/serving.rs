@@ -125,6 +125,7 @@ extern "C" fn on_role_changed(
     _data: *mut c_void,
 ) {
     barrier("the role-changed event", (), || {
+        super::persistence::refresh(ctx);
         if subevent == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_MASTER {
             begin(ctx);
         }

@@ -41,3 +41,7 @@ pub static POOL_RELEASES: Counter = Counter::new();
 pub static POOL_EXPIRIES: Counter = Counter::new();
 /// Calls refused by the reservation fence (`NOREPLICAS`).
 pub static FENCE_REFUSALS: Counter = Counter::new();
+/// Client writes refused on a replica (`READONLY`).
+pub static REPLICA_REFUSALS: Counter = Counter::new();
+/// Calls refused for want of AOF (`MISCONF`).
+pub static PERSISTENCE_REFUSALS: Counter = Counter::new();

@@ -20,6 +20,7 @@ mod persistence;
 mod protocol;
 mod replication;
 mod seq;
+mod server_settings;
 mod snowflake;
 mod types;
 mod worker;

@@ -75,6 +75,10 @@ class RedisServer:
             "0",
             "--loadmodule",
             str(self.module),
+            # Without AOF the module refuses sequences and pools by default; these test servers
+            # accept the risk (the module's tests cover the refusal).
+            "idgen.allow-unsafe-persistence",
+            "yes",
         ] + self.extra
 
     def start(self, timeout: float = 15.0) -> "RedisServer":

@@ -143,6 +143,13 @@ pub enum Error {
         need: i64,
         max_lag_ms: i64,
     },
+    /// A command that writes (issues, reserves, creates) sent by a client to a replica: a replica
+    /// never issues, whatever `replica-read-only` says.
+    ReadOnlyReplica,
+    /// A command that needs durable reservations while the server has no AOF (and
+    /// `idgen.allow-unsafe-persistence` is off): a restart would lose what was issued since the
+    /// last snapshot and issue it again.
+    UnsafePersistence,
     Internal(String),
 }
 
@@ -296,6 +303,12 @@ impl fmt::Display for Error {
                 f,
                 "ERR sequence exhausted: MAXVALUE {max} reached in this period; the next period starts at {next}"
             ),
+            ReadOnlyReplica => f.write_str(
+                "READONLY You can't write against a read only replica: idgen issues only on a primary",
+            ),
+            UnsafePersistence => f.write_str(
+                "MISCONF idgen refuses to issue without AOF: a restart would repeat what was issued since the last snapshot; CONFIG SET appendonly yes (or CONFIG SET idgen.allow-unsafe-persistence yes to accept that risk)",
+            ),
             Internal(msg) => write!(f, "ERR idgen internal error: {msg}"),
         }
     }
@@ -319,6 +332,8 @@ impl Error {
                 | Error::OutsideCalendar
                 | Error::PeriodExhausted { .. }
                 | Error::NoReplicas { .. }
+                | Error::ReadOnlyReplica
+                | Error::UnsafePersistence
         )
     }
 }
@@ -370,6 +385,8 @@ mod tests {
             Error::PoolOptionDiffers("SIZE"),
             Error::TokensExhausted,
             Error::InternalCommand,
+            Error::ReadOnlyReplica,
+            Error::UnsafePersistence,
             Error::UnknownFormat,
             Error::UnknownLayout,
             Error::BadPrefix,

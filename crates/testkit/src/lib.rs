@@ -128,6 +128,9 @@ pub struct ServerBuilder {
     cluster: bool,
     /// The module build to load (restarts reuse it); `None`: [`module_path`].
     module: Option<PathBuf>,
+    /// Pass `idgen.allow-unsafe-persistence yes`: test servers run without AOF (`--appendonly
+    /// no`), where the module's default refuses to issue sequences and pools.
+    allow_unsafe_persistence: bool,
 }
 
 impl ServerBuilder {
@@ -165,6 +168,13 @@ impl ServerBuilder {
     /// restarts load it too. Per server, so tests in one binary can load different builds.
     pub fn module(mut self, path: impl Into<PathBuf>) -> Self {
         self.module = Some(path.into());
+        self
+    }
+
+    /// Keep the module's default for a server without AOF: sequences and pools refuse
+    /// (`MISCONF`) instead of being served (every other test server accepts the risk).
+    pub fn refuse_unsafe_persistence(mut self) -> Self {
+        self.allow_unsafe_persistence = false;
         self
     }
 
@@ -255,6 +265,7 @@ impl Server {
             config_file: false,
             cluster: false,
             module: None,
+            allow_unsafe_persistence: true,
         }
     }
 
@@ -334,11 +345,15 @@ impl Server {
             a.push(format!("--{}", directive[0]));
             a.extend(directive[1..].iter().cloned());
         }
+        let mut module_args = self.builder.module_args.clone();
+        if self.builder.allow_unsafe_persistence {
+            module_args.extend(["idgen.allow-unsafe-persistence".into(), "yes".into()]);
+        }
         if self.builder.config_file {
             let conf = self.dir.join("redis.conf");
             if !conf.exists() {
                 let mut line = format!("loadmodule {}", self.module.display());
-                for arg in &self.builder.module_args {
+                for arg in &module_args {
                     line.push(' ');
                     line.push_str(arg);
                 }
@@ -348,7 +363,7 @@ impl Server {
         } else {
             a.push("--loadmodule".into());
             a.push(self.module.display().to_string());
-            a.extend(self.builder.module_args.iter().cloned());
+            a.extend(module_args);
         }
         a
     }

@@ -49,6 +49,9 @@ impl CommandSet for Snowflake {
     fn list() -> &'static [Command] {
         commands::COMMANDS
     }
+    /// A key resumes above the clock after a load (`now + max-borrow-ms + one block`), so it stays
+    /// unique across a restart without AOF unless the clock also stepped back.
+    const RESUMES_BY_CLOCK: bool = true;
 }
 
 /// A snowflake reservation: the mark and newest wall time, with the layout, worker and text
