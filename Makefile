@@ -220,10 +220,11 @@ test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault sce
 bench-python: deps $(PY_MODULE_DEP) python-venv ## In-process LeasedSnowflake / SegmentSequence rates next to SNOWFLAKE.NEXT
 	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
 
-lint: python-venv ## cargo fmt --check, clippy with warnings as errors (the whole workspace), ruff on the Python client
+lint: python-venv ## cargo fmt --check, clippy with warnings as errors (the whole workspace), ruff, the docs' relative links
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(PY_VENV)/bin/ruff check $(PY_DIR)
+	$(PY_VENV)/bin/ruff check $(PY_DIR) scripts/check-links.py
+	$(PYTHON3) scripts/check-links.py
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
