@@ -18,6 +18,7 @@ mod formats;
 mod periods;
 mod persistence;
 mod protocol;
+mod reference;
 mod replication;
 mod seq;
 mod server_settings;
