@@ -13,6 +13,7 @@ extern crate idgen_testkit;
 
 mod acl;
 mod cluster;
+mod docs;
 mod fixture;
 mod formats;
 mod periods;
