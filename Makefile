@@ -48,7 +48,7 @@ PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test test-all test-faults examples-test lint fmt bench bench-floor clean \
+.PHONY: help deps build run test test-all test-faults examples-test lint commands-json fmt bench bench-floor clean \
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
 	test-server test-matrix test-faults-server test-faults-matrix test-faults-smoke test-python-matrix \
 	test-cluster cluster cluster-stop part-unit part-it part-faults part-fault-smoke part-python \
@@ -220,10 +220,17 @@ test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault sce
 bench-python: deps $(PY_MODULE_DEP) python-venv ## In-process LeasedSnowflake / SegmentSequence rates next to SNOWFLAKE.NEXT
 	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
 
-lint: python-venv ## cargo fmt --check, clippy with warnings as errors (the whole workspace), ruff on the Python client
+lint: python-venv ## cargo fmt --check, clippy with warnings as errors (the whole workspace), ruff, the docs' relative links
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(PY_VENV)/bin/ruff check $(PY_DIR)
+	$(PY_VENV)/bin/ruff check $(PY_DIR) scripts/check-links.py
+	$(PYTHON3) scripts/check-links.py
+
+# commands.json (the command reference as data: arity, flags, ACL categories, arguments) is
+# generated from the command declarations by a unit test of src/reference.rs, which also fails
+# when the file differs from them.
+commands-json: ## Regenerate commands.json from the command declarations (src/reference.rs)
+	IDGEN_WRITE_COMMANDS_JSON=1 $(CARGO) test --release -p idgen --lib reference
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

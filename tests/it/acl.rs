@@ -8,20 +8,30 @@
 
 use idgen_testkit::{info_field, module_commands, Conn, ModuleCommand, Server, Value};
 
-/// The categories each command is documented with (README, command reference), `@idgen` aside.
-/// Every command the server lists must be here: a new command needs its categories documented.
-fn documented_categories(cmd: &str) -> &'static [&'static str] {
-    match cmd {
-        "snowflake.create" | "snowflake.next" | "seq.create" | "seq.next" | "seq.nextbatch"
-        | "seq.set" | "worker.renew" | "worker.release" => &["write", "fast"],
-        "worker.acquire" => &["write", "slow"],
-        "snowflake.parse" | "snowflake.info" | "seq.current" | "seq.info" => &["read", "fast"],
-        "worker.list" | "worker.route" | "worker.info" | "idgen.workers" => &["read", "slow"],
-        // Internal: accepted only from the replication link and the AOF.
-        "snowflake.reserve" | "seq.reserve" | "worker.reserve" | "worker.effect"
-        | "idgen.generation" => &[],
-        other => panic!("{other}: no documented ACL categories (add them to README and here)"),
+/// The categories each command is documented with, `@idgen` aside: its `acl_categories` in
+/// commands.json (generated from the declarations, which a unit test keeps it equal to), without
+/// the `@`. Every command the server lists must be in the file. The file gives a client command
+/// `@idgen` as well, an internal one no category: checked, and `@idgen` left out here (the server
+/// shows it only where it has module ACL categories).
+fn documented_categories(cmd: &str, internal: bool) -> Vec<String> {
+    let mut cats = crate::reference::acl_categories(cmd);
+    let n = cats.len();
+    cats.retain(|c| c != "idgen");
+    assert_eq!(
+        n - cats.len(),
+        usize::from(!internal),
+        "commands.json: {cmd} (internal: {internal}) lists @idgen {} times",
+        n - cats.len()
+    );
+    if !internal {
+        // A Redis user expects each client command in @read or @write and in @fast or @slow.
+        let has = |c: &str| cats.iter().any(|x| x == c);
+        assert!(
+            has("read") != has("write") && has("fast") != has("slow"),
+            "commands.json: {cmd}: categories {cats:?}"
+        );
     }
+    cats
 }
 
 /// The ACL categories `COMMAND INFO` shows for `cmd`, without the `@`, sorted.
@@ -102,7 +112,7 @@ fn acl_categories_grant_the_commands() {
     assert!(client.len() >= 13 && client.len() < cmds.len());
     for m in &cmds {
         assert_eq!(
-            documented_categories(&m.name).is_empty(),
+            documented_categories(&m.name, m.internal).is_empty(),
             m.internal,
             "{}: internal commands, and only they, have no categories",
             m.name
@@ -151,10 +161,7 @@ fn acl_categories_grant_the_commands() {
 
     // What COMMAND INFO shows: the documented categories, plus @idgen for client commands.
     for m in &cmds {
-        let mut want: Vec<String> = documented_categories(&m.name)
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut want = documented_categories(&m.name, m.internal);
         if server_has_idgen && !m.internal {
             want.push("idgen".into());
         }
@@ -162,14 +169,20 @@ fn acl_categories_grant_the_commands() {
         assert_eq!(shown_categories(&mut c, &m.name), want, "{}", m.name);
     }
 
-    let reads = |m: &ModuleCommand| documented_categories(&m.name).contains(&"read");
+    let reads = |m: &ModuleCommand| {
+        documented_categories(&m.name, m.internal)
+            .iter()
+            .any(|c| c == "read")
+    };
     let mut reader = user(&s, "reader", &["+@read"]);
     assert_grants("+@read", &mut reader, &cmds, reads);
     let mut rw = user(&s, "rw", &["+@read", "+@write"]);
     assert_grants("+@read +@write", &mut rw, &cmds, |m| !m.internal);
     let mut fast = user(&s, "fast", &["+@fast"]);
     assert_grants("+@fast", &mut fast, &cmds, |m| {
-        documented_categories(&m.name).contains(&"fast")
+        documented_categories(&m.name, m.internal)
+            .iter()
+            .any(|c| c == "fast")
     });
 
     if server_has_idgen {

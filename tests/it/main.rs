@@ -13,11 +13,13 @@ extern crate idgen_testkit;
 
 mod acl;
 mod cluster;
+mod docs;
 mod fixture;
 mod formats;
 mod periods;
 mod persistence;
 mod protocol;
+mod reference;
 mod replication;
 mod seq;
 mod server_settings;

@@ -5,31 +5,12 @@ use idgen_testkit::{
     info, info_field, module_commands, now_ms, Conn, ModuleCommand, Server, Value,
 };
 
-/// The arity each known command is documented with (README, command reference); the tests run
-/// over every command the server lists for the module, so a new command is covered as soon as it
-/// is declared, and a known one must keep its documented arity.
-fn documented_arity(cmd: &str) -> Option<i64> {
-    Some(match cmd {
-        "snowflake.create" | "snowflake.next" | "seq.create" => -2,
-        "seq.set" | "snowflake.parse" => -3,
-        "seq.nextbatch" => 3,
-        "snowflake.info" | "seq.next" | "seq.current" | "seq.info" | "idgen.generation" => 2,
-        // At least key + 8 and key + 9 arguments, the lists of older AOF files (README,
-        // "Internal commands"); this version sends key + 11 and key + 13.
-        "snowflake.reserve" => -10,
-        "seq.reserve" => -11,
-        // Worker-ID pools (README, WORKER.*): pool + ttl-ms; pool id token ttl-ms; pool id
-        // token; internal: key + 5 and key + 8.
-        "worker.acquire" | "worker.route" => -3,
-        "worker.renew" => -5,
-        "worker.release" => -4,
-        "worker.list" | "worker.info" => 2,
-        // Keyless: lists the worker ids the cluster's nodes announced.
-        "idgen.workers" => 1,
-        "worker.reserve" => 7,
-        "worker.effect" => 10,
-        _ => return None,
-    })
+/// The arity each command is documented with: its `arity` in commands.json (generated from the
+/// declarations, which a unit test keeps it equal to). The tests run over every command the
+/// server lists for the module, so a new command is covered as soon as it is declared, and each
+/// must be in the file with the arity the server reports.
+fn documented_arity(cmd: &str) -> i64 {
+    crate::reference::arity(cmd)
 }
 
 /// The module's client commands (not internal), from the server.
@@ -62,11 +43,19 @@ fn client_commands(c: &mut Conn) -> Vec<ModuleCommand> {
 fn declared_arities_match_the_documented_ones() {
     let s = Server::start("proto-declared");
     let mut c = s.conn();
-    for m in module_commands(&mut c) {
-        if let Some(a) = documented_arity(&m.name) {
-            assert_eq!(m.arity, a, "arity of {}", m.name);
-        }
+    let registered = module_commands(&mut c);
+    for m in &registered {
+        assert_eq!(m.arity, documented_arity(&m.name), "arity of {}", m.name);
     }
+    // And the file lists no command the module does not register.
+    let mut names: Vec<String> = registered
+        .iter()
+        .map(|m| m.name.to_ascii_uppercase())
+        .collect();
+    names.sort();
+    let mut in_file: Vec<String> = crate::reference::commands().keys().cloned().collect();
+    in_file.sort();
+    assert_eq!(names, in_file, "commands registered vs commands.json");
 }
 
 fn wrong_arity(cmd: &str) -> String {
@@ -244,11 +233,7 @@ fn command_info_arity_flags_and_keys() {
         let cmd = m.name.as_str();
         let e = command_info(&mut c, cmd);
         assert_eq!(e[0].as_str(), cmd, "name");
-        assert_eq!(
-            Some(e[1].int()),
-            documented_arity(cmd).or(Some(m.arity)),
-            "arity of {cmd}"
-        );
+        assert_eq!(e[1].int(), documented_arity(cmd), "arity of {cmd}");
         let flags: Vec<String> = e[2]
             .array()
             .iter()
@@ -286,7 +271,7 @@ fn command_info_arity_flags_and_keys() {
     }
     for cmd in ["snowflake.reserve", "seq.reserve"] {
         let e = command_info(&mut c, cmd);
-        assert_eq!(Some(e[1].int()), documented_arity(cmd), "arity of {cmd}");
+        assert_eq!(e[1].int(), documented_arity(cmd), "arity of {cmd}");
         let flags: Vec<String> = e[2]
             .array()
             .iter()
