@@ -3,41 +3,9 @@
 //! `route(now, task_key, count)` names the live lease(s) responsible for `task_key` by rendezvous
 //! (highest-random-weight) hashing over the live worker IDs, so that when a worker joins or
 //! leaves only about 1/N of task keys change owner. A client computes the same answer from the
-//! IDs `LIST` returns. For a task key `k` (any bytes) and a worker ID `w`:
-//!
-//! 1. `m` = the bytes of `k`, then one `0x00` byte, then `w` in ASCII decimal without leading
-//!    zeros (`0`, `7`, `1023`).
-//! 2. `h` = 64-bit FNV-1a of `m`: `h = 0xcbf29ce484222325`, then for each byte `b` of `m` in order,
-//!    `h = (h XOR b) * 0x100000001b3 mod 2^64`.
-//! 3. `weight(k, w)` = the splitmix64 finalizer of `h` (unsigned 64-bit, `>>` logical, products
-//!    mod 2^64): `h ^= h >> 30; h *= 0xbf58476d1ce4e5b9; h ^= h >> 27; h *= 0x94d049bb133111eb;
-//!    h ^= h >> 31`. (FNV-1a alone mixes the trailing ID digits too weakly into the high bits:
-//!    over IDs 0..=9, two of them would own half the keys. The finalizer fixes that.)
-//! 4. Rank the live IDs by weight, highest first; on equal weights the higher ID ranks first. The
-//!    first is the owner; `count` gives the first `count` (fallbacks, replicas).
-//!
-//! ```text
-//! M = (1 << 64) - 1                                    # Python
-//! def weight(key: bytes, wid: int) -> int:
-//!     h = 0xcbf29ce484222325
-//!     for b in key + b"\x00" + str(wid).encode():
-//!         h = ((h ^ b) * 0x100000001b3) & M
-//!     h = ((h ^ (h >> 30)) * 0xbf58476d1ce4e5b9) & M
-//!     h = ((h ^ (h >> 27)) * 0x94d049bb133111eb) & M
-//!     return h ^ (h >> 31)
-//! def route(key: bytes, ids, count=1):
-//!     return sorted(ids, key=lambda w: (weight(key, w), w), reverse=True)[:count]
-//!
-//! const M = (1n << 64n) - 1n;                          // JavaScript (BigInt)
-//! function weight(key /* Uint8Array */, wid /* number */) {
-//!   let h = 0xcbf29ce484222325n;
-//!   for (const b of [...key, 0, ...new TextEncoder().encode(String(wid))])
-//!     h = ((h ^ BigInt(b)) * 0x100000001b3n) & M;
-//!   h = ((h ^ (h >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
-//!   h = ((h ^ (h >> 27n)) * 0x94d049bb133111ebn) & M;
-//!   return h ^ (h >> 31n);
-//! }
-//! ```
+//! IDs `LIST` returns. The hash (FNV-1a-64 of `key || 0x00 || decimal ID`, then the splitmix64
+//! finalizer; the highest weight owns, ties to the higher ID) is specified once, for every
+//! language, in `docs/worker-pools.md` ("The route hash"); the functions below are its reference.
 //!
 //! The worker ID is hashed, not the holder name: every lease has an ID (holders are optional), a
 //! worker that comes back under its name usually gets its ID back (`Returned`) and with it its
