@@ -115,13 +115,16 @@ INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
 # which never run `cargo build`.
 parts = MAKE="$(MAKE)" scripts/parts.sh $(1) $(2)
 QUICK_PARTS := deps build part-python part-examples part-unit part-it part-fault-smoke
-ALL_PARTS    = deps build servers $(addprefix part-python@,$(SERVERS)) part-examples part-unit \
-	$(addprefix part-it@,$(SERVERS)) $(addprefix part-faults@,$(FAULT_SERVERS))
+# test-all is `make test` (the quick tier, on SERVER) and then the rest: the other servers and
+# the whole fault suite on each of FAULT_SERVERS.
+OTHER_SERVERS = $(filter-out $(SERVER),$(SERVERS))
+ALL_PARTS    = test servers $(addprefix part-python@,$(OTHER_SERVERS)) \
+	$(addprefix part-it@,$(OTHER_SERVERS)) $(addprefix part-faults@,$(FAULT_SERVERS))
 
 test: ## Quick tier (under 10 min): deps, build, Python tests, examples, unit, integration, fault smoke, on SERVER
 	@$(call parts,"make test (SERVER=$(SERVER))",$(QUICK_PARTS))
 
-test-all: ## Every test: unit; integration and Python on each of SERVERS; fault suite on each of FAULT_SERVERS; examples
+test-all: ## make test, then integration and Python tests on the other SERVERS and the whole fault suite on each of FAULT_SERVERS
 	@$(call parts,"make test-all",$(ALL_PARTS))
 
 part-unit:
