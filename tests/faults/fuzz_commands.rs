@@ -2,7 +2,7 @@
 //! included.
 
 use super::*;
-use crate::fuzz_restore::snowflake_invariants;
+use crate::fuzz_checks::{check_error, show_map, snowflake_invariants};
 
 // ---------------------------------------------------------------------------------------------
 // Scenario 6: bad input
@@ -40,18 +40,6 @@ pub(crate) fn check_issue_refusal(e: &str) -> Result<(), String> {
     } else {
         Err(format!("not a documented refusal: {e:?}"))
     }
-}
-
-/// A valid error reply: starts with an upper-case code, and is not the panic barrier's.
-pub(crate) fn check_error(e: &str) -> Result<(), String> {
-    let code = e.split_whitespace().next().unwrap_or("");
-    if code.is_empty() || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(format!("error without a code: {e:?}"));
-    }
-    if e.contains("internal error") {
-        return Err(format!("panic caught in the module: {e:?}"));
-    }
-    Ok(())
 }
 
 pub(crate) fn show(v: &[Vec<u8>]) -> String {
@@ -125,23 +113,6 @@ fn all_keys(c: &mut Conn) -> Vec<Vec<u8>> {
             })
             .collect(),
         other => panic!("KEYS: {other:?}"),
-    }
-}
-
-/// An INFO reply as `field=value ...`.
-pub(crate) fn show_map(v: &Value) -> String {
-    match v {
-        Value::Array(_) | Value::Map(_) => v
-            .pairs()
-            .iter()
-            .map(|(k, v)| match v {
-                Value::Int(i) => format!("{k}={i}"),
-                Value::Null => format!("{k}=nil"),
-                other => format!("{k}={other:?}"),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => format!("{other:?}"),
     }
 }
 

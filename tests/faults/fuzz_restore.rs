@@ -1,40 +1,10 @@
 //! Scenario 6, bad input in DUMP payloads: forged and mutated RESTOREs of every type.
 
 use super::*;
-use crate::fuzz_commands::{check_error, show_map};
+use crate::fuzz_checks::{check_error, snowflake_invariants};
 
 fn restore(c: &mut Conn, key: &[u8], payload: &[u8]) -> std::io::Result<Value> {
     c.try_cmd(&[b"RESTORE".as_slice(), key, b"0", payload, b"REPLACE"])
-}
-
-/// What SNOWFLAKE.INFO of any generator must satisfy: its unix times are representable
-/// (`time_bits_exhausted_at` is exactly epoch + 2^TIME-BITS x TIME-UNIT - 1, not saturated), and
-/// the last
-/// issued timestamp is below the reservation. `Err` says which does not hold.
-pub(crate) fn snowflake_invariants(info: &Value) -> Result<(), String> {
-    let epoch = info.field_int("epoch") as i128;
-    let bits = info.field_int("time_bits");
-    let exhausted = info.field_int("time_bits_exhausted_at") as i128;
-    let unit = info.field_int("time_unit") as i128;
-    let true_exhausted = epoch + (1i128 << bits.clamp(0, 64)) * unit - 1;
-    if exhausted != true_exhausted {
-        return Err(format!(
-            "EPOCH {epoch} + 2^{bits} x {unit} overflows the unix-ms range: time_bits_exhausted_at is \
-             {exhausted}, not {true_exhausted} (INFO {})",
-            show_map(info)
-        ));
-    }
-    let (last, mark) = (
-        info.field_int("last_timestamp"),
-        info.field_int("reserved_until"),
-    );
-    if last != -1 && last >= mark {
-        return Err(format!(
-            "last_timestamp not below reserved_until: {}",
-            show_map(info)
-        ));
-    }
-    Ok(())
 }
 
 /// Checks a generator key (restored from a mutated payload, or loaded from a forged AOF): INFO,

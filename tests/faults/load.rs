@@ -622,3 +622,22 @@ pub fn check(workload: Workload, logs: Vec<ClientLog>) -> Report {
     }
     r
 }
+
+/// Sets `idgen.safety-min-gap` to cover the burst on `seq:burst` (see `BURST_VALUES`), then
+/// adds the module arguments of `$FAULTS_MODULE_ARGS` ("name value ...", later ones win), e.g.
+/// `FAULTS_MODULE_ARGS="idgen.safety-jump no"` to watch the idgen scenarios catch repeats when
+/// the safety jump is off.
+pub fn with_env_module_args(b: idgen_testkit::ServerBuilder) -> idgen_testkit::ServerBuilder {
+    let mut b = b.module_arg("idgen.safety-min-gap", &BURST_MIN_GAP.to_string());
+    if let Ok(args) = std::env::var("FAULTS_MODULE_ARGS") {
+        let words: Vec<&str> = args.split_whitespace().collect();
+        assert!(
+            words.len().is_multiple_of(2),
+            "FAULTS_MODULE_ARGS must be name value pairs"
+        );
+        for pair in words.chunks(2) {
+            b = b.module_arg(pair[0], pair[1]);
+        }
+    }
+    b
+}

@@ -59,6 +59,7 @@ mod util;
 // The scenarios.
 mod crashes;
 mod fence;
+mod fuzz_checks;
 mod fuzz_commands;
 mod fuzz_restore;
 mod period_boundary;
@@ -80,12 +81,12 @@ use idgen_testkit::{
     free_port, generator_of, info_field, module_commands, module_path, now_ms, test_clock_module,
     try_generator_of, try_info_field, wait_replica_sync, Conn, Generator, Server, Value,
 };
-use load::{check, Load, Report, Workload};
+use load::{check, with_env_module_args, Load, Report, Workload};
 use pool::{PoolLoad, Tenure, POOL_GRACE_MS, POOL_KEY, POOL_SIZE};
 use proxy::Proxy;
 use util::{
-    crash_lines, crash_lines_in, pid, seed, serial, start_with_module, summary, wait_link_up,
-    with_env_module_args, Rng, Stopped,
+    crash_lines, crash_lines_in, pid, seed, serial, start_with_module, summary, wait_link_up, Rng,
+    Stopped,
 };
 
 // ---- budget: cycle counts and durations ----
