@@ -158,18 +158,22 @@ pub fn format_local(unix_ms: i64, offset: UtcOffset) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{offset}")
 }
 
+/// Test helpers for the calendar, period and template tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
     use super::*;
     use proptest::prelude::*;
 
-    const MONTHS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-    fn off(s: &str) -> UtcOffset {
+    pub(crate) fn off(s: &str) -> UtcOffset {
         UtcOffset::parse(s.as_bytes()).unwrap()
     }
 
-    fn any_offset() -> impl Strategy<Value = UtcOffset> {
+    /// Unix ms of a local time at an offset.
+    pub(crate) fn local_ms(y: i64, mo: u32, d: u32, h: i64, offset: UtcOffset) -> i64 {
+        days_from_civil(y, mo, d) * DAY_MS + h * HOUR_MS - offset.ms()
+    }
+
+    pub(crate) fn any_offset() -> impl Strategy<Value = UtcOffset> {
         prop_oneof![
             Just(UtcOffset::UTC),
             (-840i32..=840).prop_map(|m| UtcOffset::from_minutes(m).unwrap()),
@@ -177,6 +181,15 @@ mod tests {
                 .prop_map(|m| UtcOffset::from_minutes(m).unwrap()),
         ]
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+    use proptest::prelude::*;
+
+    const MONTHS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
     /// A date in 1970..=9999.
     fn any_date() -> impl Strategy<Value = (i64, u32, u32)> {

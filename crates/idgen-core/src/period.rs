@@ -201,25 +201,8 @@ pub fn period_fields(index: i64, period: Period) -> Result<PeriodFields> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::test_support::*;
     use proptest::prelude::*;
-
-    fn off(s: &str) -> UtcOffset {
-        UtcOffset::parse(s.as_bytes()).unwrap()
-    }
-
-    /// Unix ms of a local time at an offset.
-    fn local_ms(y: i64, mo: u32, d: u32, h: i64, offset: UtcOffset) -> i64 {
-        days_from_civil(y, mo, d) * DAY_MS + h * HOUR_MS - offset.ms()
-    }
-
-    fn any_offset() -> impl Strategy<Value = UtcOffset> {
-        prop_oneof![
-            Just(UtcOffset::UTC),
-            (-840i32..=840).prop_map(|m| UtcOffset::from_minutes(m).unwrap()),
-            prop::sample::select(vec![-840, -570, 330, 345, 480, 840])
-                .prop_map(|m| UtcOffset::from_minutes(m).unwrap()),
-        ]
-    }
 
     fn any_period() -> impl Strategy<Value = Period> {
         prop::sample::select(Period::ALL.to_vec())

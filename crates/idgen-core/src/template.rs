@@ -496,17 +496,9 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::test_support::*;
     use crate::period::*;
     use proptest::prelude::*;
-
-    fn off(s: &str) -> UtcOffset {
-        UtcOffset::parse(s.as_bytes()).unwrap()
-    }
-
-    /// Unix ms of a local time at an offset.
-    fn local_ms(y: i64, mo: u32, d: u32, h: i64, offset: UtcOffset) -> i64 {
-        days_from_civil(y, mo, d) * DAY_MS + h * HOUR_MS - offset.ms()
-    }
 
     fn render(t: &Template, f: &PeriodFields, seq: i64, worker: i64) -> String {
         let mut out = Vec::with_capacity(t.max_len(i64::MAX));
