@@ -28,6 +28,10 @@ FAULT_SERVERS ?= redis7 valkey9
 INTEGRATION_TESTS := it
 # The unit and property tests (no server). One line, kept alone so that it can change by itself.
 UNIT_TEST_CMD := $(CARGO) test --release --no-fail-fast --lib
+# The tiers compile every test binary in one cargo run before running any: one feature
+# resolution for all (so the library is built once for them, not once per `cargo test`), and
+# the single-threaded LTO steps of different binaries overlap on the cores.
+TEST_BUILD_CMD := $(CARGO) test --release --no-run --lib --test it --test faults
 # The fault smoke of `make test`: one kill -9 scenario (scenario 2: kill -9 under load with
 # `appendfsync always`, 10 cycles) and one failover scenario (scenario 3: failover to a lagging
 # replica, 10 cycles), the two quickest of their kinds (about 30 s each on 2 cores).
@@ -48,7 +52,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: help deps build run test test-all test-faults examples-test lint fmt bench bench-floor clean \
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
 	test-server test-matrix test-faults-server test-faults-matrix test-faults-smoke test-python-matrix \
-	test-cluster cluster cluster-stop part-unit part-it part-faults part-fault-smoke part-python \
+	test-cluster cluster cluster-stop part-test-build part-unit part-it part-faults part-fault-smoke part-python \
 	part-examples
 
 help: ## List the targets
@@ -111,8 +115,10 @@ INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
 # runs a part with SERVER=server. The Python tests and the examples run before the cargo tests,
 # which never run `cargo build`.
 parts = MAKE="$(MAKE)" scripts/parts.sh $(1) $(2)
-QUICK_PARTS := deps build part-python part-examples part-unit part-it part-fault-smoke
-ALL_PARTS    = deps build servers $(addprefix part-python@,$(SERVERS)) part-examples part-unit \
+QUICK_PARTS := deps build part-python part-examples part-test-build part-unit part-it \
+	part-fault-smoke
+ALL_PARTS    = deps build servers $(addprefix part-python@,$(SERVERS)) part-examples \
+	part-test-build part-unit \
 	$(addprefix part-it@,$(SERVERS)) $(addprefix part-faults@,$(FAULT_SERVERS))
 
 test: ## Quick tier (under 10 min): deps, build, Python tests, examples, unit, integration, fault smoke, on SERVER
@@ -120,6 +126,9 @@ test: ## Quick tier (under 10 min): deps, build, Python tests, examples, unit, i
 
 test-all: ## Every test: unit; integration and Python on each of SERVERS; fault suite on each of FAULT_SERVERS; examples
 	@$(call parts,"make test-all",$(ALL_PARTS))
+
+part-test-build:
+	$(TEST_BUILD_CMD)
 
 part-unit:
 	$(UNIT_TEST_CMD)
