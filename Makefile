@@ -28,10 +28,10 @@ FAULT_SERVERS ?= redis7 valkey9
 INTEGRATION_TESTS := it
 # The unit and property tests (no server). One line, kept alone so that it can change by itself.
 UNIT_TEST_CMD := $(CARGO) test --release --no-fail-fast --lib
-# The tiers compile every test binary in one cargo run before running any: one feature
-# resolution for all (so the library is built once for them, not once per `cargo test`), and
-# the single-threaded LTO steps of different binaries overlap on the cores.
-TEST_BUILD_CMD := $(CARGO) test --release --no-run --lib --test it --test faults
+# The tiers compile both integration-test binaries in one cargo run before running any, so the
+# library they link is built once for both (run alone, `--test faults` compiled it again).
+# Not `--lib`: `cargo test --lib` alone resolves differently and compiled everything again.
+TEST_BUILD_CMD := $(CARGO) test --release --no-run --test it --test faults
 # The fault smoke of `make test`: one kill -9 scenario (scenario 2: kill -9 under load with
 # `appendfsync always`, 10 cycles) and one failover scenario (scenario 3: failover to a lagging
 # replica, 10 cycles), the two quickest of their kinds (about 30 s each on 2 cores).
