@@ -31,6 +31,14 @@ INTEGRATION_TESTS := it
 # (commands.json against the declarations, ACL categories).
 UNIT_TEST_CMD := $(CARGO) test --release --no-fail-fast -p idgen-core && \
 	$(CARGO) test --release --no-fail-fast -p idgen --lib
+# The tiers compile both integration-test binaries in one cargo run before running any, so the
+# library they link is built once for both (run alone, `--test faults` compiled it again).
+# Not `--lib`: `cargo test --lib` alone resolves differently and compiled everything again.
+TEST_BUILD_CMD := $(CARGO) test --release --no-run --test it --test faults
+# The test-clock build (IDGEN.DEBUG-CLOCK) that the periods, worker and some fault tests load:
+# built in the same target dir as the release build, so only the idgen crate compiles again (a
+# few seconds, not every dependency), copied aside, then the release build is put back.
+TEST_CLOCK_SO := target/test-clock/libidgen.so
 # The fault smoke of `make test`: one kill -9 scenario (scenario 2: kill -9 under load with
 # `appendfsync always`, 10 cycles) and one failover scenario (scenario 3: failover to a lagging
 # replica, 10 cycles), the two quickest of their kinds (about 30 s each on 2 cores).
@@ -48,10 +56,10 @@ PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help deps build run test test-all test-faults examples-test lint commands-json fmt bench bench-floor clean \
+.PHONY: help deps build build-test-clock run test test-all test-faults examples-test lint commands-json fmt bench bench-floor clean \
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
 	test-server test-matrix test-faults-server test-faults-matrix test-faults-smoke test-python-matrix \
-	test-cluster cluster cluster-stop part-unit part-it part-faults part-fault-smoke part-python \
+	test-cluster cluster cluster-stop part-test-build part-unit part-it part-faults part-fault-smoke part-python \
 	part-examples
 
 help: ## List the targets
@@ -85,6 +93,11 @@ deps: ## Install redis-server, redis-tools, redis-sentinel, libclang-dev and pyt
 build: ## cargo build --release (produces target/release/libidgen.so)
 	$(CARGO) build --release
 
+build-test-clock: ## The test-clock build the tests load (target/test-clock/libidgen.so; never a release build)
+	$(CARGO) build --release --features test-clock
+	mkdir -p $(dir $(TEST_CLOCK_SO)) && cp target/release/libidgen.so $(TEST_CLOCK_SO)
+	$(CARGO) build --release
+
 # Redis changes into `dir` before loading modules, so the example's relative module path is
 # replaced by the absolute one; the config is passed on stdin ("-"). ./data must exist because
 # the example's own `dir ./data` is applied before --dir.
@@ -114,7 +127,8 @@ INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
 # runs a part with SERVER=server. The Python tests and the examples run before the cargo tests,
 # which never run `cargo build`.
 parts = MAKE="$(MAKE)" scripts/parts.sh $(1) $(2)
-QUICK_PARTS := deps build part-python part-examples part-unit part-it part-fault-smoke
+QUICK_PARTS := deps build build-test-clock part-python part-examples part-test-build part-unit \
+	part-it part-fault-smoke
 # test-all is `make test` (the quick tier, on SERVER) and then the rest: the other servers and
 # the whole fault suite on each of FAULT_SERVERS.
 OTHER_SERVERS = $(filter-out $(SERVER),$(SERVERS))
@@ -126,6 +140,9 @@ test: ## Quick tier (under 10 min): deps, build, Python tests, examples, unit, i
 
 test-all: ## make test, then integration and Python tests on the other SERVERS and the whole fault suite on each of FAULT_SERVERS
 	@$(call parts,"make test-all",$(ALL_PARTS))
+
+part-test-build:
+	$(TEST_BUILD_CMD)
 
 part-unit:
 	$(UNIT_TEST_CMD)
@@ -155,31 +172,32 @@ part-examples:
 test-unit: ## Unit and property tests (no server)
 	@$(MAKE) --no-print-directory part-unit
 
-test-server: deps build ## Integration tests (tests/it) against SERVER (make test-server SERVER=valkey9)
+test-server: deps build build-test-clock ## Integration tests (tests/it) against SERVER (make test-server SERVER=valkey9)
 	@$(call on-server,$(SERVER),integration tests,$(INTEGRATION_ARGS))
 
-test-matrix: deps build servers ## Integration tests against each of SERVERS
+test-matrix: deps build build-test-clock servers ## Integration tests against each of SERVERS
 	@rc=0; for s in $(SERVERS); do \
 		$(call on-server,$$s,integration tests,$(INTEGRATION_ARGS)) || rc=1; \
 	done; exit $$rc
 
-test-faults-server: deps build ## The Rust fault suite (tests/faults) against SERVER
+test-faults-server: deps build build-test-clock ## The Rust fault suite (tests/faults) against SERVER
 	@$(call on-server,$(SERVER),fault suite,--test faults)
 
-test-faults-matrix: deps build servers ## The Rust fault suite against each of FAULT_SERVERS
+test-faults-matrix: deps build build-test-clock servers ## The Rust fault suite against each of FAULT_SERVERS
 	@rc=0; for s in $(FAULT_SERVERS); do \
 		$(call on-server,$$s,fault suite,--test faults) || rc=1; \
 	done; exit $$rc
 
-test-faults-smoke: deps build ## The fault smoke of make test (FAULT_SMOKE: a kill -9 and a failover scenario) against SERVER
+test-faults-smoke: deps build build-test-clock ## The fault smoke of make test (FAULT_SMOKE: a kill -9 and a failover scenario) against SERVER
 	@$(MAKE) --no-print-directory part-fault-smoke
 
 examples-test: build ## Run the Node.js and Lua examples' tests against SERVER (needs node and npm)
 	@$(MAKE) --no-print-directory part-examples
 
-test-faults: deps build python-venv ## Build, then run only the fault-injection suites (tests/faults, Python client's) against SERVER
+test-faults: deps build build-test-clock python-venv ## Build, then run only the fault-injection suites (tests/faults, Python client's) against SERVER
 	$(CHECK_SERVER)
-	IDGEN_SERVER=$(SERVER_BIN) $(CARGO) test --release --no-fail-fast --test faults
+	IDGEN_SERVER=$(SERVER_BIN) IDGEN_TEST_CLOCK_MODULE=$(abspath $(TEST_CLOCK_SO)) \
+		$(CARGO) test --release --no-fail-fast --test faults
 	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs -m faults
 
 # A loopback cluster of 3 primaries + 3 replicas with the module, each node with its own

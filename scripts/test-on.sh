@@ -14,6 +14,12 @@ what="$2"
 shift 2
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$("$root/scripts/servers.sh" path "$server")" || exit 1
+# The test-clock build `make build-test-clock` made, when there is one (else the tests build it
+# into a target dir of their own).
+tc="$root/target/test-clock/libidgen.so"
+if [ -z "${IDGEN_TEST_CLOCK_MODULE:-}" ] && [ -f "$tc" ]; then
+    export IDGEN_TEST_CLOCK_MODULE="$tc"
+fi
 echo "== $what on $server: $bin ($("$bin" --version))"
 start=$(date +%s)
 IDGEN_SERVER="$bin" "${CARGO:-cargo}" test --release --no-fail-fast "$@"
