@@ -15,6 +15,7 @@ pub mod pool;
 pub mod sequence;
 pub mod snowflake;
 pub mod template;
+pub mod uuid;
 
 #[cfg(test)]
 mod fixture;
