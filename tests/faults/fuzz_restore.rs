@@ -155,6 +155,12 @@ pub(crate) fn check_generator(
                 }
             }
         }
+        Generator::Uuid => {
+            let one = c.try_cmd(&on("UUID.NEXT"))?;
+            if let Err(e) = coded(&one) {
+                return Ok(Err(format!("UUID.NEXT: {e}")));
+            }
+        }
         Generator::Pool => {
             let info = c.try_cmd(&on("WORKER.INFO"))?;
             if info.is_err() {

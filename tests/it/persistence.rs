@@ -178,6 +178,7 @@ fn info_and_options(c: &mut Conn, key: &str) -> (&'static str, &'static [&'stati
             ],
         ),
         Some(Generator::Pool) => ("WORKER.INFO", &["size", "grace_ms"]),
+        Some(Generator::Uuid) => ("UUID.INFO", &["format", "worker"]),
         None => panic!("{key} is not a generator"),
     }
 }
