@@ -178,7 +178,7 @@ proptest! {
                     match g.next(now, worker, n, max_borrow) {
                         Ok(i) => {
                             for (k, id) in i.ids(&mut random).enumerate() {
-                                prop_assert!(last.map_or(true, |l| id > l));
+                                prop_assert!(last.is_none_or(|l| id > l));
                                 last = Some(id);
                                 if k != 0 && k + 1 != n as usize {
                                     continue; // the text of the first and last suffices
