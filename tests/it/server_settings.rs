@@ -84,6 +84,8 @@ fn without_aof_sequences_and_pools_refuse_snowflakes_serve() {
     // Reads stay allowed; snowflakes serve (they resume above the clock).
     assert!(c.cmd(&["SEQ.CURRENT", "s"]).is_null());
     assert!(c.cmd(&["SNOWFLAKE.NEXT", "f"]).int() > 0);
+    // UUID keys too (they resume above the clock like snowflakes).
+    assert_eq!(c.cmd(&["UUID.NEXT", "uu"]).as_str().len(), 36);
     assert!(s.log().contains("persistence rdb-only"), "logged once");
 
     // The same without any snapshot.
