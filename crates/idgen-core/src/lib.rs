@@ -12,6 +12,7 @@ pub mod fence;
 pub mod format;
 pub mod period;
 pub mod pool;
+pub mod reservation;
 pub mod sequence;
 pub mod snowflake;
 pub mod template;

@@ -20,10 +20,13 @@
 //!
 //! Pure logic like `crate::snowflake`: the clock, the node's worker id, the borrow limit and the
 //! random bits are arguments. Position, mark (reservation), wall time seen, borrow and resume
-//! follow the snowflake generator exactly, with a tick of 1 ms, epoch 0 and 18 sequence bits.
+//! follow the snowflake generator exactly (the block and resume rules are
+//! shared, `crate::reservation`), with a tick of 1 ms, epoch 0 and 18 sequence bits.
 
 use crate::error::{Error, Result};
-pub use crate::snowflake::{BUSY_INTERVAL_MS, MAX_BLOCK_MS, MAX_COUNT, MIN_BLOCK_MS};
+use crate::reservation;
+pub use crate::reservation::{BUSY_INTERVAL_MS, MAX_BLOCK_MS, MIN_BLOCK_MS};
+pub use crate::snowflake::MAX_COUNT;
 
 /// The counter's width: 12 bits in `rand_a`, 6 at the top of `rand_b`.
 pub const COUNTER_BITS: u32 = 18;
@@ -344,7 +347,7 @@ impl UuidGen {
         // Commit.
         let clock_behind = now < self.wall_seen && !self.resumed;
         let borrowed = (last_ts - base.max(self.last_ms())).max(0) as u64;
-        let busy = now.saturating_sub(self.wall_seen) <= BUSY_INTERVAL_MS;
+        let block = reservation::block_ms(now.saturating_sub(self.wall_seen));
         self.resumed = self.resumed && now < self.wall_seen;
         self.wall_seen = base;
         let start = (ts as u64) << COUNTER_BITS | counter;
@@ -357,7 +360,6 @@ impl UuidGen {
             .saturating_add(borrowed.min(u32::MAX as u64) as u32);
         let advanced = last_ts >= self.mark;
         if advanced {
-            let block = if busy { MAX_BLOCK_MS } else { MIN_BLOCK_MS };
             self.mark = (last_ts + block).min(MAX_TS + 1);
         }
         Ok(Issued {
@@ -385,11 +387,12 @@ impl UuidGen {
     /// Resumes above the mark plus `gap_ms`, and when `clock` is `Some((now, clock_gap_ms))`
     /// also above `now + clock_gap_ms` (see `Snowflake::resume_above`).
     pub fn resume_above(&mut self, gap_ms: i64, clock: Option<(i64, i64)>) {
-        let mut floor = self.mark.saturating_add(gap_ms.max(0));
-        if let Some((now, clock_gap)) = clock {
-            floor = floor.max(now.max(0).saturating_add(clock_gap.max(0)));
-        }
-        let floor = floor.min(MAX_TS + 1);
+        let floor = reservation::resume_floor(
+            self.mark,
+            gap_ms.max(0),
+            clock.map(|(now, clock_gap)| now.max(0).saturating_add(clock_gap.max(0))),
+            MAX_TS + 1,
+        );
         if floor > self.next_position().0 {
             self.pos = (floor as u64) << COUNTER_BITS;
         }
