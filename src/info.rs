@@ -12,7 +12,7 @@ use crate::glue::ffi::api;
 use crate::glue::stats::{
     BORROWED_MS, CLOCK_BEHIND, FENCE_REFUSALS, PERSISTENCE_REFUSALS, POOL_EXPIRIES, POOL_GRANTS,
     POOL_RELEASES, POOL_RENEWALS, REFUSALS, REPLICA_REFUSALS, RESERVATIONS, RESUMES, SEQ_VALUES,
-    SNOWFLAKE_IDS,
+    SNOWFLAKE_IDS, UUID_IDS,
 };
 use crate::glue::{acl, clock, cluster, config, fence, persistence, serving};
 
@@ -22,9 +22,10 @@ pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32)
 }
 
 fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
-    let fields: [(&CStr, u64); 17] = [
+    let fields: [(&CStr, u64); 18] = [
         (c"snowflake_ids_issued", SNOWFLAKE_IDS.get()),
         (c"seq_values_issued", SEQ_VALUES.get()),
+        (c"uuid_ids_issued", UUID_IDS.get()),
         (c"clock_behind", CLOCK_BEHIND.get()),
         (c"borrowed_ms", BORROWED_MS.get()),
         (c"refusals", REFUSALS.get()),

@@ -28,6 +28,7 @@ pub static TYPES: &[&dyn Registered] = &[
     &types::snowflake::TYPE,
     &types::sequence::TYPE,
     &types::pool::TYPE,
+    &types::uuid::TYPE,
 ];
 
 /// Every command the module registers (the types' and the module's own), for documentation and

@@ -101,7 +101,7 @@ pub fn issuing() -> &'static str {
     if gate & REPLICA != 0 {
         "none (a replica never issues)"
     } else if gate & NO_AOF != 0 {
-        "snowflakes only (no AOF: sequences and pools refuse)"
+        "snowflakes and UUIDs only (no AOF: sequences and pools refuse)"
     } else if !mode().has_aof() {
         "all (no AOF: idgen.allow-unsafe-persistence yes, sequences and pools may repeat after a restart)"
     } else {

@@ -30,6 +30,7 @@ impl Counter {
 
 pub static SNOWFLAKE_IDS: Counter = Counter::new();
 pub static SEQ_VALUES: Counter = Counter::new();
+pub static UUID_IDS: Counter = Counter::new();
 pub static CLOCK_BEHIND: Counter = Counter::new();
 pub static BORROWED_MS: Counter = Counter::new();
 pub static REFUSALS: Counter = Counter::new();

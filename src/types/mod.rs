@@ -5,3 +5,4 @@
 pub mod pool;
 pub mod sequence;
 pub mod snowflake;
+pub mod uuid;

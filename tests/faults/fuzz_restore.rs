@@ -125,6 +125,26 @@ pub(crate) fn check_generator(
                 }
             }
         }
+        Generator::Uuid => {
+            let one = c.try_cmd(&[b"UUID.NEXT".as_slice(), key, b"FORMAT", b"HEX"])?;
+            if let Err(e) = coded(&one) {
+                return Ok(Err(format!("UUID.NEXT: {e}")));
+            }
+            if let Value::Bulk(hex) = &one {
+                let id = std::str::from_utf8(hex)
+                    .ok()
+                    .and_then(|h| u128::from_str_radix(h, 16).ok());
+                let Some(id) = id.filter(|id| (id >> 76) & 0xF == 7 && (id >> 62) & 3 == 2) else {
+                    return Ok(Err(format!("UUID.NEXT gave no version-7 UUID: {one:?}")));
+                };
+                let info = c.try_cmd(&on("UUID.INFO"))?;
+                if let Value::Int(mark) = info.field("reserved_until") {
+                    if (id >> 80) as i64 >= mark {
+                        return Ok(Err(format!("UUID {id:x} not below the mark: {info:?}")));
+                    }
+                }
+            }
+        }
         Generator::Pool => {
             let info = c.try_cmd(&on("WORKER.INFO"))?;
             if info.is_err() {
@@ -223,6 +243,10 @@ fn fuzz_restore_payloads() {
         "WORKER.ACQUIRE src:wrk:used 5000 HOLDER svc-c",
         "WORKER.ACQUIRE src:wrk:big 60000 SIZE 1048576 GRACE 0 HOLDER big",
         "WORKER.ACQUIRE src:wrk:one 1000 SIZE 1 HOLDER only",
+        "UUID.CREATE src:uid:fresh",
+        "UUID.NEXT src:uid:used COUNT 10000",
+        "UUID.CREATE src:uid:fixed FORMAT ULID WORKER 9",
+        "UUID.NEXT src:uid:fixed COUNT 100",
     ];
     for line in setup {
         let r = c.run(line);
@@ -262,6 +286,10 @@ fn fuzz_restore_payloads() {
                 "src:wrk:big",
                 "src:wrk:one",
             ][..],
+        ),
+        (
+            "uuid",
+            &["src:uid:fresh", "src:uid:used", "src:uid:fixed"][..],
         ),
     ] {
         let mut bodies = Vec::new();

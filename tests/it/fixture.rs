@@ -375,3 +375,42 @@ fn pool_encoding_v1_loads_every_field_and_resumes() {
     let r = c.cmd(&["WORKER.RENEW", "fx:pool", "0", "1", "5000"]);
     assert!(r.is_err() && r.err().starts_with("LEASELOST"), "{r:?}");
 }
+
+/// `uuid-v1.rdb` (UUID encoding 1, see tests/fixtures/README.md): `fx:uuid` (FORMAT HEX,
+/// WORKER 9, 5 IDs) and `fx:node` (defaults, 1 ID) load field for field and resume above their
+/// marks plus one default safety gap.
+#[test]
+fn uuid_encoding_v1_loads_and_resumes_above_the_marks() {
+    let server = load_fixture("uuid-v1.rdb");
+    let mut c = server.conn();
+    let last = u128::from_str_radix("01a250c54c4c7000840246497c782e5a", 16).unwrap();
+    for (key, format, worker, ids, last_ts, mark) in [
+        ("fx:uuid", "HEX", 9, 5, 1_796_651_437_132, 1_796_651_437_182),
+        (
+            "fx:node",
+            "UUID",
+            -1,
+            1,
+            1_796_651_437_165,
+            1_796_651_437_215,
+        ),
+    ] {
+        let info = c.cmd(&["UUID.INFO", key]);
+        assert_eq!(info.field("format").as_str(), format, "{key}");
+        for (field, value) in [
+            ("worker", worker),
+            ("ids_issued", ids),
+            ("last_timestamp", last_ts),
+            ("reserved_until", mark),
+        ] {
+            assert_eq!(info.field_int(field), value, "{key} {field}");
+        }
+        let next = c.cmd(&["UUID.NEXT", key, "FORMAT", "HEX"]);
+        let id = u128::from_str_radix(next.as_str(), 16).unwrap();
+        assert!(id > last, "{key}");
+        assert!(
+            (id >> 80) as i64 >= mark + 3_000,
+            "{key}: not above mark + gap"
+        );
+    }
+}

@@ -25,4 +25,5 @@ mod seq;
 mod server_settings;
 mod snowflake;
 mod types;
+mod uuid;
 mod worker;

@@ -25,6 +25,21 @@ struct Issued {
     sf: BTreeMap<String, (Vec<i64>, i64)>,
     /// seq key -> (options, (cycles, last))
     seq: BTreeMap<String, (Vec<i64>, (i64, i64))>,
+    /// UUID key -> (format, worker, highest id issued)
+    uuid: BTreeMap<String, (String, i64, u128)>,
+}
+
+/// The last of `n` more UUIDs of `key`, as a number (they strictly increase).
+fn uuid_next(c: &mut Conn, key: &str, n: usize) -> u128 {
+    let v = c.cmd(&args!["UUID.NEXT", key, "COUNT", n, "FORMAT", "HEX"]);
+    let ids: Vec<u128> = v
+        .array()
+        .iter()
+        .map(|x| u128::from_str_radix(x.as_str(), 16).unwrap())
+        .collect();
+    assert_eq!(ids.len(), n);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    *ids.last().unwrap()
 }
 
 fn fields(v: &Value, names: &[&str]) -> Vec<i64> {
@@ -43,6 +58,7 @@ fn sf_next(c: &mut Conn, key: &str, n: usize) -> i64 {
 impl Issued {
     /// Issues from every key and records the highest values.
     fn issue(&mut self, c: &mut Conn) {
+        self.issue_uuids(c);
         for key in ["sf-custom", "sf-default", "sf-implicit", "sf-fast"] {
             let last = sf_next(c, key, if key == "sf-fast" { 5000 } else { 500 });
             if key == "sf-fast" {
@@ -72,6 +88,23 @@ impl Issued {
         }
     }
 
+    /// Issues from the UUID keys.
+    fn issue_uuids(&mut self, c: &mut Conn) {
+        for key in ["uuid-fixed", "uuid-implicit"] {
+            let last = uuid_next(c, key, 500);
+            let i = c.cmd(&["UUID.INFO", key]);
+            let opts = (
+                i.field("format").as_str().to_string(),
+                i.field_int("worker"),
+            );
+            if let Some((f, w, prev)) = self.uuid.get(key) {
+                assert_eq!((f, w), (&opts.0, &opts.1), "{key}: options changed");
+                assert!(last > *prev, "{key}: {last:x} <= {prev:x}");
+            }
+            self.uuid.insert(key.to_string(), (opts.0, opts.1, last));
+        }
+    }
+
     /// Creates the generators, then issues.
     fn populate(c: &mut Conn) -> Issued {
         c.run("SNOWFLAKE.CREATE sf-custom EPOCH 1600000000000 TIME-BITS 45 WORKER-BITS 6 SEQUENCE-BITS 12 WORKER 9").ok();
@@ -83,6 +116,7 @@ impl Issued {
         // Small range: wraps during the test.
         c.run("SEQ.CREATE seq-cycle MINVALUE 1 MAXVALUE 100 CYCLE")
             .ok();
+        c.run("UUID.CREATE uuid-fixed FORMAT ULID WORKER 9").ok();
         let mut s = Issued::default();
         s.issue(c);
         s.issue(c);
@@ -91,6 +125,18 @@ impl Issued {
 
     /// Everything issued afterwards is above what was issued before; options are kept.
     fn verify(&self, c: &mut Conn) {
+        for (key, (format, worker, max)) in &self.uuid {
+            let info = c.cmd(&["UUID.INFO", key]);
+            assert!(!info.is_err(), "{key} lost: {info:?}");
+            assert_eq!(
+                info.field("format").as_str(),
+                format,
+                "{key}: format changed"
+            );
+            assert_eq!(info.field_int("worker"), *worker, "{key}: worker changed");
+            let first = uuid_next(c, key, 1);
+            assert!(first > *max, "{key}: issued {first:x} after {max:x}");
+        }
         for (key, (layout, max)) in &self.sf {
             let info = c.cmd(&["SNOWFLAKE.INFO", key]);
             assert!(!info.is_err(), "{key} lost: {info:?}");
@@ -141,7 +187,9 @@ fn digests(c: &mut Conn, keys: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const ALL_KEYS: [&str; 7] = [
+const ALL_KEYS: [&str; 9] = [
+    "uuid-fixed",
+    "uuid-implicit",
     "sf-custom",
     "sf-default",
     "sf-implicit",
@@ -178,6 +226,10 @@ fn info_and_options(c: &mut Conn, key: &str) -> (&'static str, &'static [&'stati
             ],
         ),
         Some(Generator::Pool) => ("WORKER.INFO", &["size", "grace_ms"]),
+        Some(Generator::Uuid) => (
+            "UUID.INFO",
+            &["worker", "counter_bits", "time_exhausted_at"],
+        ),
         None => panic!("{key} is not a generator"),
     }
 }
@@ -386,6 +438,11 @@ fn dump_restore_round_trip() {
             .iter()
             .map(|(k, v)| (format!("{k}-copy"), v.clone()))
             .collect(),
+        uuid: issued
+            .uuid
+            .iter()
+            .map(|(k, v)| (format!("{k}-copy"), v.clone()))
+            .collect(),
     };
     copies.verify(&mut c);
     issued.verify(&mut c);
@@ -400,7 +457,7 @@ fn tampered_restore_payload_is_refused() {
     let s = server("pers-tampered").start();
     let mut c = s.conn();
     Issued::populate(&mut c);
-    for key in ["sf-custom", "seq-custom"] {
+    for key in ["sf-custom", "seq-custom", "uuid-fixed"] {
         let Value::Bulk(payload) = c.cmd(&["DUMP", key]) else {
             panic!("DUMP {key}");
         };
@@ -437,7 +494,7 @@ fn forged_checksum_restore_payload_never_crashes() {
 
     // (class, description, payload, must be refused)
     let mut cases: Vec<(String, String, Vec<u8>, bool)> = Vec::new();
-    for key in ["sf-custom", "seq-custom"] {
+    for key in ["sf-custom", "seq-custom", "uuid-fixed"] {
         let Value::Bulk(payload) = c.cmd(&["DUMP", key]) else {
             panic!("DUMP {key}");
         };

@@ -33,6 +33,8 @@ fn write_calls(c: &mut Conn) -> Vec<Vec<String>> {
         &["WORKER.ACQUIRE", "pool", "30000"],
         &["WORKER.RENEW", "pool", "0", "1", "30000"],
         &["WORKER.RELEASE", "pool", "0", "1"],
+        &["UUID.CREATE", "uuid2"],
+        &["UUID.NEXT", "uuid"],
     ];
     let writes: Vec<String> = module_commands(c)
         .into_iter()
@@ -61,7 +63,7 @@ fn without_aof_sequences_and_pools_refuse_snowflakes_serve() {
     assert_eq!(idgen(&mut c, "persistence"), "rdb-only");
     assert!(idgen(&mut c, "never_twice").starts_with("no ("));
     assert_eq!(idgen(&mut c, "unsafe_persistence"), "refuse");
-    assert!(idgen(&mut c, "issuing").starts_with("snowflakes only"));
+    assert!(idgen(&mut c, "issuing").starts_with("snowflakes and UUIDs only"));
     for call in [
         &["SEQ.NEXT", "s"][..],
         &["SEQ.NEXTBATCH", "s", "5"],
@@ -82,6 +84,8 @@ fn without_aof_sequences_and_pools_refuse_snowflakes_serve() {
     // Reads stay allowed; snowflakes serve (they resume above the clock).
     assert!(c.cmd(&["SEQ.CURRENT", "s"]).is_null());
     assert!(c.cmd(&["SNOWFLAKE.NEXT", "f"]).int() > 0);
+    // UUID keys too (they resume above the clock like snowflakes).
+    assert_eq!(c.cmd(&["UUID.NEXT", "uu"]).as_str().len(), 36);
     assert!(s.log().contains("persistence rdb-only"), "logged once");
 
     // The same without any snapshot.

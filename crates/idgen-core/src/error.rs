@@ -63,6 +63,10 @@ pub enum Error {
     InternalCommand,
     /// FORMAT option word not one of INT, STRING, BASE32, BASE62.
     UnknownFormat,
+    /// UUID FORMAT option word not one of UUID, ULID, HEX, BINARY.
+    UnknownUidFormat,
+    /// UUID.PARSE text that is not a version-7 RFC-variant UUID in one of the formats.
+    NotUuid7,
     /// LAYOUT option word not one of DEFAULT, JS-SAFE.
     UnknownLayout,
     /// PREFIX breaks the rules of `format::Prefix::parse`.
@@ -230,6 +234,10 @@ impl fmt::Display for Error {
                 "ERR internal command: accepted only from the primary's replication link and the AOF",
             ),
             UnknownFormat => f.write_str("ERR FORMAT must be INT, STRING, BASE32 or BASE62"),
+            UnknownUidFormat => f.write_str("ERR FORMAT must be UUID, ULID, HEX or BINARY"),
+            NotUuid7 => f.write_str(
+                "BADUUID not a version-7 UUID: give 36 (UUID), 32 (HEX), 26 (ULID) characters or 16 bytes (BINARY) of a version-7, RFC-variant ID",
+            ),
             UnknownLayout => f.write_str("ERR LAYOUT must be DEFAULT or JS-SAFE"),
             BadPrefix => f.write_str(
                 "ERR PREFIX must be 1 to 16 characters: a letter, then letters, digits, '_' or '-'",
@@ -389,6 +397,8 @@ mod tests {
             Error::UnsafePersistence,
             Error::UnknownFormat,
             Error::UnknownLayout,
+            Error::UnknownUidFormat,
+            Error::NotUuid7,
             Error::BadPrefix,
             Error::PrefixNeedsText,
             Error::IdTextEmpty,

@@ -12,9 +12,11 @@ pub mod fence;
 pub mod format;
 pub mod period;
 pub mod pool;
+pub mod reservation;
 pub mod sequence;
 pub mod snowflake;
 pub mod template;
+pub mod uuid;
 
 #[cfg(test)]
 mod fixture;

@@ -559,6 +559,8 @@ pub enum Generator {
     Seq,
     /// `idgen-wrk`: a worker-ID pool (WORKER.*)
     Pool,
+    /// `idgen-uid`: UUIDv7 / ULID (UUID.*)
+    Uuid,
 }
 
 impl Generator {
@@ -568,6 +570,7 @@ impl Generator {
             "idgen-sfk" => Some(Generator::Snowflake),
             "idgen-seq" => Some(Generator::Seq),
             "idgen-wrk" => Some(Generator::Pool),
+            "idgen-uid" => Some(Generator::Uuid),
             _ => None,
         }
     }
@@ -578,6 +581,7 @@ impl Generator {
             Generator::Snowflake => "SNOWFLAKE",
             Generator::Seq => "SEQ",
             Generator::Pool => "WORKER",
+            Generator::Uuid => "UUID",
         }
     }
 
@@ -587,6 +591,7 @@ impl Generator {
             Generator::Snowflake => "SNOWFLAKE.INFO",
             Generator::Seq => "SEQ.INFO",
             Generator::Pool => "WORKER.INFO",
+            Generator::Uuid => "UUID.INFO",
         }
     }
 
@@ -597,6 +602,7 @@ impl Generator {
             Generator::Snowflake => "SNOWFLAKE.NEXT",
             Generator::Seq => "SEQ.NEXT",
             Generator::Pool => "WORKER.LIST",
+            Generator::Uuid => "UUID.NEXT",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! Commands are in `commands.rs`; the generator logic in `crate::core::snowflake`.
 
 mod commands;
-mod safety;
+pub(crate) mod safety;
 
 use std::ffi::CStr;
 

@@ -50,12 +50,11 @@ pub use layout::{
 
 use crate::error::{Error, Result};
 use crate::format::TextForm;
+use crate::reservation;
 
 /// Largest `COUNT` of one `SNOWFLAKE.NEXT` call.
 pub const MAX_COUNT: u32 = 10_000;
-/// Reservation block bounds (ms of timestamp reserved per mark advance; at least one tick).
-pub const MIN_BLOCK_MS: i64 = 50;
-pub const MAX_BLOCK_MS: i64 = 1_000;
+pub use crate::reservation::{BUSY_INTERVAL_MS, MAX_BLOCK_MS, MIN_BLOCK_MS};
 
 /// The state of one generator key. Flat (88 bytes), since every key holds one; default keys are
 /// kept in a 32-byte compact form instead (`to_compact`).
@@ -147,10 +146,6 @@ impl Issued {
         })
     }
 }
-
-/// A mark advance reserves `MAX_BLOCK_MS` when the previous call came within this long (a busy
-/// key), else `MIN_BLOCK_MS`.
-pub const BUSY_INTERVAL_MS: i64 = 250;
 
 impl Snowflake {
     /// A new generator with the default text form; `layout` and `worker` must have been
@@ -393,7 +388,8 @@ impl Snowflake {
             self.last_id >> (self.worker_bits + self.seq_bits())
         };
         let borrowed = (last_ts - base.max(last_ts_before)).max(0) as u64;
-        let busy = now.saturating_sub(self.wall_seen).saturating_mul(unit) <= BUSY_INTERVAL_MS;
+        let block_ms =
+            reservation::block_ms(now.saturating_sub(self.wall_seen).saturating_mul(unit));
         let still_resumed = self.resumed() && now < self.wall_seen;
         self.wall_seen = base;
         self.pos = ((last_ts as u64) << seq_bits) + last_seq + 1;
@@ -407,7 +403,6 @@ impl Snowflake {
             .saturating_add(borrowed.min(u32::MAX as u64) as u32);
         let advanced = last_ts >= self.mark;
         if advanced {
-            let block_ms = if busy { MAX_BLOCK_MS } else { MIN_BLOCK_MS };
             let block = layout.ticks_floor(block_ms).max(1);
             self.mark = (last_ts + block).min(layout.max_ts() + 1);
         }
@@ -439,11 +434,14 @@ impl Snowflake {
     /// plus the borrow and one block, and that clock was below this node's clock now.
     pub fn resume_above(&mut self, gap_ms: i64, clock: Option<(i64, i64)>) {
         let l = self.layout();
-        let mut floor = self.mark.saturating_add(l.ticks_ceil(gap_ms));
-        if let Some((now, clock_gap_ms)) = clock {
-            floor = floor.max(l.tick_at(now).saturating_add(l.ticks_ceil(clock_gap_ms)));
-        }
-        let floor = floor.min(l.max_ts() + 1);
+        let floor = reservation::resume_floor(
+            self.mark,
+            l.ticks_ceil(gap_ms),
+            clock.map(|(now, clock_gap_ms)| {
+                l.tick_at(now).saturating_add(l.ticks_ceil(clock_gap_ms))
+            }),
+            l.max_ts() + 1,
+        );
         if floor > self.next_position().0 {
             self.pos = (floor as u64) << self.seq_bits();
         }
