@@ -11,3 +11,5 @@ export { clientKind } from './wire.js';
 export type { Lease, Grant, KeyLike, ClientSource } from './wire.js';
 export { SegmentSequence } from './segment.js';
 export type { SegmentSequenceOptions } from './segment.js';
+export { TaskRouter } from './router.js';
+export type { TaskRouterOptions } from './router.js';
