@@ -94,7 +94,7 @@ export class TaskRouter {
     const opt = this.subscriberOpt;
     if (opt === undefined) {
       sub = this.conn.client().duplicate();
-    } else if (typeof opt === 'function' && typeof opt.call !== 'function' && typeof opt.sendCommand !== 'function') {
+    } else if (typeof opt === 'function') {
       sub = await (opt as () => RedisLike)();
     } else {
       sub = opt;

@@ -45,8 +45,8 @@ export function toBuffer(v: KeyLike): Buffer {
 export class Conn {
   private readonly get: () => RedisLike;
   constructor(source: ClientSource) {
-    if (typeof source === 'function' && typeof (source as RedisLike).call !== 'function' &&
-        typeof (source as RedisLike).sendCommand !== 'function') {
+    // Clients are objects; a function is a getter (every function has .call, so test this first).
+    if (typeof source === 'function') {
       this.get = source as () => RedisLike;
     } else {
       clientKind(source);
