@@ -94,6 +94,7 @@ export class LeasedSnowflake {
   private readonly mono: () => number;
   private readonly wall: () => number;
   private readonly onError: (e: unknown) => void;
+  private readonly sys: boolean; // the system clock: read it directly in the fast path
   private readonly seqMax: number;
   private readonly seqBits: bigint;
   private readonly tsShift: bigint;
@@ -146,6 +147,7 @@ export class LeasedSnowflake {
     this.maxWaitMs = o.maxWaitMs ?? 5;
     this.conn = new Conn(redis);
     this.clock = o.clock ?? systemClock;
+    this.sys = this.clock === systemClock;
     this.mono = this.clock.monotonic.bind(this.clock);
     this.wall = this.clock.wallMs.bind(this.clock);
     this.onError = o.onError ?? (() => {});
@@ -428,7 +430,8 @@ export class LeasedSnowflake {
   nextId(): bigint {
     // Fast path: the lease is provably live, the clock is still in (or behind) the millisecond
     // in use, and it has sequence numbers left.
-    if (this.mono() < this.deadline && this.wall() < this.tsEnd && this.seq <= this.seqMax) {
+    if ((this.sys ? performance.now() < this.deadline && Date.now() < this.tsEnd
+      : this.mono() < this.deadline && this.wall() < this.tsEnd) && this.seq <= this.seqMax) {
       this.seq++;
       const v = this.cur;
       this.cur = v + 1n;
