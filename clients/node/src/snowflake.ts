@@ -106,6 +106,12 @@ export class LeasedSnowflake {
   private floor = 0;
   private ts = 0; // the millisecond in use (unix ms)
   private tsEnd = 0; // first wall ms past ts
+  // The fast path reads one clock, the monotonic one: it issues in ts while that clock is below
+  // fastUntil = min(deadline, the monotonic time at which the wall clock reaches tsEnd, as
+  // measured when ts was entered). Whether a timestamp may be used at all is decided in move();
+  // the fast path only keeps using the millisecond already entered, and never past the deadline.
+  private tsEndMono = NEVER;
+  private fastUntil = NEVER;
   private seq = 0; // next sequence number in ts
   private cur = 0n; // the ID that sequence `seq` gives in ts
   private lastTs: number | null = null;
@@ -243,6 +249,7 @@ export class LeasedSnowflake {
     this.newestWall = sentWall;
     this.reported = grant.notBeforeMs;
     this.deadline = sentMono + (this.ttlMs - this.marginMs);
+    this.fastUntil = NEVER;
     this.deadlineWall = sentWall + this.ttlMs - this.marginMs;
     this.nextRenew = sentMono + Math.floor(this.ttlMs / 3);
     live.add(this);
@@ -282,6 +289,7 @@ export class LeasedSnowflake {
         if (!this.lostErr) {
           this.lostErr = lost;
           this.deadline = NEVER;
+          this.fastUntil = NEVER;
         }
         throw lost;
       }
@@ -293,6 +301,7 @@ export class LeasedSnowflake {
     this.renewals++;
     this.expiresAtMs = expires;
     this.deadline = Math.max(this.deadline, sentMono + (this.ttlMs - this.marginMs));
+    this.fastUntil = Math.min(this.deadline, this.tsEndMono);
     this.deadlineWall = Math.max(this.deadlineWall, sentWall + this.ttlMs - this.marginMs);
     if (last !== null && last > this.reported) this.reported = last;
     if (nb > this.floor && (last === null || nb > last)) {
@@ -348,6 +357,7 @@ export class LeasedSnowflake {
     const wasLost = this.lostErr !== null;
     if (!wasLost) this.lostErr = new LeaseLost('generator closed', true);
     this.deadline = NEVER;
+    this.fastUntil = NEVER;
     const last = this.lastTs;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -405,8 +415,9 @@ export class LeasedSnowflake {
     return byClock < lease ? byClock : lease;
   }
 
-  /** Move to the next usable millisecond. 0: moved; 1: wait for the clock; 2: for the lease. */
-  private move(now: number): number {
+  /** Move to the next usable millisecond (`now`: the wall clock read at monotonic `mono`).
+   * 0: moved; 1: wait for the clock; 2: for the lease. */
+  private move(now: number, mono: number): number {
     if (now > this.newestWall) this.newestWall = now;
     const ts = now > this.ts ? now : this.ts + 1;
     if (ts > this.ceiling()) {
@@ -420,6 +431,8 @@ export class LeasedSnowflake {
     if (ts < this.epoch) throw new IdgenError("clock before the layout's epoch");
     this.ts = ts;
     this.tsEnd = ts + 1;
+    this.tsEndMono = mono + (ts + 1 - now);
+    this.fastUntil = Math.min(this.deadline, this.tsEndMono);
     this.seq = 0;
     this.cur = (BigInt(ts - this.epoch) << this.tsShift) | (BigInt(this.workerId) << this.seqBits);
     this.lastTs = ts;
@@ -430,8 +443,7 @@ export class LeasedSnowflake {
   nextId(): bigint {
     // Fast path: the lease is provably live, the clock is still in (or behind) the millisecond
     // in use, and it has sequence numbers left.
-    if ((this.sys ? performance.now() < this.deadline && Date.now() < this.tsEnd
-      : this.mono() < this.deadline && this.wall() < this.tsEnd) && this.seq <= this.seqMax) {
+    if ((this.sys ? performance.now() : this.mono()) < this.fastUntil && this.seq <= this.seqMax) {
       this.seq++;
       const v = this.cur;
       this.cur = v + 1n;
@@ -448,7 +460,8 @@ export class LeasedSnowflake {
   private nextIdSlow(): bigint {
     let started = -1;
     for (;;) {
-      if (this.mono() >= this.deadline) this.raiseLost();
+      const mono = this.mono();
+      if (mono >= this.deadline) this.raiseLost();
       const now = this.wall();
       if (now <= this.ts && this.seq <= this.seqMax) {
         this.seq++;
@@ -456,7 +469,7 @@ export class LeasedSnowflake {
         this.cur = v + 1n;
         return v;
       }
-      const r = this.move(now);
+      const r = this.move(now, mono);
       if (r === 0) {
         this.seq = 1;
         const v = this.cur;
