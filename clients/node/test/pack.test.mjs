@@ -58,6 +58,28 @@ import { createClient } from 'redis';`));
   writeFileSync(join(app, 'use.cjs'), `(async () => {${script(`const { LeasedSnowflake, SegmentSequence, TaskRouter } = require('idgen-client');
 const Redis = require('ioredis');
 const { createClient } = require('redis');`)}})().catch((e) => { console.error(e); process.exit(1); });`);
+  // The .d.ts declarations type-check for an ES module and a CommonJS TypeScript consumer.
+  const ts = `import { LeasedSnowflake, SegmentSequence, TaskRouter, LeaseLost, type Lease } from 'idgen-client';
+import { Redis } from 'ioredis';
+export async function main(): Promise<void> {
+  const r = new Redis();
+  const g: LeasedSnowflake = await LeasedSnowflake.acquire(r, 'p', { ttlMs: 1000, holder: 'h' });
+  const id: bigint = g.nextId();
+  const p: { timestamp: number; worker: number; sequence: number } = g.parse(id);
+  const v: bigint = await new SegmentSequence(r, 'k', { segment: 10, prefetchAt: 0.8 }).next();
+  const router = await TaskRouter.create(r, 'p');
+  const w: number | null = router.route('t');
+  const l: Lease | null = router.owner('t');
+  try { g.nextId(); } catch (e) { if (e instanceof LeaseLost) { const f: boolean = e.final; void f; } }
+  void p; void v; void w; void l;
+}
+`;
+  writeFileSync(join(app, 'use.mts'), ts);
+  writeFileSync(join(app, 'use.cts'), ts);
+  execFileSync(process.execPath, [join(PKG, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict',
+    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2020', '--skipLibCheck',
+    '--types', 'node', '--typeRoots', join(PKG, 'node_modules', '@types'), 'use.mts', 'use.cts'], { cwd: app, encoding: 'utf8' });
+
   const expect = JSON.stringify(['bigint', true, 'bigint', 'bigint', true, 'bigint']);
   for (const f of ['use.mjs', 'use.cjs']) {
     const got = execFileSync(process.execPath, [f], { cwd: app, env: { ...process.env, PORT: String(srv.port) }, encoding: 'utf8', timeout: 30000 });
