@@ -53,6 +53,11 @@ PY_VENV  := $(PY_DIR)/.venv
 # Tests load $(IDGEN_MODULE) when set (then nothing is built), else $(MODULE).
 PY_MODULE_DEP := $(if $(IDGEN_MODULE),,build)
 
+# Node.js client (clients/node): npm ci installs the locked packages (typescript, and ioredis and
+# redis for the tests) into clients/node/node_modules; `npm test` builds dist/ with tsc first.
+NODE_DIR := clients/node
+NPM_CI   := npm ci --no-audit --no-fund --loglevel=error
+
 # Root runs apt-get directly, everyone else through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -60,7 +65,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
 	test-server test-matrix test-faults-server test-faults-matrix test-faults-smoke test-python-matrix \
 	test-cluster cluster cluster-stop part-test-build part-unit part-it part-faults part-fault-smoke part-python \
-	part-examples
+	part-examples part-node test-node bench-node
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -127,18 +132,19 @@ INTEGRATION_ARGS := $(addprefix --test ,$(INTEGRATION_TESTS))
 # runs a part with SERVER=server. The Python tests and the examples run before the cargo tests,
 # which never run `cargo build`.
 parts = MAKE="$(MAKE)" scripts/parts.sh $(1) $(2)
-QUICK_PARTS := deps build build-test-clock part-python part-examples part-test-build part-unit \
-	part-it part-fault-smoke
+QUICK_PARTS := deps build build-test-clock part-python part-node part-examples part-test-build \
+	part-unit part-it part-fault-smoke
 # test-all is `make test` (the quick tier, on SERVER) and then the rest: the other servers and
 # the whole fault suite on each of FAULT_SERVERS.
 OTHER_SERVERS = $(filter-out $(SERVER),$(SERVERS))
 ALL_PARTS    = test servers $(addprefix part-python@,$(OTHER_SERVERS)) \
-	$(addprefix part-it@,$(OTHER_SERVERS)) $(addprefix part-faults@,$(FAULT_SERVERS))
+	$(addprefix part-node@,$(OTHER_SERVERS)) $(addprefix part-it@,$(OTHER_SERVERS)) \
+	$(addprefix part-faults@,$(FAULT_SERVERS))
 
-test: ## Quick tier (under 10 min): deps, build, Python tests, examples, unit, integration, fault smoke, on SERVER
+test: ## Quick tier (under 10 min): deps, build, Python and Node.js client tests, examples, unit, integration, fault smoke, on SERVER
 	@$(call parts,"make test (SERVER=$(SERVER))",$(QUICK_PARTS))
 
-test-all: ## make test, then integration and Python tests on the other SERVERS and the whole fault suite on each of FAULT_SERVERS
+test-all: ## make test, then integration, Python and Node.js tests on the other SERVERS and the whole fault suite on each of FAULT_SERVERS
 	@$(call parts,"make test-all",$(ALL_PARTS))
 
 part-test-build:
@@ -159,6 +165,13 @@ part-fault-smoke:
 part-python: python-venv
 	$(CHECK_SERVER)
 	cd $(PY_DIR) && IDGEN_SERVER=$(SERVER_BIN) .venv/bin/python -m pytest -q -rs
+
+# The Node.js client's tests (node --test, against throwaway servers it starts itself with
+# $(MODULE) or $IDGEN_MODULE), including its fault scenario and an npm pack install check.
+part-node:
+	$(CHECK_SERVER)
+	cd $(NODE_DIR) && $(NPM_CI)
+	cd $(NODE_DIR) && IDGEN_SERVER=$(SERVER_BIN) npm test
 
 # The client examples (examples/node with ioredis and node-redis, examples/lua) against a
 # throwaway redis-server with the module. npm ci installs the locked packages into
@@ -241,6 +254,14 @@ test-python-faults: deps $(PY_MODULE_DEP) python-venv ## Python client fault sce
 bench-python: deps $(PY_MODULE_DEP) python-venv ## In-process LeasedSnowflake / SegmentSequence rates next to SNOWFLAKE.NEXT
 	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
 
+test-node: deps $(PY_MODULE_DEP) ## Node.js client tests (clients/node: npm ci, npm test) against SERVER + module
+	@$(MAKE) --no-print-directory part-node
+
+bench-node: deps $(PY_MODULE_DEP) ## Node.js client in-process rates: nextId() and SegmentSequence beside a bare BigInt loop
+	$(CHECK_SERVER)
+	cd $(NODE_DIR) && $(NPM_CI) && npm run build --silent
+	cd $(NODE_DIR) && IDGEN_SERVER=$(SERVER_BIN) node bench.mjs
+
 lint: python-venv ## cargo fmt --check, clippy with warnings as errors (the whole workspace), ruff, the docs' relative links
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -256,11 +277,12 @@ commands-json: ## Regenerate commands.json from the command declarations (src/re
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: deps build bench-floor python-venv ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md); WORKER.* (target/bench/worker.md); the Python client in-process
+bench: deps build bench-floor python-venv ## Benchmarks against INCR, the floor module, a Lua snowflake (target/bench/results.md); WORKER.* (target/bench/worker.md); the Python and Node.js clients in-process
 	$(CHECK_SERVER)
 	IDGEN_SERVER=$(SERVER_BIN) bash bench/run.sh
 	IDGEN_SERVER=$(SERVER_BIN) bash bench/worker.sh
 	$(PY_VENV)/bin/python $(PY_DIR)/bench.py
+	@$(MAKE) --no-print-directory bench-node
 
 # The floor module (bench/floor/floor.c, FLOOR.INCR) into target/bench/floor/libfloor.so: only
 # for the benchmarks (bench/run.sh and bench/profile.sh load it beside idgen), never built by
@@ -270,7 +292,7 @@ bench-floor:
 
 clean: ## Remove build output and test servers' directories (.servers stays: make clean-servers)
 	$(CARGO) clean
-	rm -rf $(PY_VENV)
+	rm -rf $(PY_VENV) $(NODE_DIR)/node_modules $(NODE_DIR)/dist
 
 clean-servers: ## Remove the installed Redis 8 / Valkey 9 (.servers)
 	rm -rf .servers
