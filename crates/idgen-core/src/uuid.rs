@@ -90,27 +90,26 @@ impl UidFormat {
             .ok_or(Error::UnknownUidFormat)
     }
 
-    /// Writes `id` into `buf` in this format; returns the length.
+    /// Writes `id` into `buf` in this format; returns the length. The hex forms write two digits
+    /// a byte from a table (the reply path of every `UUID.NEXT`).
     pub fn encode(self, id: u128, buf: &mut [u8; TEXT_MAX]) -> usize {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let nibble = |i: usize| HEX[((id >> (124 - 4 * i)) & 0xF) as usize];
+        let bytes = id.to_be_bytes();
         match self {
             UidFormat::Hex => {
-                for (i, b) in buf.iter_mut().take(32).enumerate() {
-                    *b = nibble(i);
-                }
+                hex_into(&bytes, &mut buf[..32]);
                 32
             }
             UidFormat::Uuid => {
-                let mut n = 0;
-                for (o, b) in buf.iter_mut().enumerate() {
-                    *b = if matches!(o, 8 | 13 | 18 | 23) {
-                        b'-'
-                    } else {
-                        n += 1;
-                        nibble(n - 1)
-                    };
-                }
+                // 8-4-4-4-12 digits: bytes 0..4, 4..6, 6..8, 8..10, 10..16.
+                hex_into(&bytes[..4], &mut buf[..8]);
+                buf[8] = b'-';
+                hex_into(&bytes[4..6], &mut buf[9..13]);
+                buf[13] = b'-';
+                hex_into(&bytes[6..8], &mut buf[14..18]);
+                buf[18] = b'-';
+                hex_into(&bytes[8..10], &mut buf[19..23]);
+                buf[23] = b'-';
+                hex_into(&bytes[10..], &mut buf[24..36]);
                 36
             }
             UidFormat::Ulid => {
@@ -124,6 +123,26 @@ impl UidFormat {
                 16
             }
         }
+    }
+}
+
+/// The two lowercase hex digits of every byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Writes `bytes` as lowercase hex into `out` (twice as long).
+#[inline]
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[*b as usize]);
     }
 }
 

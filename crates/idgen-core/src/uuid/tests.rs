@@ -70,6 +70,29 @@ fn formats_encode_and_decode() {
     assert_eq!(UidFormat::parse(b"INT"), Err(Error::UnknownUidFormat));
 }
 
+/// The table-driven hex forms agree with Rust's own `{:032x}` for every byte value.
+#[test]
+fn hex_forms_match_std_formatting() {
+    let mut buf = [0u8; TEXT_MAX];
+    let mut x = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+    for step in 0..600u128 {
+        x = x.rotate_left(7) ^ (step * 0x9e37_79b9_7f4a_7c15);
+        let hex = format!("{x:032x}");
+        let n = UidFormat::Hex.encode(x, &mut buf);
+        assert_eq!(&buf[..n], hex.as_bytes());
+        let n = UidFormat::Uuid.encode(x, &mut buf);
+        let dashed = format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        );
+        assert_eq!(&buf[..n], dashed.as_bytes());
+    }
+}
+
 #[test]
 fn decode_refuses_what_is_not_a_version_7_uuid() {
     for bad in [
