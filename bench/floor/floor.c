@@ -14,7 +14,7 @@
  *
  * FLOOR.TEXT key is FLOOR.INCR with UUID.NEXT's reply: the same key step, then it replies with a
  * 36-byte bulk string, the new value as a UUID's 8-4-4-4-12 lowercase hex text (the 128-bit value
- * 0:value, 32 hex digits from a table and 4 dashes, in a stack buffer): the floor of a command
+ * 0:value, 16 two-digit table lookups and 4 dashes, in a stack buffer): the floor of a command
  * that replies with one UUID's text.
  *
  * Redis's redismodule.h is not used (Debian does not ship it, and the project does not vendor
@@ -138,16 +138,19 @@ static int floor_batch(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     return FLOOR_OK;
 }
 
-/* The 36-character canonical text of the 128-bit value hi:lo (8-4-4-4-12, lowercase). */
+/* "000102...ff": the two hex digits of each byte, filled by RedisModule_OnLoad. */
+static char HexPairs[512];
+
+/* The 36-character canonical text of the 128-bit value hi:lo (8-4-4-4-12, lowercase): 16 byte
+ * lookups of two digits each into fixed places, and the 4 dashes. The cheap way to write a UUID's
+ * text, so that the floor counts the reply, not a slow encoder. */
 static void floor_uuid_text(char out[36], uint64_t hi, uint64_t lo) {
-    static const char hex[16] = "0123456789abcdef";
-    int pos = 35;
-    for (int i = 0; i < 32; i++) {
-        uint64_t word = i < 16 ? lo : hi;
-        int shift = (i & 15) * 4;
-        if (pos == 23 || pos == 18 || pos == 13 || pos == 8) out[pos--] = '-';
-        out[pos--] = hex[(word >> shift) & 15];
+    static const unsigned char at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    for (int i = 0; i < 8; i++) {
+        memcpy(out + at[i], HexPairs + 2 * ((hi >> (56 - 8 * i)) & 0xff), 2);
+        memcpy(out + at[8 + i], HexPairs + 2 * ((lo >> (56 - 8 * i)) & 0xff), 2);
     }
+    out[8] = out[13] = out[18] = out[23] = '-';
 }
 
 static int floor_text(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
@@ -210,6 +213,10 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     GET(LoadUnsigned);
     GET(StringPtrLen);
     SetModuleAttribs(ctx, "floor", 1, FLOOR_APIVER_1);
+    for (int b = 0; b < 256; b++) {
+        HexPairs[2 * b] = "0123456789abcdef"[b >> 4];
+        HexPairs[2 * b + 1] = "0123456789abcdef"[b & 15];
+    }
 
     TypeMethodsV1 tm = {
         .version = 1,
