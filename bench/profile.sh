@@ -90,12 +90,15 @@ with open(path, "wb") as f:
 PY
 }
 
-# label | command's own function in redis | command [| setup command]
+# label | command's own function in redis | command [| setup command [| divisor]]
+# A divisor d runs the case with N/d calls (at least 1): for the COUNT 1000 cases, whose calls
+# cost hundreds of thousands of instructions each (and whose replies would fill gigabytes).
 # INCR and INCRBY start at 10000, above Redis's shared integers, so every call takes the in-place
 # path that a counter in the benchmark takes; "INCR (18-digit value)" counts from a snowflake-sized
 # value, so its reply costs what an ID's does.
 # FLOOR.INCR is the floor: the cheapest keyed module command (bench/floor/floor.c); FLOOR.BATCH
-# the same with SEQ.NEXTBATCH's argument and [first, last] reply.
+# the same with SEQ.NEXTBATCH's argument and [first, last] reply; FLOOR.TEXT the same key step
+# with UUID.NEXT's reply, a 36-byte bulk string (UUID.* compare with it).
 # @SFID, @MARK, @GEN: see above; @I: a new key per call (the CREATEs).
 CASES=(
     "PING|pingCommand|PING"
@@ -105,6 +108,7 @@ CASES=(
     "FLOOR.INCR|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor"
     "FLOOR.INCR (19-digit value)|RedisModuleCommandDispatcher|FLOOR.INCR prof:floor:big"
     "FLOOR.BATCH 1000|RedisModuleCommandDispatcher|FLOOR.BATCH prof:floorb 1000"
+    "FLOOR.TEXT|RedisModuleCommandDispatcher|FLOOR.TEXT prof:floortext"
     "SNOWFLAKE.NEXT|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf"
     "SNOWFLAKE.NEXT COUNT 100|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf100 COUNT 100"
     "SNOWFLAKE.NEXT FORMAT BASE62|RedisModuleCommandDispatcher|SNOWFLAKE.NEXT prof:sf62 FORMAT BASE62"
@@ -119,13 +123,16 @@ CASES=(
     "SEQ.SET|RedisModuleCommandDispatcher|SEQ.SET prof:seqset 1000"
     "SEQ.INFO|RedisModuleCommandDispatcher|SEQ.INFO prof:seq|SEQ.NEXT prof:seq"
     "SEQ.CREATE|RedisModuleCommandDispatcher|SEQ.CREATE prof:seqc:@I"
+    "UUID.NEXT|RedisModuleCommandDispatcher|UUID.NEXT prof:uuid"
+    "UUID.NEXT COUNT 1000|RedisModuleCommandDispatcher|UUID.NEXT prof:uuid1000 COUNT 1000||20"
     "Lua snowflake|evalShaCommand|EVALSHA @SHA 1 prof:lua"
 )
 
 printf 'label\tslug\tcalls\tproc\treservations\tseconds\tcommand\n' >"$OUT/cases.tsv"
 i=0
 for spec in "${CASES[@]}"; do
-    IFS='|' read -r label proc cmd setup <<<"$spec"
+    IFS='|' read -r label proc cmd setup div <<<"$spec"
+    calls=$((N / ${div:-1})); [ "$calls" -ge 1 ] || calls=1
     cmd=${cmd//@SHA/$SHA}
     cmd=${cmd//@SFID/$SFID}
     cmd=${cmd//@MARK/$MARK}
@@ -139,7 +146,7 @@ for spec in "${CASES[@]}"; do
     # shellcheck disable=SC2086
     gen_resp 200 "$OUT/warm2.resp" "$db" v $cmd
     # shellcheck disable=SC2086
-    gen_resp "$N" "$OUT/case.resp" "$db" "" $cmd
+    gen_resp "$calls" "$OUT/case.resp" "$db" "" $cmd
     rcli "$PORT" --pipe <"$OUT/warm.resp" >/dev/null
     # Warm up twice, 100 ms apart: a generator key's first block is small (the key is not busy
     # yet) and it only takes the large blocks (and, for snowflake keys, the full form) of a
@@ -167,7 +174,7 @@ for spec in "${CASES[@]}"; do
     callgrind_annotate --auto=no --inclusive=yes --tree=calling --threshold=100 "$OUT/$slug.callgrind" >"$OUT/$slug.incl.txt"
     callgrind_annotate --auto=no --inclusive=no --threshold=100 "$OUT/$slug.callgrind" >"$OUT/$slug.self.txt"
     # N calls plus the ECHO redis-cli --pipe sends at the end.
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$slug" "$N" "$proc" "$((r1 - r0))" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$slug" "$calls" "$proc" "$((r1 - r0))" \
         "$(python3 -c "print(f'{$t1 - $t0:.1f}')")" "$cmd" >>"$OUT/cases.tsv"
     log "  $label: dumped"
 done

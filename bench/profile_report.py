@@ -156,17 +156,22 @@ w("- the floor: `FLOOR.INCR key` (bench/floor/floor.c, loaded beside idgen) open
   "pays. \"above the floor\" = the command's Ir/call minus FLOOR.INCR's. A floor key whose name "
   "ends in `:big` starts at 2^62 and so replies with 19-digit integers, as a snowflake ID does "
   "(formatting the reply costs per digit): SNOWFLAKE.* rows compare with that one, "
-  "`FLOOR.INCR (19-digit value)`.\n")
+  "`FLOOR.INCR (19-digit value)`. `FLOOR.TEXT key` is the same key step replying with a 36-byte "
+  "bulk string (the value as UUID text): UUID.* rows compare with that one.\n")
 
 inc = next((c for c in cases if c["label"] == "INCR"), None)
 flo_small = next((c for c in cases if c["label"] == "FLOOR.INCR"), None)
 flo_big = next((c for c in cases if c["label"] == "FLOOR.INCR (19-digit value)"), None)
+flo_text = next((c for c in cases if c["label"] == "FLOOR.TEXT"), None)
 
 
 def floor_of(c):
     """Snowflake commands reply with 19-digit integers: they compare with the floor key that does."""
     if c["label"].startswith("SNOWFLAKE.") and flo_big:
         return flo_big
+    # UUID.NEXT replies with a 36-byte bulk string: the floor that does too.
+    if c["label"].startswith("UUID.") and flo_text:
+        return flo_text
     return flo_small
 
 
@@ -222,7 +227,7 @@ def callee_block(c, fn):
     return table(["Ir/call", "callee", "calls per call", "object"], rows, ["r", "l", "r", "l"])
 
 
-for label in ["SNOWFLAKE.NEXT", "SEQ.NEXT", "FLOOR.INCR", "INCR"]:
+for label in ["SNOWFLAKE.NEXT", "SEQ.NEXT", "UUID.NEXT", "FLOOR.INCR", "FLOOR.TEXT", "INCR"]:
     c = next((x for x in cases if x["label"] == label), None)
     if c:
         w(f"## Top 15 functions (inclusive): {label}\n")
@@ -266,7 +271,7 @@ w("## Where the command's instructions go (Ir per call)\n")
 w("Module functions are opened up into their own instructions (self) plus what they call "
   "(inclusive). The command's total is what `usec_per_call` measures.\n")
 for label in ["FLOOR.INCR", "SNOWFLAKE.NEXT", "SEQ.NEXT", "SEQ.NEXTBATCH 1000",
-              "SNOWFLAKE.NEXT COUNT 100"]:
+              "SNOWFLAKE.NEXT COUNT 100", "FLOOR.TEXT", "UUID.NEXT", "UUID.NEXT COUNT 1000"]:
     c = next((x for x in cases if x["label"] == label), None)
     if c:
         w(f"### {label}\n")
@@ -279,6 +284,27 @@ for label, root in [("INCR", "incrCommand"), ("INCR (18-digit value)", "incrComm
         w(f"### {label} (for comparison)\n")
         w(breakdown(c, root, {"incrDecrCommand"}))
         w("")
+
+# The UUID issue's target in instructions: UUID.NEXT at most 1.15x FLOOR.TEXT per call, the
+# command and the whole request; COUNT 1000 per UUID (its UUIDs/s of server time comes from
+# usec_per_call in bench/run.sh).
+uuid = next((c for c in cases if c["label"] == "UUID.NEXT"), None)
+if uuid and flo_text:
+    w("## Targets (instructions)\n")
+    rows = []
+    for what, a, b in [("command", cmd_ir(uuid), cmd_ir(flo_text)),
+                       ("whole request", uuid["total"], flo_text["total"])]:
+        r = (a / uuid["calls"]) / (b / flo_text["calls"])
+        rows.append([f"UUID.NEXT <= 1.15x FLOOR.TEXT ({what})",
+                     f"{per(a, uuid['calls'])} vs {per(b, flo_text['calls'])} = {r:.2f}x",
+                     "PASS" if r <= 1.15 else "FAIL"])
+    u1000 = next((c for c in cases if c["label"] == "UUID.NEXT COUNT 1000"), None)
+    if u1000:
+        rows.append(["(info) UUID.NEXT COUNT 1000, Ir per UUID",
+                     f"command {cmd_ir(u1000) / u1000['calls'] / 1000:,.1f}, "
+                     f"whole {u1000['total'] / u1000['calls'] / 1000:,.1f}", "info"])
+    w(table(["target", "measured", "result"], rows, ["l", "l", "l"]))
+    w("")
 
 w("## idgen functions, self Ir per call\n")
 rows = []

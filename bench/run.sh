@@ -76,6 +76,7 @@ MAIN_CASES=(
     "FLOOR.INCR|0|floor.incr|100000|500000|FLOOR.INCR bench:floor"
     "FLOOR.INCR (19-digit value)|0|floor.incr|100000|500000|FLOOR.INCR bench:floor:big"
     "FLOOR.BATCH 1000|1000|floor.batch|100000|500000|FLOOR.BATCH bench:floorb 1000"
+    "FLOOR.TEXT|0|floor.text|100000|500000|FLOOR.TEXT bench:floortext"
     "Lua snowflake|1|evalsha|100000|300000|EVALSHA @SHA 1 bench:lua"
     "Lua snowflake x100|100|evalsha|20000|20000|EVALSHA @SHA 1 bench:lua100 100"
     "SNOWFLAKE.NEXT|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sf"
@@ -95,6 +96,9 @@ MAIN_CASES=(
     "SNOWFLAKE.NEXT (key created FORMAT BASE62)|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sfk62"
     "SNOWFLAKE.NEXT COUNT 1000 FORMAT BASE62|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf62k COUNT 1000 FORMAT BASE62"
     "SEQ.NEXT FORMAT template|1|seq.next|100000|500000|SEQ.NEXT bench:seqf"
+    # The UUID issue: UUID.NEXT (default format, 36-byte text) beside FLOOR.TEXT, and COUNT 1000.
+    "UUID.NEXT|1|uuid.next|100000|500000|UUID.NEXT bench:uuid"
+    "UUID.NEXT COUNT 1000|1000|uuid.next|4000|4000|UUID.NEXT bench:uuid1000 COUNT 1000"
 )
 # The pairs section: a command and what it is compared with, run at the same time.
 # label | commandstat | requests | command | against | its commandstat | requests | its command
@@ -108,6 +112,7 @@ PAIR_CASES=(
     "SNOWFLAKE.NEXT (key created FORMAT BASE62)|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf62|FLOOR.INCR (19-digit value)|floor.incr|500000|FLOOR.INCR bench:pfloor:big"
     "SEQ.NEXT FORMAT template|seq.next|500000|SEQ.NEXT bench:pseqf|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
     "INCR|incr|500000|INCR bench:pincr|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "UUID.NEXT|uuid.next|500000|UUID.NEXT bench:puuid|FLOOR.TEXT|floor.text|500000|FLOOR.TEXT bench:pfloortext"
     "Lua snowflake|evalsha|100000|EVALSHA @SHA 1 bench:plua|SNOWFLAKE.NEXT|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf2"
 )
 # Set by main_setup for the placeholders above.

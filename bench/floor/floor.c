@@ -12,6 +12,11 @@
  * to the value and replies with the array [first, last] of the n values taken: the floor of a
  * command that hands out a range.
  *
+ * FLOOR.TEXT key is FLOOR.INCR with UUID.NEXT's reply: the same key step, then it replies with a
+ * 36-byte bulk string, the new value as a UUID's 8-4-4-4-12 lowercase hex text (the 128-bit value
+ * 0:value, 16 two-digit table lookups and 4 dashes, in a stack buffer): the floor of a command
+ * that replies with one UUID's text.
+ *
  * Redis's redismodule.h is not used (Debian does not ship it, and the project does not vendor
  * other projects' code). The few declarations below are written from the module API reference:
  * a module finds each API function by name through the lookup function that Redis stores as the
@@ -64,6 +69,7 @@ static void *(*ModuleTypeGetValue)(RedisModuleKey *key);
 static int (*ModuleTypeSetValue)(RedisModuleKey *key, RedisModuleType *mt, void *value);
 static int (*ReplyWithLongLong)(RedisModuleCtx *ctx, long long ll);
 static int (*ReplyWithArray)(RedisModuleCtx *ctx, long len);
+static int (*ReplyWithStringBuffer)(RedisModuleCtx *ctx, const char *buf, size_t len);
 static int (*StringToLongLong)(const RedisModuleString *str, long long *ll);
 static int (*ReplyWithError)(RedisModuleCtx *ctx, const char *err);
 static int (*WrongArity)(RedisModuleCtx *ctx);
@@ -132,6 +138,34 @@ static int floor_batch(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     return FLOOR_OK;
 }
 
+/* "000102...ff": the two hex digits of each byte, filled by RedisModule_OnLoad. */
+static char HexPairs[512];
+
+/* The 36-character canonical text of the 128-bit value hi:lo (8-4-4-4-12, lowercase): 16 byte
+ * lookups of two digits each into fixed places, and the 4 dashes. The cheap way to write a UUID's
+ * text, so that the floor counts the reply, not a slow encoder. */
+static void floor_uuid_text(char out[36], uint64_t hi, uint64_t lo) {
+    static const unsigned char at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    for (int i = 0; i < 8; i++) {
+        memcpy(out + at[i], HexPairs + 2 * ((hi >> (56 - 8 * i)) & 0xff), 2);
+        memcpy(out + at[8 + i], HexPairs + 2 * ((lo >> (56 - 8 * i)) & 0xff), 2);
+    }
+    out[8] = out[13] = out[18] = out[23] = '-';
+}
+
+static int floor_text(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    if (argc != 2) return WrongArity(ctx);
+    RedisModuleKey *key;
+    uint64_t *v = floor_open(ctx, argv[1], &key);
+    if (v == NULL) return FLOOR_OK;
+    *v += 1;
+    char buf[36];
+    floor_uuid_text(buf, 0, *v);
+    ReplyWithStringBuffer(ctx, buf, sizeof buf);
+    CloseKey(key);
+    return FLOOR_OK;
+}
+
 static void *floor_rdb_load(RedisModuleIO *rdb, int encver) {
     if (encver != FLOOR_ENCVER) return NULL;
     uint64_t *v = Alloc(sizeof *v);
@@ -169,6 +203,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     GET(ModuleTypeSetValue);
     GET(ReplyWithLongLong);
     GET(ReplyWithArray);
+    GET(ReplyWithStringBuffer);
     GET(StringToLongLong);
     GET(ReplyWithError);
     GET(WrongArity);
@@ -178,6 +213,10 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     GET(LoadUnsigned);
     GET(StringPtrLen);
     SetModuleAttribs(ctx, "floor", 1, FLOOR_APIVER_1);
+    for (int b = 0; b < 256; b++) {
+        HexPairs[2 * b] = "0123456789abcdef"[b >> 4];
+        HexPairs[2 * b + 1] = "0123456789abcdef"[b & 15];
+    }
 
     TypeMethodsV1 tm = {
         .version = 1,
@@ -192,6 +231,8 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     if (CreateCommand(ctx, "floor.incr", floor_incr, "write deny-oom fast", 1, 1, 1) != FLOOR_OK)
         return FLOOR_ERR;
     if (CreateCommand(ctx, "floor.batch", floor_batch, "write deny-oom fast", 1, 1, 1) != FLOOR_OK)
+        return FLOOR_ERR;
+    if (CreateCommand(ctx, "floor.text", floor_text, "write deny-oom fast", 1, 1, 1) != FLOOR_OK)
         return FLOOR_ERR;
     return FLOOR_OK;
 }

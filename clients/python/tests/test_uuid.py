@@ -26,3 +26,40 @@ def test_uuid_binary_and_parse(r3, name):
     assert u.version == 7 and u.variant == uuid.RFC_4122
     p = r3.execute_command("UUID.PARSE", name, str(u))
     assert p[b"timestamp"] == u.int >> 80
+
+
+def _fields(reply):
+    """UUID.PARSE's reply as {str: value}: a map on RESP3, a flat list on RESP2."""
+    if isinstance(reply, dict):
+        items = reply.items()
+    else:
+        items = zip(reply[::2], reply[1::2])
+    return {_text(k): v for k, v in items}
+
+
+def test_ulid_format_reads_with_python_ulid(r, name):
+    """FORMAT ULID output is a ULID to an independent reader (PyPI python-ulid), whose time is
+    UUID.PARSE's timestamp, and it is the same 128 bits as the UUID."""
+    from ulid import ULID
+
+    for s in [_text(r.execute_command("UUID.NEXT", name, "FORMAT", "ULID"))] + [
+        _text(x) for x in r.execute_command("UUID.NEXT", name, "COUNT", 50, "FORMAT", "ULID")
+    ]:
+        assert len(s) == 26
+        u = ULID.from_str(s)
+        assert str(u) == s.upper()
+        ts = _fields(r.execute_command("UUID.PARSE", name, s))["timestamp"]
+        assert u.milliseconds == ts
+        as_uuid = u.to_uuid()
+        assert as_uuid.version == 7 and as_uuid.variant == uuid.RFC_4122
+        # The same ID in UUID text parses to the same fields.
+        assert _fields(r.execute_command("UUID.PARSE", name, str(as_uuid)))["timestamp"] == ts
+
+
+def test_ulid_sorts_in_issue_order(r, name):
+    from ulid import ULID
+
+    texts = [_text(x) for x in r.execute_command("UUID.NEXT", name, "COUNT", 200, "FORMAT", "ULID")]
+    parsed = [ULID.from_str(s) for s in texts]
+    assert parsed == sorted(parsed) and len(set(texts)) == 200
+    assert [u.milliseconds for u in parsed] == sorted(u.milliseconds for u in parsed)
