@@ -381,6 +381,12 @@ fn clock_steps_never_repeat_and_stay_increasing() {
         "{name}: a client saw a generator's values go backwards\n{}",
         details(&report, &timeline)
     );
+    assert_eq!(
+        report.uid.order_violations,
+        0,
+        "{name}: a client saw a UUID key's values go backwards\n{}",
+        details(&report, &timeline)
+    );
     let errors: Vec<_> = report
         .error_kinds
         .keys()

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use super::uid::{self, UidLog, UidReport, UidSpec, UID_KEYS};
 use super::util::Rng;
 use idgen_testkit::{Conn, Value};
 
@@ -18,7 +19,8 @@ const MAX_PIPELINE: i64 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
-    /// SNOWFLAKE.NEXT (single and COUNT), SEQ.NEXT and SEQ.NEXTBATCH.
+    /// SNOWFLAKE.NEXT (single and COUNT), SEQ.NEXT and SEQ.NEXTBATCH, UUID.NEXT (single and
+    /// COUNT, `FORMAT HEX`).
     Idgen,
     /// The control: plain `INCR`.
     Incr,
@@ -122,13 +124,21 @@ impl Workload {
         }
     }
 
+    pub fn uid_keys(self) -> &'static [UidSpec] {
+        match self {
+            Workload::Idgen => &UID_KEYS,
+            Workload::Incr => &[],
+        }
+    }
+
     /// Creates the keys that are not created by their first use.
     pub fn setup(self, c: &mut Conn) {
         let creates = self
             .sf_keys()
             .iter()
             .filter_map(|s| s.create)
-            .chain(self.counters().iter().filter_map(|s| s.create));
+            .chain(self.counters().iter().filter_map(|s| s.create))
+            .chain(self.uid_keys().iter().filter_map(|s| s.create));
         for line in creates {
             c.run(line).ok();
         }
@@ -139,6 +149,7 @@ impl Workload {
 enum Req {
     Sf { key: usize, count: Option<i64> },
     Seq { key: usize, count: Option<i64> },
+    Uid { key: usize, count: Option<i64> },
     Incr { key: usize },
 }
 
@@ -154,6 +165,11 @@ impl Req {
             Workload::Incr => Req::Incr {
                 key: rng.below(INCR_KEYS.len() as u64) as usize,
             },
+            // One request in six: a UUID key (the other five keep the snowflake/sequence mix).
+            Workload::Idgen if rng.chance(1, 6) => {
+                let (key, count) = uid::pick(rng);
+                Req::Uid { key, count }
+            }
             Workload::Idgen => match rng.below(100) {
                 0..=24 => Req::Sf {
                     key: 0,
@@ -204,6 +220,7 @@ impl Req {
                 key,
                 count: Some(n),
             } => v(&["SEQ.NEXTBATCH", SEQ_KEYS[key].key, &n.to_string()]),
+            Req::Uid { key, count } => uid::args(key, count),
             Req::Incr { key } => v(&["INCR", INCR_KEYS[key].key]),
         }
     }
@@ -230,6 +247,8 @@ pub struct ClientLog {
     pub order_examples: Vec<String>,
     /// Replies of the wrong shape (never expected).
     pub malformed: Vec<String>,
+    /// The UUID keys' records (and their order violations, counted apart).
+    pub uid: UidLog,
     sf_last: Vec<Option<u64>>,
     counter_last: Vec<Option<i64>>,
 }
@@ -242,6 +261,7 @@ impl ClientLog {
             ranges: vec![Vec::new(); nc],
             sf_last: vec![None; nsf],
             counter_last: vec![None; nc],
+            uid: UidLog::new(UID_KEYS.len()),
             ..Default::default()
         }
     }
@@ -319,6 +339,10 @@ impl ClientLog {
                 }
                 self.sf_ids(key, &ids);
             }
+            (Req::Uid { key, count }, _) => match uid::parse_reply(count, &v) {
+                Some(ids) => self.uid.record(key, &ids),
+                None => return bad(self, &v),
+            },
             (Req::Seq { key, count: None }, Value::Int(x)) | (Req::Incr { key }, Value::Int(x)) => {
                 self.range(workload, key, *x, *x, cycle);
             }
@@ -535,6 +559,8 @@ pub struct Report {
     pub order_violations: u64,
     pub order_examples: Vec<String>,
     pub malformed: Vec<String>,
+    /// The UUID keys (not in the figures above): checked, repeats, repeated positions, order.
+    pub uid: UidReport,
 }
 
 impl Report {
@@ -568,6 +594,11 @@ pub fn check(workload: Workload, logs: Vec<ClientLog>) -> Report {
         r.malformed.extend(l.malformed.iter().cloned());
     }
     let mut logs = logs;
+    let mut uid_logs: Vec<UidLog> = logs
+        .iter_mut()
+        .map(|l| std::mem::take(&mut l.uid))
+        .collect();
+    r.uid = uid::check(&mut uid_logs);
     for (ki, spec) in workload.sf_keys().iter().enumerate() {
         let mut ids: Vec<u64> = Vec::new();
         for l in logs.iter_mut() {

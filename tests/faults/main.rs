@@ -5,7 +5,7 @@
 //! | test | scenario |
 //! |---|---|
 //! | `aof_everysec_power_cut_never_repeats` | 1: kill -9 under load with `appendfsync everysec`, the AOF cut back by the last second of writes (what a power cut takes), restart |
-//! | (1-3 and 5) | the load: 4 clients, pipelines of 1-4 commands: SNOWFLAKE.NEXT (single, COUNT, three layouts), SEQ.NEXT and SEQ.NEXTBATCH (two sequences), and an idle sequence that gets a burst just before each fault |
+//! | (1-3 and 5) | the load: 4 clients, pipelines of 1-4 commands: SNOWFLAKE.NEXT (single, COUNT, three layouts), SEQ.NEXT and SEQ.NEXTBATCH (two sequences), UUID.NEXT `FORMAT HEX` (single, COUNT; the node's worker and a fixed `WORKER`; also in 4, 9 and 11), and an idle sequence that gets a burst just before each fault |
 //! | `aof_always_kill9_never_repeats` | 2: kill -9 under load with `appendfsync always` (nothing cut: every reply was fsynced first) |
 //! | `failover_to_lagging_replica_never_repeats` | 3: primary + replica, the replication stream held back 0.4-1.5 s, kill -9 the primary, promote the replica, the old primary rejoins as a replica |
 //! | `clock_steps_never_repeat_and_stay_increasing` | 4: the module clock stepped -10 s, 0, -1 h (DEBUG RELOAD meanwhile), +1 h, 0 (test-clock build) |
@@ -21,10 +21,14 @@
 //! A value counts as received only once its whole reply was read; a client whose connection
 //! breaks reconnects and goes on. `ids_checked` counts values (a batch counts each of its values),
 //! `repeats` values received more than once, `errors` error replies and broken connections,
-//! `refusals` `ERR clock` replies.
+//! `refusals` `ERR clock` replies. The UUID keys are counted apart (`faults/uid.rs`):
+//! `uuid_checked`, `uuid_repeats` (the same UUID twice, over all keys), `uuid_position_repeats`
+//! (the same timestamp, counter and worker twice within a key: a UUID's low 46 bits are random,
+//! so a reissued position shows here, not as a repeated UUID) and `uuid_order_violations` (a
+//! client saw a key's UUIDs, compared as u128, not increase).
 //!
 //! Each scenario prints one line `faults: scenario=<name> cycles=<n> ids_checked=<n>
-//! repeats=<n> errors=<n> ...` and appends it to `target/faults/summary.txt`.
+//! repeats=<n> errors=<n> ... uuid_checked=<n> uuid_repeats=<n> ...` and appends it to `target/faults/summary.txt`.
 //!
 //! Environment: `FAULTS_SPLITS=<s,s,..>` sets scenario 9's split lengths (seconds);
 //! `FAULTS_SEED=<n>` replays a run's random choices (the seed is in every line);
@@ -40,7 +44,7 @@
 //! file per topic (`crashes`, `fuzz_commands`, `fuzz_restore`, `startup_files`,
 //! `pool_scenarios`, `period_boundary`, `split_brain`, `fence`, `sentinel_failover`), the
 //! machinery in the others (`aof`, `fuzz`, `load`, `period`, `pool`, `proxy`, `sentinel`,
-//! `util`). The harness is the `idgen-testkit` crate (crates/testkit).
+//! `uid`, `util`). The harness is the `idgen-testkit` crate (crates/testkit).
 
 // `args!` (the harness's command-building macro) in every module.
 #[macro_use]
@@ -54,6 +58,7 @@ mod period;
 mod pool;
 mod proxy;
 mod sentinel;
+mod uid;
 mod util;
 
 // The scenarios.
@@ -161,6 +166,8 @@ const POOL_MIN_LEASES: u64 = 200;
 /// Least number of values a load scenario must have checked, so that a load that did nothing
 /// cannot pass.
 const MIN_IDS_CHECKED: u64 = 10_000;
+/// The same for the UUID keys (about a sixth of the requests).
+const MIN_UUIDS_CHECKED: u64 = 1_000;
 
 fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
     let by_key = if r.repeats_by_key.is_empty() {
@@ -173,23 +180,40 @@ fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
             .collect();
         format!(" repeats_by_key={}", keys.join(","))
     };
+    let uid_by_key = if r.uid.repeats_by_key.is_empty() {
+        String::new()
+    } else {
+        let keys: Vec<String> = r
+            .uid
+            .repeats_by_key
+            .iter()
+            .map(|(k, n)| format!("{k}:{n}"))
+            .collect();
+        format!(" uuid_position_repeats_by_key={}", keys.join(","))
+    };
     format!(
         "faults: scenario={name} cycles={cycles} ids_checked={} repeats={} errors={} refusals={} \
-         order_violations={} ok_replies={}{extra}{by_key}",
+         order_violations={} ok_replies={} uuid_checked={} uuid_repeats={} \
+         uuid_position_repeats={} uuid_order_violations={}{extra}{by_key}{uid_by_key}",
         r.ids_checked,
         r.repeats,
         r.errors(),
         r.refusals,
         r.order_violations,
-        r.ok_replies
+        r.ok_replies,
+        r.uid.checked,
+        r.uid.repeats,
+        r.uid.position_repeats,
+        r.uid.order_violations,
     )
 }
 
 /// The details a failing assertion shows.
 fn details(r: &Report, timeline: &[String]) -> String {
     format!(
-        "examples:\n  {}\norder examples:\n  {}\nmalformed replies:\n  {}\nerror replies by kind: {:?}\ntimeline (unix ms):\n  {}",
+        "examples:\n  {}\nuuid examples:\n  {}\norder examples:\n  {}\nmalformed replies:\n  {}\nerror replies by kind: {:?}\ntimeline (unix ms):\n  {}",
         r.examples.join("\n  "),
+        r.uid.examples.join("\n  "),
         r.order_examples.join("\n  "),
         r.malformed.join("\n  "),
         r.error_kinds,
@@ -220,6 +244,17 @@ fn assert_idgen_clean(name: &str, r: &Report, timeline: &[String], servers: &[&S
         0,
         "{name}: sequence values off their progression\n{}",
         details(r, timeline)
+    );
+    assert_eq!(
+        (r.uid.repeats, r.uid.position_repeats),
+        (0, 0),
+        "{name}: a UUID key handed out a UUID (or a position) twice\n{}",
+        details(r, timeline)
+    );
+    assert!(
+        r.uid.checked >= MIN_UUIDS_CHECKED,
+        "{name}: only {} UUIDs checked",
+        r.uid.checked
     );
     assert!(
         r.ids_checked >= MIN_IDS_CHECKED,
