@@ -13,7 +13,7 @@ pub use dump::*;
 pub use internal::*;
 
 /// The module's client commands (the test-only IDGEN.DEBUG-CLOCK is not in the normal build).
-pub const CLIENT_COMMANDS: [&str; 17] = [
+pub const CLIENT_COMMANDS: [&str; 21] = [
     "SNOWFLAKE.CREATE",
     "SNOWFLAKE.NEXT",
     "SNOWFLAKE.PARSE",
@@ -31,12 +31,17 @@ pub const CLIENT_COMMANDS: [&str; 17] = [
     "WORKER.ROUTE",
     "WORKER.INFO",
     "IDGEN.WORKERS",
+    "UUID.CREATE",
+    "UUID.NEXT",
+    "UUID.PARSE",
+    "UUID.INFO",
 ];
 
 /// The internal commands: what replicas and the AOF receive. From a client they are not to be
 /// relied on (they will be refused); the fuzzer reaches their parsers through forged AOF files.
-pub const INTERNAL_COMMANDS: [&str; 5] = [
+pub const INTERNAL_COMMANDS: [&str; 6] = [
     "SNOWFLAKE.RESERVE",
+    "UUID.RESERVE",
     "SEQ.RESERVE",
     "IDGEN.GENERATION",
     "WORKER.RESERVE",
@@ -45,7 +50,7 @@ pub const INTERNAL_COMMANDS: [&str; 5] = [
 
 /// Arity of an internal command, the name included (src/lib.rs: SNOWFLAKE.RESERVE key + 8,
 /// SEQ.RESERVE key + 9, IDGEN.GENERATION 1 argument, WORKER.RESERVE key + 5, WORKER.EFFECT
-/// key + 8). The AOF fuzz checks these against the
+/// key + 8, UUID.RESERVE key + 5). The AOF fuzz checks these against the
 /// server's COMMAND INFO.
 pub fn internal_arity(cmd: &str) -> usize {
     match cmd.to_ascii_uppercase().as_str() {
@@ -54,6 +59,7 @@ pub fn internal_arity(cmd: &str) -> usize {
         "IDGEN.GENERATION" => 2,
         "WORKER.RESERVE" => 7,
         "WORKER.EFFECT" => 10,
+        "UUID.RESERVE" => 7,
         other => panic!("{other} is not an internal command"),
     }
 }
@@ -64,10 +70,24 @@ pub fn is_internal(cmd: &[u8]) -> bool {
         .any(|c| c.as_bytes().eq_ignore_ascii_case(cmd))
 }
 
+/// The UUID text formats, and one that is not.
+const UID_FORMATS: [&str; 5] = ["UUID", "ULID", "HEX", "BINARY", "INT"];
+
 /// Edge cases every run tries first (split on whitespace): the client fuzz sends the client
 /// commands among them, the first forged AOF file holds all of them (the internal commands with
 /// their exact arity, so that their parsers run).
 pub const EDGE_VECTORS: &[&str] = &[
+    // UUID keys: formats, the COUNT limit, a worker out of range, reservations at the bounds
+    "UUID.CREATE fz:uid:a FORMAT ULID WORKER 1023",
+    "UUID.NEXT fz:uid:a COUNT 10000",
+    "UUID.NEXT fz:uid:a COUNT 10001",
+    "UUID.CREATE fz:uid:b WORKER 1024",
+    "UUID.NEXT fz:uid:c FORMAT BINARY COUNT 3",
+    "UUID.RESERVE fz:uid:d 0 0 -1 UUID 0",
+    "UUID.RESERVE fz:uid:d 9223372036854775807 9223372036854775807 -1 UUID 1",
+    "UUID.RESERVE fz:uid:e 5 5 7 HEX 0",
+    "UUID.RESERVE fz:uid:e 5 5 8 HEX 0",
+    "UUID.RESERVE fz:uid:f -1 0 -1 UUID 0",
     // snowflake layouts at their bounds
     "SNOWFLAKE.CREATE fz:sf:a EPOCH 0 TIME-BITS 35 WORKER-BITS 20 SEQUENCE-BITS 8 WORKER 1048575",
     "SNOWFLAKE.NEXT fz:sf:a COUNT 10000",
@@ -349,6 +369,31 @@ fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
             a.push(number(rng));
         }
         "SNOWFLAKE.PARSE" | "SEQ.NEXTBATCH" => a.push(number(rng)),
+        "UUID.CREATE" | "UUID.NEXT" => {
+            for _ in 0..rng.below(3) {
+                match rng.below(3) {
+                    0 => {
+                        a.push(case(rng, "FORMAT"));
+                        let f = *rng.pick(&UID_FORMATS);
+                        a.push(case(rng, f));
+                    }
+                    1 if cmd == "UUID.NEXT" => {
+                        a.push(case(rng, "COUNT"));
+                        a.push(number(rng));
+                    }
+                    _ => {
+                        a.push(case(rng, "WORKER"));
+                        a.push(small(rng, 1100));
+                    }
+                }
+            }
+        }
+        "UUID.PARSE" => a.push(match rng.below(4) {
+            0 => b"01890a5d-ac96-774b-bcce-b302099a8057".to_vec(),
+            1 => b"01HK153X0E7X5S5W1M2A6ZVBDE".to_vec(),
+            2 => b"01890a5dac96774bbcceb302099a8057".to_vec(),
+            _ => any_arg(rng),
+        }),
         "SEQ.CREATE" => opts(
             rng,
             &mut a,

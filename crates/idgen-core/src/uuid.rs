@@ -486,7 +486,11 @@ impl UuidGen {
         ok(pos <= ((MAX_TS + 1) as u64) << COUNTER_BITS, "position")?;
         ok((0..=MAX_TS + 1).contains(&mark), "mark")?;
         ok(wall_seen >= 0, "wall_seen")?;
-        ok(last_pos >= -1 && last_pos < pos as i64, "last position")?;
+        // In i128: the exhausted position, (MAX_TS + 1) << COUNTER_BITS, is 2^63.
+        ok(
+            last_pos >= -1 && (last_pos as i128) < pos as i128,
+            "last position",
+        )?;
         ok(
             last_pos < 0 || (last_pos >> COUNTER_BITS) < mark,
             "mark below last id",

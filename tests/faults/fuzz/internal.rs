@@ -48,6 +48,7 @@ fn options_of(cmd: &str) -> std::ops::Range<usize> {
     match cmd {
         "SNOWFLAKE.RESERVE" => 3..8,
         "SEQ.RESERVE" => 4..9,
+        "UUID.RESERVE" => 3..5,
         "WORKER.RESERVE" | "WORKER.EFFECT" => 1..3,
         _ => 0..0,
     }
@@ -84,6 +85,29 @@ fn well_formed_internal(rng: &mut Rng, cmd: &str, reserved: &mut Reserved) -> Ve
 
 fn well_formed_values(rng: &mut Rng, cmd: &str, key: Vec<u8>) -> Vec<Vec<u8>> {
     match cmd {
+        "UUID.RESERVE" => {
+            // The mark is a unix ms (the reserved block's end).
+            let mark = match rng.below(5) {
+                0 => 0,
+                1 => i64::MAX,
+                _ => (now_ms() + rng.range(-5_000, 5_000)).max(0),
+            };
+            let wall = (now_ms() - rng.range(0, 3_000)).max(0);
+            let worker = if rng.chance(1, 2) {
+                -1
+            } else {
+                rng.range(0, 1023)
+            };
+            let format = *rng.pick(&["UUID", "ULID", "HEX", "BINARY"]);
+            vec![
+                key,
+                num(mark),
+                num(wall),
+                num(worker),
+                format.as_bytes().to_vec(),
+                generation(rng),
+            ]
+        }
         "SNOWFLAKE.RESERVE" => {
             let (t, w, s) = layout(rng);
             let epoch: i64 = *rng.pick(&[1_704_067_200_000, 1_600_000_000_000, 0, now_ms() - 1]);
