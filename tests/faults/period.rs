@@ -4,7 +4,7 @@
 //! date taken from the client's clock.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -49,6 +49,11 @@ pub struct Shared {
     /// The module clock's offset (ms): the control clients date their INCR keys with it.
     pub offset: AtomicI64,
     ok: AtomicU64,
+    /// Clients that saw `paused` and wait: `pause(true)` returns once all of them do, so that no
+    /// client still on its way (descheduled between its check and its send) reaches the
+    /// restarted server before the driver has set its clock.
+    parked: AtomicUsize,
+    clients: usize,
 }
 
 /// Per client: every received range `(period text, first, last)`, and counters.
@@ -73,6 +78,8 @@ impl PeriodLoad {
             paused: AtomicBool::new(false),
             offset: AtomicI64::new(0),
             ok: AtomicU64::new(0),
+            parked: AtomicUsize::new(0),
+            clients,
         });
         let handles = (0..clients)
             .map(|i| {
@@ -88,8 +95,15 @@ impl PeriodLoad {
         &self.shared
     }
 
+    /// Pauses the clients and waits (bounded) until every one of them is parked; or lets them go.
     pub fn pause(&self, on: bool) {
         self.shared.paused.store(on, Ordering::SeqCst);
+        if on {
+            let s = &self.shared;
+            idgen_testkit::wait_until(Duration::from_secs(30), "clients to park", || {
+                s.parked.load(Ordering::SeqCst) == s.clients
+            });
+        }
     }
 
     /// Waits (bounded) for `n` more good replies.
@@ -119,11 +133,20 @@ fn client(shared: &Shared, seed: u64, control: bool) -> Log {
     let mut rng = Rng::new(seed);
     let mut log = Log::default();
     let mut conn: Option<Conn> = None;
+    let mut parked = false;
     while !shared.stop.load(Ordering::Relaxed) {
         if shared.paused.load(Ordering::SeqCst) {
             conn = None;
+            if !parked {
+                parked = true;
+                shared.parked.fetch_add(1, Ordering::SeqCst);
+            }
             thread::sleep(Duration::from_millis(5));
             continue;
+        }
+        if parked {
+            parked = false;
+            shared.parked.fetch_sub(1, Ordering::SeqCst);
         }
         let c = match conn.as_mut() {
             Some(c) => c,
