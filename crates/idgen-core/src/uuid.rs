@@ -353,16 +353,8 @@ impl UuidGen {
         }
         let end = counter + count as u64 - 1;
         let last_ts = ts + (end >> COUNTER_BITS) as i64;
-        if last_ts > MAX_TS {
-            return Err(Error::TimeBitsExhausted);
-        }
         let base = now.max(self.wall_seen);
-        if last_ts > base.saturating_add(max_borrow) {
-            return Err(Error::BorrowLimit(max_borrow));
-        }
-        if last_ts >= self.mark {
-            may_reserve()?;
-        }
+        reservation::check_take(last_ts, MAX_TS, base, max_borrow, self.mark, may_reserve)?;
         // Commit.
         let clock_behind = now < self.wall_seen && !self.resumed;
         let borrowed = (last_ts - base.max(self.last_ms())).max(0) as u64;

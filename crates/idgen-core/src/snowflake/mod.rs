@@ -369,16 +369,15 @@ impl Snowflake {
         let last_ts = ts + (end >> seq_bits) as i64;
         let last_seq = end & seq_mask;
 
-        if last_ts > layout.max_ts() {
-            return Err(Error::TimeBitsExhausted);
-        }
         let base = now.max(self.wall_seen);
-        if last_ts > base.saturating_add(max_borrow) {
-            return Err(Error::BorrowLimit(max_borrow));
-        }
-        if last_ts >= self.mark {
-            may_reserve()?;
-        }
+        reservation::check_take(
+            last_ts,
+            layout.max_ts(),
+            base,
+            max_borrow,
+            self.mark,
+            may_reserve,
+        )?;
 
         // Commit.
         let clock_behind = now < self.wall_seen && !self.resumed();
