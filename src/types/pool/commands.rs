@@ -44,7 +44,18 @@ fn serving_pool<'k>(
         ctx.notify(EV_EXPIRE, name);
     }
     stats::POOL_EXPIRIES.add(expired.len() as u64);
-    datatype::serving::<Pool>(key, now, slot)
+    let resumes = key
+        .value(&HANDLE, now)?
+        .is_some_and(|p| serving::gaps_since(p.gen) > 0);
+    let mut pool = datatype::serving::<Pool>(key, now, slot)?;
+    if resumes {
+        // The resume raised the token mark to its floor: made durable now, before any grant,
+        // since the pool may refuse grants for its whole resume window (see `Pool::resume`).
+        if let Some(p) = pool.as_mut() {
+            datatype::replicate(ctx, name, p);
+        }
+    }
+    Ok(pool)
 }
 
 /// Propagates a change of ID `id`: the reservation first when it rose, then the ID's state.

@@ -7,7 +7,8 @@ use super::*;
 impl Pool {
     /// Resumes after a load or a promotion (see the module docs): at the pool's first use in a
     /// new serving generation, with `gaps` generations since its newest durable state. Tokens
-    /// continue at `token_mark + gaps * TOKEN_BLOCK` at least; no ID is granted before
+    /// continue at `token_mark + gaps * TOKEN_BLOCK` at least (the new token mark); no ID is
+    /// granted before
     /// `now + longest_ttl + grace`; later grants' not-before is at least `now + longest_ttl`.
     /// Returns the IDs found expired (as `touch`), for `expire` events.
     pub fn resume(&mut self, now: i64, gaps: u64) -> Vec<u32> {
@@ -24,6 +25,13 @@ impl Pool {
             .min(MAX_TOKEN + 1);
         self.next_token = self.next_token.max(floor);
         self.resume_token = self.next_token;
+        // The resumed floor becomes the reserved mark, so that the glue can make the resume
+        // durable at once (it replicates the reservation): a snapshot taken before the first
+        // grant (a replica's full sync while the pool refuses grants for its resume window)
+        // then carries the floor with this generation, and a later resume counts its gap
+        // from there instead of reissuing the tokens granted from this floor (found by the
+        // randomized soak: a failover right after a promotion granted 81 tokens twice).
+        self.token_mark = self.token_mark.max(self.next_token);
         expired
     }
 
