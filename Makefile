@@ -47,10 +47,13 @@ FAULT_SMOKE := crashes::aof_always_kill9_never_repeats crashes::failover_to_lagg
 # the seed SOAK_SEED (random when empty; printed first, so `make soak SOAK_SEED=<n>` replays a
 # run's choices) among the kinds of SOAK_NEMESES (comma-separated names, empty: all; see
 # tests/faults/nemesis.rs). make test-all runs it for SOAK_SECONDS (3 minutes) on redis7.
+# The test-clock build and Redis Cluster are needed (the cluster run uses the release build).
 SOAK_SECONDS ?= 180
 SOAK_SEED    ?=
 SOAK_NEMESES ?=
-SOAK_TEST    := soak::randomized_fault_soak
+# Then its cluster run: SOAK_CLUSTER_SECONDS of resharding under load (tests/faults/soak_cluster.rs).
+SOAK_CLUSTER_SECONDS ?= 60
+SOAK_TEST    := soak::randomized_fault_soak soak_cluster::resharding_soak
 # Fails the recipe when SERVER did not resolve (scripts/servers.sh said why).
 CHECK_SERVER = @test -n "$(SERVER_BIN)" || { echo "make: no server binary for SERVER=$(SERVER)" >&2; exit 1; }
 
@@ -177,6 +180,7 @@ part-soak:
 	@seed="$(SOAK_SEED)"; [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
 	echo "soak: seed=$$seed seconds=$(SOAK_SECONDS) nemeses=$(or $(SOAK_NEMESES),all)"; \
 	FAULTS_SEED=$$seed SOAK_SECONDS=$(SOAK_SECONDS) SOAK_NEMESES="$(SOAK_NEMESES)" \
+	SOAK_CLUSTER_SECONDS=$(SOAK_CLUSTER_SECONDS) \
 		$(call on-server,$(SERVER),fault soak,--test faults -- --ignored --exact $(SOAK_TEST) --nocapture)
 
 part-python: python-venv
