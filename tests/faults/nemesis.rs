@@ -117,8 +117,9 @@ pub struct Rig {
     pub pool_counts: pool::Counts,
     /// `NOREPLICAS` replies the cut-off side of the partitions got.
     pub stale_noreplicas: u64,
-    /// Junk keys written and keys evicted under eviction pressure.
+    /// Keys evicted under eviction pressure, and generator keys among them.
     pub evicted: u64,
+    pub generators_evicted: u64,
     sampler: Sampler,
     rng: Rng,
     seed: u64,
@@ -203,6 +204,7 @@ impl Rig {
             pool_counts: pool::Counts::default(),
             stale_noreplicas: 0,
             evicted: 0,
+            generators_evicted: 0,
             sampler: Sampler::start(),
             rng: Rng::new(seed ^ 0x0e3e_5150),
             seed,
@@ -440,6 +442,7 @@ impl Rig {
         };
         let used = stat(&mut c, "memory", "used_memory");
         let before = stat(&mut c, "stats", "evicted_keys");
+        let generators_before = stat(&mut c, "idgen", "idgen_evicted_generators");
         let policy = *self.rng.pick(&EVICT_POLICIES);
         ok(
             &c.cmd(&["CONFIG", "SET", "maxmemory-policy", policy]),
@@ -477,10 +480,13 @@ impl Rig {
             &c.cmd(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]),
             "CONFIG SET maxmemory-policy noeviction",
         );
+        let generators =
+            stat(&mut c, "idgen", "idgen_evicted_generators").saturating_sub(generators_before);
         self.evicted += evicted;
+        self.generators_evicted += generators;
         format!(
             "port {}: maxmemory {limit} {policy}, {written} junk keys written, {evicted} keys \
-             evicted",
+             evicted ({generators} generators)",
             self.primary_port()
         )
     }

@@ -94,7 +94,7 @@ fn randomized_fault_soak() {
     );
     thread::sleep(Duration::from_millis(500));
     let timeline = std::mem::take(&mut rig.timeline);
-    let (stale_noreplicas, evicted) = (rig.stale_noreplicas, rig.evicted);
+    let (stale_noreplicas, evicted) = (rig.stale_noreplicas, (rig.evicted, rig.generators_evicted));
     let f = rig.finish();
     verdict(
         seed,
@@ -113,7 +113,7 @@ fn verdict(
     faults: &BTreeMap<Kind, u32>,
     f: &Finished,
     stale_noreplicas: u64,
-    evicted: u64,
+    (evicted, generators_evicted): (u64, u64),
     timeline: &[String],
 ) {
     let pool = crate::pool::check(&f.tenures);
@@ -130,7 +130,8 @@ fn verdict(
          double_grants={double_grants} incr_checked={} incr_repeats={} off_progression={} \
          uuid_position_repeats={} pool_leases={} pool_overlaps={} pool_tokens_reused={} \
          pool_not_before_low={} errors={} refusals={} \
-         stale_noreplicas={stale_noreplicas} evicted_keys={evicted}",
+         stale_noreplicas={stale_noreplicas} evicted_keys={evicted} \
+         generators_evicted={generators_evicted}",
         fault_list.join(","),
         r.ids_checked,
         r.repeats,
