@@ -341,3 +341,18 @@ fn records_are_bounded_and_checked() {
     let r = c.cmd(&["IDGEN.EVICTED", "x", "idgen-seq", "0", "1"]);
     assert!(r.is_err(), "{r:?}");
 }
+
+#[test]
+fn a_revived_name_keeps_its_type() {
+    let s = server("evict-type");
+    let mut c = s.conn();
+    create(&mut c);
+    Issued::default().issue(&mut c, 5);
+    evict_all(&mut c, "allkeys-lru");
+    // The name is the snowflake key's: a sequence command revives it and gets WRONGTYPE.
+    let r = c.cmd(&["SEQ.NEXT", SF]);
+    assert!(r.is_err() && r.err().starts_with("WRONGTYPE"), "{r:?}");
+    assert_eq!(c.cmd(&["EXISTS", SF]), Value::Int(1));
+    let info = c.cmd(&["SNOWFLAKE.INFO", SF]);
+    assert_eq!(info.field_int("worker"), 5);
+}
