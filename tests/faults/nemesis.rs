@@ -308,6 +308,9 @@ impl Rig {
         }
     }
 
+    /// The sampler starts watching at this round, so the cut never reaches back past it: what
+    /// a restart of an earlier round wrote stays (two power cuts within the fsync window are
+    /// outside the guarantee, docs/persistence.md).
     fn kill9_aof_cut(&mut self) -> String {
         self.sampler.watch(incr_file(self.nodes[0].server.dir()));
         self.load_for(true);
