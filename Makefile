@@ -43,6 +43,17 @@ TEST_CLOCK_SO := target/test-clock/libidgen.so
 # `appendfsync always`, 10 cycles) and one failover scenario (scenario 3: failover to a lagging
 # replica, 10 cycles), the two quickest of their kinds (about 30 s each on 2 cores).
 FAULT_SMOKE := crashes::aof_always_kill9_never_repeats crashes::failover_to_lagging_replica_never_repeats
+# The randomized fault soak (tests/faults/soak.rs): SOAK_SECONDS of faults picked at random with
+# the seed SOAK_SEED (random when empty; printed first, so `make soak SOAK_SEED=<n>` replays a
+# run's choices) among the kinds of SOAK_NEMESES (comma-separated names, empty: all; see
+# tests/faults/nemesis.rs). make test-all runs it for SOAK_SECONDS (3 minutes) on redis7.
+# The test-clock build and Redis Cluster are needed (the cluster run uses the release build).
+SOAK_SECONDS ?= 180
+SOAK_SEED    ?=
+SOAK_NEMESES ?=
+# Then its cluster run: SOAK_CLUSTER_SECONDS of resharding under load (tests/faults/soak_cluster.rs).
+SOAK_CLUSTER_SECONDS ?= 60
+SOAK_TEST    := soak::randomized_fault_soak soak_cluster::resharding_soak
 # Fails the recipe when SERVER did not resolve (scripts/servers.sh said why).
 CHECK_SERVER = @test -n "$(SERVER_BIN)" || { echo "make: no server binary for SERVER=$(SERVER)" >&2; exit 1; }
 
@@ -65,7 +76,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
 	test-server test-matrix test-faults-server test-faults-matrix test-faults-smoke test-python-matrix \
 	test-cluster cluster cluster-stop part-test-build part-unit part-it part-faults part-fault-smoke part-python \
-	part-examples part-node test-node bench-node
+	part-examples part-node test-node bench-node soak part-soak
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -74,6 +85,7 @@ help: ## List the targets
 	@echo "Variables: PORT=$(PORT) DATA_DIR=$(DATA_DIR) (make run PORT=6380 DATA_DIR=/tmp/idgen)"
 	@echo "           SERVER=$(SERVER) (redis7, redis8, valkey9 or a path: make run SERVER=valkey9)"
 	@echo "           SERVERS=\"$(SERVERS)\" FAULT_SERVERS=\"$(FAULT_SERVERS)\" (what make test-all covers)"
+	@echo "           SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SEED=<n> SOAK_NEMESES=<kind,..> (make soak; the seed replays a run)"
 
 deps: ## Install redis-server, redis-tools, redis-sentinel, libclang-dev and python3-venv (apt) if missing
 	@missing=0; \
@@ -139,7 +151,7 @@ QUICK_PARTS := deps build build-test-clock part-python part-node part-examples p
 OTHER_SERVERS = $(filter-out $(SERVER),$(SERVERS))
 ALL_PARTS    = test servers $(addprefix part-python@,$(OTHER_SERVERS)) \
 	$(addprefix part-node@,$(OTHER_SERVERS)) $(addprefix part-it@,$(OTHER_SERVERS)) \
-	$(addprefix part-faults@,$(FAULT_SERVERS))
+	$(addprefix part-faults@,$(FAULT_SERVERS)) part-soak@redis7
 
 test: ## Quick tier (under 10 min): deps, build, Python and Node.js client tests, examples, unit, integration, fault smoke, on SERVER
 	@$(call parts,"make test (SERVER=$(SERVER))",$(QUICK_PARTS))
@@ -161,6 +173,15 @@ part-faults:
 
 part-fault-smoke:
 	@$(call on-server,$(SERVER),fault smoke,--test faults -- --exact $(FAULT_SMOKE))
+
+# The seed is printed before anything else runs (the test prints it again, and the summary line
+# in target/faults/summary.txt starts with it).
+part-soak:
+	@seed="$(SOAK_SEED)"; [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	echo "soak: seed=$$seed seconds=$(SOAK_SECONDS) nemeses=$(or $(SOAK_NEMESES),all)"; \
+	FAULTS_SEED=$$seed SOAK_SECONDS=$(SOAK_SECONDS) SOAK_NEMESES="$(SOAK_NEMESES)" \
+	SOAK_CLUSTER_SECONDS=$(SOAK_CLUSTER_SECONDS) \
+		$(call on-server,$(SERVER),fault soak,--test faults -- --ignored --exact $(SOAK_TEST) --nocapture)
 
 part-python: python-venv
 	$(CHECK_SERVER)
@@ -203,6 +224,9 @@ test-faults-matrix: deps build build-test-clock servers ## The Rust fault suite 
 
 test-faults-smoke: deps build build-test-clock ## The fault smoke of make test (FAULT_SMOKE: a kill -9 and a failover scenario) against SERVER
 	@$(MAKE) --no-print-directory part-fault-smoke
+
+soak: deps build build-test-clock ## Randomized fault soak against SERVER (SOAK_SECONDS=180 SOAK_SEED=<n> SOAK_NEMESES=kind,..)
+	@$(MAKE) --no-print-directory part-soak
 
 examples-test: build ## Run the Node.js and Lua examples' tests against SERVER (needs node and npm)
 	@$(MAKE) --no-print-directory part-examples

@@ -17,6 +17,7 @@
 //! | `split_brain_fenced_never_repeats`, `split_brain_unfenced_repeats` | 9: split brain: a primary and two replicas (distinct worker IDs), both replication links cut in both directions (`Proxy::cut`), a replica promoted, idgen and INCR clients on both sides for 3, 15 and 60 s (fence on; 3 and 15 s fence off), the old primary rejoins; fence on: no repeats, fence off: repeats (the checker can fail); INCR repeats in both |
 //! | `fence_refuses_new_blocks_while_the_replica_is_stopped` | 10: the fence's availability side: the only replica SIGSTOPped: reserved blocks served, then NOREPLICAS (also WORKER.ACQUIRE), served again after SIGCONT |
 //! | `sentinel_failovers_of_a_paused_primary_never_repeat` | 11: three `redis-sentinel`s, a primary and two replicas (fence on), clients that follow Sentinel; the primary SIGSTOPped until Sentinel fails over, then resumed (it serves its waiting clients until demoted); 3 cycles |
+//! | `soak::randomized_fault_soak` (ignored: `make soak`, and 3 minutes in `make test-all`) | 12: the randomized soak: a primary and two replicas behind relays (fence on, AOF everysec, test clock), the idgen mix, pool holders and an INCR client following the primary; for `SOAK_SECONDS` the nemesis (`faults/nemesis.rs`) picks at random with the seed among kill -9 with the AOF cut, SIGSTOP with a promotion, partition, clock step, promotion of a lagging replica, eviction pressure, `DEBUG RELOAD`, `CONFIG SET` of module settings (`SOAK_NEMESES` chooses); no repeat, no order going back, no double grant, INCR repeats; then `soak_cluster::resharding_soak`: a 3+3 cluster, one hash tag's snowflake, sequence, UUID and INCR keys moved between the primaries with MIGRATE at random under cluster clients for `SOAK_CLUSTER_SECONDS` |
 //!
 //! A value counts as received only once its whole reply was read; a client whose connection
 //! breaks reconnects and goes on. `ids_checked` counts values (a batch counts each of its values),
@@ -42,9 +43,9 @@
 //!
 //! Layout: this file holds the budgets and what every scenario shares; the scenarios are in one
 //! file per topic (`crashes`, `fuzz_commands`, `fuzz_restore`, `startup_files`,
-//! `pool_scenarios`, `period_boundary`, `split_brain`, `fence`, `sentinel_failover`), the
-//! machinery in the others (`aof`, `fuzz`, `load`, `period`, `pool`, `proxy`, `sentinel`,
-//! `uid`, `util`). The harness is the `idgen-testkit` crate (crates/testkit).
+//! `pool_scenarios`, `period_boundary`, `split_brain`, `fence`, `sentinel_failover`, `soak`,
+//! `soak_cluster`), the machinery in the others (`aof`, `fuzz`, `load`, `nemesis`, `period`,
+//! `pool`, `proxy`, `sentinel`, `uid`, `util`). The harness is the `idgen-testkit` crate (crates/testkit).
 
 // `args!` (the harness's command-building macro) in every module.
 #[macro_use]
@@ -54,6 +55,7 @@ extern crate idgen_testkit;
 mod aof;
 mod fuzz;
 mod load;
+mod nemesis;
 mod period;
 mod pool;
 mod proxy;
@@ -70,6 +72,8 @@ mod fuzz_restore;
 mod period_boundary;
 mod pool_scenarios;
 mod sentinel_failover;
+mod soak;
+mod soak_cluster;
 mod split_brain;
 mod startup_files;
 

@@ -59,7 +59,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, o: &Counts) {
+    pub fn add(&mut self, o: &Counts) {
         self.grants += o.grants;
         self.renewals += o.renewals;
         self.releases += o.releases;

@@ -10,7 +10,7 @@ use crate::crashes::{fail_over, FailedOver};
 /// Creates the pool with one lease of the longest TTL the holders use, released at once: the
 /// pool's longest TTL (which sizes its resume window, and is replicated) covers every later
 /// grant from the start.
-fn pool_setup(c: &mut Conn) {
+pub(crate) fn pool_setup(c: &mut Conn) {
     let g = c.cmd(&[
         "WORKER.ACQUIRE".to_string(),
         POOL_KEY.into(),

@@ -87,7 +87,13 @@ impl Rng {
 /// Prints one summary line and appends it (tagged with the run and the seed) to
 /// `target/faults/summary.txt`.
 pub fn summary(line: &str) {
-    let line = format!("{line} seed={} run={}", seed(), run_tag());
+    append_summary(&format!("{line} seed={}", seed()));
+}
+
+/// Prints one summary line and appends it (tagged with the run) to `target/faults/summary.txt`,
+/// as it is (the soak's line names its seed first).
+pub fn append_summary(line: &str) {
+    let line = format!("{line} run={}", run_tag());
     println!("{line}");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/faults");
     let _ = fs::create_dir_all(&dir);

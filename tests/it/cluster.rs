@@ -533,61 +533,6 @@ fn failover_and_kill9_of_a_primary_under_load() {
     }
 }
 
-/// Moves `slot` from node `from` to node `to` key by key: SETSLOT IMPORTING/MIGRATING,
-/// GETKEYSINSLOT + MIGRATE, SETSLOT NODE. Returns the number of keys moved.
-fn migrate_legacy(c: &Cluster, slot: u16, from: usize, to: usize) -> usize {
-    let slot_s = slot.to_string();
-    c.cmd(
-        to,
-        &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &c.ids[from]],
-    )
-    .ok();
-    c.cmd(
-        from,
-        &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING", &c.ids[to]],
-    )
-    .ok();
-    let port = c.nodes[to].port().to_string();
-    let mut moved = 0;
-    loop {
-        let keys = c.cmd(from, &["CLUSTER", "GETKEYSINSLOT", &slot_s, "3"]);
-        let keys: Vec<String> = keys
-            .array()
-            .iter()
-            .map(|k| k.as_str().to_string())
-            .collect();
-        if keys.is_empty() {
-            break;
-        }
-        let mut cmd = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
-        cmd.extend(keys.iter().map(String::as_str));
-        let r = c.cmd(from, &cmd);
-        assert!(
-            matches!(r, Value::Simple(ref s) if s == "OK" || s == "NOKEY"),
-            "MIGRATE: {r:?}"
-        );
-        moved += keys.len();
-        // Let the load reach both nodes (ASK redirections) while the slot is half moved.
-        thread::sleep(Duration::from_millis(50));
-    }
-    for n in [to, from] {
-        c.cmd(n, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &c.ids[to]])
-            .ok();
-    }
-    for n in c.primaries(to) {
-        if n != to && n != from {
-            c.cmd(n, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &c.ids[to]])
-                .ok();
-        }
-    }
-    wait_until(
-        Duration::from_secs(20),
-        "every node to see the new owner",
-        || c.live().all(|v| c.owner(v, slot) == to),
-    );
-    moved
-}
-
 /// `CLUSTER MIGRATESLOTS` (Valkey 9 atomic slot migration) of `slot` from `from` to `to`, when
 /// the server has it: `Ok(elapsed)` once the move is done, `Err(reply)` when the server does not
 /// know the command.
@@ -662,7 +607,7 @@ fn resharding_a_slot_with_generators_under_load() {
 
     let resumes_before = idgen_int(&c, b, "resumes");
     let t_legacy = Instant::now();
-    let moved = migrate_legacy(&c, slot, a, b);
+    let moved = c.migrate_slot(slot, a, b);
     let legacy = t_legacy.elapsed();
     assert_eq!(moved, moved_keys.len(), "keys moved");
     load.progress(1500, "load after the MIGRATE reshard");

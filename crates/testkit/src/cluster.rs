@@ -3,6 +3,7 @@
 //! Formed by hand (ADDSLOTSRANGE, SET-CONFIG-EPOCH, MEET, REPLICATE), so no `redis-cli` is
 //! needed and any server binary (`$IDGEN_SERVER`) works.
 
+use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{info_field, wait_until, Conn, Server, Value};
@@ -217,5 +218,61 @@ impl Cluster {
     /// Sends `args` to node `i` and returns the reply (errors as values).
     pub fn cmd<S: AsRef<[u8]>>(&self, i: usize, args: &[S]) -> Value {
         self.conn(i).cmd(args)
+    }
+
+    /// Moves `slot` from node `from` to node `to` key by key: SETSLOT IMPORTING/MIGRATING,
+    /// GETKEYSINSLOT + MIGRATE, SETSLOT NODE. Returns the number of keys moved.
+    pub fn migrate_slot(&self, slot: u16, from: usize, to: usize) -> usize {
+        let c = self;
+        let slot_s = slot.to_string();
+        c.cmd(
+            to,
+            &["CLUSTER", "SETSLOT", &slot_s, "IMPORTING", &c.ids[from]],
+        )
+        .ok();
+        c.cmd(
+            from,
+            &["CLUSTER", "SETSLOT", &slot_s, "MIGRATING", &c.ids[to]],
+        )
+        .ok();
+        let port = c.nodes[to].port().to_string();
+        let mut moved = 0;
+        loop {
+            let keys = c.cmd(from, &["CLUSTER", "GETKEYSINSLOT", &slot_s, "3"]);
+            let keys: Vec<String> = keys
+                .array()
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect();
+            if keys.is_empty() {
+                break;
+            }
+            let mut cmd = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+            cmd.extend(keys.iter().map(String::as_str));
+            let r = c.cmd(from, &cmd);
+            assert!(
+                matches!(r, Value::Simple(ref s) if s == "OK" || s == "NOKEY"),
+                "MIGRATE: {r:?}"
+            );
+            moved += keys.len();
+            // Let the load reach both nodes (ASK redirections) while the slot is half moved.
+            thread::sleep(Duration::from_millis(50));
+        }
+        for n in [to, from] {
+            c.cmd(n, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &c.ids[to]])
+                .ok();
+        }
+        for n in c.primaries(to) {
+            if n != to && n != from {
+                c.cmd(n, &["CLUSTER", "SETSLOT", &slot_s, "NODE", &c.ids[to]])
+                    .ok();
+            }
+        }
+        wait_until(
+            Duration::from_secs(20),
+            "every node to see the new owner",
+            || c.live().all(|v| c.owner(v, slot) == to),
+        );
+        moved
     }
 }
