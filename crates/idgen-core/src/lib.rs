@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod error;
 pub mod fence;
 pub mod format;
+pub mod opaque;
 pub mod period;
 pub mod pool;
 pub mod reservation;
