@@ -29,6 +29,10 @@ pub type Secret = [u8; SECRET_LEN];
 /// A keyed permutation of `[0, n)`; `n` is between 1 and 2^64.
 pub struct Permutation {
     secret: Secret,
+    /// The secret's hex text (replication and the AOF carry it) and the fingerprint, kept so
+    /// that the glue can hand out borrowed bytes.
+    hex: [u8; 2 * SECRET_LEN],
+    print: [u8; 8],
     ff1: FF1<Aes128>,
     n: u128,
     width: u32,
@@ -45,6 +49,11 @@ impl Permutation {
             FF1::<Aes128>::new(&secret, 2).map_err(|_| Error::Internal("opaque radix".into()))?;
         Ok(Permutation {
             secret,
+            hex: hex_array(&secret),
+            print: fingerprint(&secret)
+                .as_bytes()
+                .try_into()
+                .unwrap_or([b'0'; 8]),
             ff1,
             n,
             width: bits.max(MIN_WIDTH),
@@ -54,6 +63,16 @@ impl Permutation {
     /// The secret (for RDB, replication and the AOF only: never in a reply or a log line).
     pub fn secret(&self) -> &Secret {
         &self.secret
+    }
+
+    /// The secret's hex text (lower case), for replication and the AOF only.
+    pub fn secret_hex(&self) -> &[u8] {
+        &self.hex
+    }
+
+    /// `fingerprint` as bytes.
+    pub fn fingerprint_bytes(&self) -> &[u8] {
+        &self.print
     }
 
     /// The domain size.
@@ -230,11 +249,23 @@ pub fn secret_hex(secret: &Secret) -> String {
     secret.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn hex_array(secret: &Secret) -> [u8; 2 * SECRET_LEN] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 2 * SECRET_LEN];
+    for (i, b) in secret.iter().enumerate() {
+        out[2 * i] = DIGITS[(b >> 4) as usize];
+        out[2 * i + 1] = DIGITS[(b & 15) as usize];
+    }
+    out
+}
+
 impl Clone for Permutation {
     fn clone(&self) -> Self {
         // The same secret and size were accepted once: `new` cannot fail again.
         Permutation {
             secret: self.secret,
+            hex: self.hex,
+            print: self.print,
             ff1: FF1::<Aes128>::new(&self.secret, 2).expect("radix 2 is valid"),
             n: self.n,
             width: self.width,

@@ -127,6 +127,15 @@ fn the_fingerprint_hides_the_secret() {
     assert!(shown.contains("7df76b0c"), "{shown}");
     assert!(!shown.to_lowercase().contains("2b7e15"), "{shown}");
     assert_eq!(p.clone(), p);
+    // What an OPAQUE key adds to its boxed extension (the AES key schedules, the secret).
+    assert!(
+        std::mem::size_of::<Permutation>() <= 1024,
+        "{}",
+        std::mem::size_of::<Permutation>()
+    );
+    eprintln!("Permutation: {} bytes", std::mem::size_of::<Permutation>());
+    assert_eq!(p.secret_hex(), b"2b7e151628aed2a6abf7158809cf4f3c");
+    assert_eq!(p.fingerprint_bytes(), b"7df76b0c");
 }
 
 proptest! {
