@@ -16,6 +16,7 @@ mod cluster;
 mod docs;
 mod fixture;
 mod formats;
+mod opaque;
 mod periods;
 mod persistence;
 mod protocol;
