@@ -194,7 +194,8 @@ fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
     format!(
         "faults: scenario={name} cycles={cycles} ids_checked={} repeats={} errors={} refusals={} \
          order_violations={} ok_replies={} uuid_checked={} uuid_repeats={} \
-         uuid_position_repeats={} uuid_order_violations={}{extra}{by_key}{uid_by_key}",
+         uuid_position_repeats={} uuid_order_violations={} opaque_checked={} opaque_repeats={}\
+         {extra}{by_key}{uid_by_key}",
         r.ids_checked,
         r.repeats,
         r.errors(),
@@ -205,6 +206,8 @@ fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
         r.uid.repeats,
         r.uid.position_repeats,
         r.uid.order_violations,
+        r.opaque_checked,
+        r.repeats_by_key.get("seq:opaque").copied().unwrap_or(0),
     )
 }
 
