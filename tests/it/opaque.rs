@@ -105,6 +105,10 @@ fn options_and_errors() {
         "ERR OPAQUE needs START to be MINVALUE plus a multiple of INCREMENT"
     );
     assert_eq!(
+        c.run("SEQ.CREATE k MAXVALUE 999 OPAQUE").err(),
+        "ERR OPAQUE needs at least 1000 values between MINVALUE and MAXVALUE (stepping by INCREMENT)"
+    );
+    assert_eq!(
         c.cmd(&["EXISTS", "k"]).int(),
         0,
         "a refused CREATE created the key"

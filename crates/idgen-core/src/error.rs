@@ -168,6 +168,8 @@ pub enum Error {
         max: i64,
         increment: i64,
     },
+    /// OPAQUE on a domain of fewer values than this (cycle-walking would be too slow).
+    OpaqueDomainTooSmall(i64),
     /// SEQ.NEXTBATCH on an opaque key replies each value: at most this many.
     OpaqueBatch(i64),
     Internal(String),
@@ -344,6 +346,10 @@ impl fmt::Display for Error {
                 f,
                 "ERR value is not in the opaque sequence's domain: {min} to {max} stepping by {increment}"
             ),
+            OpaqueDomainTooSmall(min) => write!(
+                f,
+                "ERR OPAQUE needs at least {min} values between MINVALUE and MAXVALUE (stepping by INCREMENT)"
+            ),
             OpaqueBatch(max) => write!(
                 f,
                 "ERR count must be between 1 and {max} on an OPAQUE sequence (each value is replied)"
@@ -489,6 +495,7 @@ mod tests {
                 max: 1000,
                 increment: 1,
             },
+            Error::OpaqueDomainTooSmall(1000),
             Error::OpaqueBatch(10_000),
             Error::Internal("x".into()),
         ];

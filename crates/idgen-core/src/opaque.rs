@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 
 /// The secret's length in bytes (AES-128); its hex text is twice as long.
 pub const SECRET_LEN: usize = 16;
+/// The smallest domain OPAQUE accepts: cycle-walking costs about 2^20 / n FF1 calls a value,
+/// about 1 ms at this size (a domain of 2 would take 2^19 calls, half a second).
+pub const MIN_DOMAIN: u128 = 1000;
 /// FF1's smallest width in bits (2^20 >= 10^6, the minimum domain of SP 800-38G rev 1).
 pub const MIN_WIDTH: u32 = 20;
 

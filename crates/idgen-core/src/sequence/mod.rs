@@ -27,7 +27,7 @@ pub use options::{
 };
 
 use crate::error::{Error, Result};
-use crate::opaque::{Permutation, Secret};
+use crate::opaque::{Permutation, Secret, MIN_DOMAIN};
 use crate::period::{
     effective_period, next_period_start_ms, period_exhausted, period_fields, period_index, Period,
     PeriodFields, UtcOffset,
@@ -177,6 +177,9 @@ impl Sequence {
         let o = self.opts();
         if (o.start as i128 - o.min as i128) % o.increment as i128 != 0 {
             return Err(Error::OpaqueStart);
+        }
+        if o.range_steps() < MIN_DOMAIN {
+            return Err(Error::OpaqueDomainTooSmall(MIN_DOMAIN as i64));
         }
         let perm = Permutation::new(secret, o.range_steps())?;
         if self.ext.is_none() {

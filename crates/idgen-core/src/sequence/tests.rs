@@ -505,9 +505,13 @@ fn an_opaque_domain_steps_by_increment() {
     assert_eq!(s.set(8, true), Err(off.clone()));
     assert_eq!(s.set_at(8, true, 0), Err(off));
     s.set(1_000_000, false).unwrap();
+    assert_eq!(
+        seq(1, 1, 1, 999, false).with_opaque(SECRET).err(),
+        Some(Error::OpaqueDomainTooSmall(1000))
+    );
     // START off the progression from MINVALUE.
     assert_eq!(
-        seq(5, 3, 4, 100, false).with_opaque(SECRET).err(),
+        seq(5, 3, 4, 100_000, false).with_opaque(SECRET).err(),
         Some(Error::OpaqueStart)
     );
     // Without OPAQUE, DECODE gives the value back inside MINVALUE..=MAXVALUE.
