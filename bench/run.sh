@@ -96,6 +96,8 @@ MAIN_CASES=(
     "SNOWFLAKE.NEXT (key created FORMAT BASE62)|1|snowflake.next|100000|500000|SNOWFLAKE.NEXT bench:sfk62"
     "SNOWFLAKE.NEXT COUNT 1000 FORMAT BASE62|1000|snowflake.next|4000|4000|SNOWFLAKE.NEXT bench:sf62k COUNT 1000 FORMAT BASE62"
     "SEQ.NEXT FORMAT template|1|seq.next|100000|500000|SEQ.NEXT bench:seqf"
+    # Issue 23: an OPAQUE key (8-digit domain: FF1 with about 1.3 cycle-walking calls a value).
+    "SEQ.NEXT OPAQUE|1|seq.next|100000|500000|SEQ.NEXT bench:seqo"
     # The UUID issue: UUID.NEXT (default format, 36-byte text) beside FLOOR.TEXT, and COUNT 1000.
     "UUID.NEXT|1|uuid.next|100000|500000|UUID.NEXT bench:uuid"
     "UUID.NEXT COUNT 1000|1000|uuid.next|4000|4000|UUID.NEXT bench:uuid1000 COUNT 1000"
@@ -111,6 +113,7 @@ PAIR_CASES=(
     "SEQ.CURRENT|seq.current|500000|SEQ.CURRENT bench:pseqr|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
     "SNOWFLAKE.NEXT (key created FORMAT BASE62)|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf62|FLOOR.INCR (19-digit value)|floor.incr|500000|FLOOR.INCR bench:pfloor:big"
     "SEQ.NEXT FORMAT template|seq.next|500000|SEQ.NEXT bench:pseqf|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
+    "SEQ.NEXT OPAQUE|seq.next|500000|SEQ.NEXT bench:pseqo|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
     "INCR|incr|500000|INCR bench:pincr|FLOOR.INCR|floor.incr|500000|FLOOR.INCR bench:pfloor"
     "UUID.NEXT|uuid.next|500000|UUID.NEXT bench:puuid|FLOOR.TEXT|floor.text|500000|FLOOR.TEXT bench:pfloortext"
     "Lua snowflake|evalsha|100000|EVALSHA @SHA 1 bench:plua|SNOWFLAKE.NEXT|snowflake.next|500000|SNOWFLAKE.NEXT bench:psf2"
@@ -323,6 +326,7 @@ SHA=$(load_script "$MAIN_PORT")
 verify_lua "$MAIN_PORT" "$SHA"
 main_setup "$MAIN_PORT"
 rcli "$MAIN_PORT" SEQ.CREATE bench:seqf PERIOD DAY FORMAT 'ORD{YYYY}{MM}{DD}{seq:19}' >/dev/null
+rcli "$MAIN_PORT" SEQ.CREATE bench:seqo MAXVALUE 99999999 OPAQUE >/dev/null
 rcli "$MAIN_PORT" SNOWFLAKE.CREATE bench:sfk62 FORMAT BASE62 >/dev/null
 run_section main "$MAIN_PORT" "$SHA" "${MAIN_CASES[@]}"
 
@@ -344,6 +348,7 @@ SERVER_WRAPPER=("${SAVED_WRAPPER[@]}")
 PAIR_PORT=$PORT; PAIR_PID=$SERVER_PID
 SHA=$(load_script "$PAIR_PORT")
 rcli "$PAIR_PORT" SEQ.CREATE bench:pseqf PERIOD DAY FORMAT 'ORD{YYYY}{MM}{DD}{seq:19}' >/dev/null
+rcli "$PAIR_PORT" SEQ.CREATE bench:pseqo MAXVALUE 99999999 OPAQUE >/dev/null
 rcli "$PAIR_PORT" SNOWFLAKE.CREATE bench:psf62 FORMAT BASE62 >/dev/null
 rcli "$PAIR_PORT" SEQ.NEXT bench:pseqr >/dev/null
 printf 'round\tcase\tagainst\tusec_per_call\tagainst_usec_per_call\tratio\n' >"$RAW/pairs.tsv"

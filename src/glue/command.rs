@@ -494,6 +494,7 @@ mod tests {
             ("seq.current", "read fast"),
             ("seq.set", "write fast"),
             ("seq.info", "read fast"),
+            ("seq.decode", "read fast"),
             ("seq.reserve", ""),
             ("snowflake.create", "write fast"),
             ("snowflake.next", "write fast"),

@@ -63,20 +63,25 @@ pub struct CounterSpec {
     pub create: Option<&'static str>,
     pub start: i64,
     pub inc: i64,
+    /// An OPAQUE sequence: its values come in a scrambled order (no order check; repeats are
+    /// counted as for the others, over single values).
+    pub opaque: bool,
 }
 
-pub const SEQ_KEYS: [CounterSpec; 3] = [
+pub const SEQ_KEYS: [CounterSpec; 4] = [
     CounterSpec {
         key: "seq:default",
         create: None,
         start: 1,
         inc: 1,
+        opaque: false,
     },
     CounterSpec {
         key: "seq:step7",
         create: Some("SEQ.CREATE seq:step7 START -1000000 INCREMENT 7 MINVALUE -1000000"),
         start: -1_000_000,
         inc: 7,
+        opaque: false,
     },
     // Idle, then a burst of `BURST_VALUES` values: used only while the driver says so
     // (`Load::set_burst`), just before a fault, as traffic that jumps from nothing to a high rate.
@@ -85,8 +90,20 @@ pub const SEQ_KEYS: [CounterSpec; 3] = [
         create: Some("SEQ.CREATE seq:burst"),
         start: 1,
         inc: 1,
+        opaque: false,
+    },
+    // OPAQUE: replies a keyed permutation of 1..=2^63-1 (random secret drawn at CREATE).
+    CounterSpec {
+        key: "seq:opaque",
+        create: Some("SEQ.CREATE seq:opaque OPAQUE"),
+        start: 1,
+        inc: 1,
+        opaque: true,
     },
 ];
+
+/// The index of `seq:opaque` in `SEQ_KEYS`.
+const OPAQUE_KEY: usize = 3;
 
 /// Values one burst on `seq:burst` takes (give or take one pipeline). Its reservations fall into
 /// the window a fault loses, so only `idgen.safety-min-gap` covers it: the load scenarios run
@@ -100,12 +117,14 @@ pub const INCR_KEYS: [CounterSpec; 2] = [
         create: None,
         start: 1,
         inc: 1,
+        opaque: false,
     },
     CounterSpec {
         key: "incr:b",
         create: None,
         start: 1,
         inc: 1,
+        opaque: false,
     },
 ];
 
@@ -187,20 +206,28 @@ impl Req {
                     key: 2,
                     count: None,
                 },
-                60..=74 => Req::Seq {
+                60..=70 => Req::Seq {
                     key: 0,
                     count: None,
                 },
-                75..=84 => Req::Seq {
+                71..=79 => Req::Seq {
                     key: 0,
                     count: Some(rng.range(1, 100)),
                 },
-                85..=92 => Req::Seq {
+                80..=86 => Req::Seq {
                     key: 1,
                     count: None,
                 },
-                _ => Req::Seq {
+                87..=92 => Req::Seq {
                     key: 1,
+                    count: Some(rng.range(1, 50)),
+                },
+                93..=96 => Req::Seq {
+                    key: OPAQUE_KEY,
+                    count: None,
+                },
+                _ => Req::Seq {
+                    key: OPAQUE_KEY,
                     count: Some(rng.range(1, 50)),
                 },
             },
@@ -284,6 +311,10 @@ impl ClientLog {
     }
 
     fn range(&mut self, workload: Workload, key: usize, first: i64, last: i64, cycle: u32) {
+        if workload.counters()[key].opaque {
+            self.ranges[key].push((first, last, cycle));
+            return;
+        }
         if let Some(prev) = self.counter_last[key] {
             if first <= prev {
                 self.order(format!(
@@ -345,6 +376,28 @@ impl ClientLog {
             },
             (Req::Seq { key, count: None }, Value::Int(x)) | (Req::Incr { key }, Value::Int(x)) => {
                 self.range(workload, key, *x, *x, cycle);
+            }
+            (
+                Req::Seq {
+                    key,
+                    count: Some(n),
+                },
+                Value::Array(items),
+            ) if SEQ_KEYS[key].opaque => {
+                // An array of the public values (no range).
+                let vals: Vec<i64> = items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Value::Int(x) => Some(*x),
+                        _ => None,
+                    })
+                    .collect();
+                if vals.len() != n as usize || items.len() != n as usize {
+                    return bad(self, &v);
+                }
+                for x in vals {
+                    self.range(workload, key, x, x, cycle);
+                }
             }
             (
                 Req::Seq {
@@ -544,6 +597,8 @@ fn client(workload: Workload, shared: &Shared, seed: u64) -> ClientLog {
 pub struct Report {
     /// Values received (a batch counts each of its values).
     pub ids_checked: u64,
+    /// Of those, the values of OPAQUE sequences (their repeats are in `repeats_by_key`).
+    pub opaque_checked: u64,
     /// Values received more than once (each extra receipt counts).
     pub repeats: u64,
     /// The same, per key (keys without repeats left out).
@@ -628,6 +683,9 @@ pub fn check(workload: Workload, logs: Vec<ClientLog>) -> Report {
         let mut covered: Option<(i64, u32)> = None; // highest value received so far, its cycle
         for &(a, b, cycle) in &ranges {
             r.ids_checked += ((b as i128 - a as i128) / inc + 1) as u64;
+            if spec.opaque {
+                r.opaque_checked += ((b as i128 - a as i128) / inc + 1) as u64;
+            }
             if (a as i128 - spec.start as i128).rem_euclid(inc) != 0 {
                 r.off_progression += 1;
                 r.example(format!(

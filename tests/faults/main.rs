@@ -172,6 +172,8 @@ const POOL_MIN_LEASES: u64 = 200;
 const MIN_IDS_CHECKED: u64 = 10_000;
 /// The same for the UUID keys (about a sixth of the requests).
 const MIN_UUIDS_CHECKED: u64 = 1_000;
+/// The same for the OPAQUE sequence `seq:opaque` (about 7% of the idgen requests).
+const MIN_OPAQUE_CHECKED: u64 = 500;
 
 fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
     let by_key = if r.repeats_by_key.is_empty() {
@@ -198,7 +200,8 @@ fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
     format!(
         "faults: scenario={name} cycles={cycles} ids_checked={} repeats={} errors={} refusals={} \
          order_violations={} ok_replies={} uuid_checked={} uuid_repeats={} \
-         uuid_position_repeats={} uuid_order_violations={}{extra}{by_key}{uid_by_key}",
+         uuid_position_repeats={} uuid_order_violations={} opaque_checked={} opaque_repeats={}\
+         {extra}{by_key}{uid_by_key}",
         r.ids_checked,
         r.repeats,
         r.errors(),
@@ -209,6 +212,8 @@ fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
         r.uid.repeats,
         r.uid.position_repeats,
         r.uid.order_violations,
+        r.opaque_checked,
+        r.repeats_by_key.get("seq:opaque").copied().unwrap_or(0),
     )
 }
 
@@ -259,6 +264,11 @@ fn assert_idgen_clean(name: &str, r: &Report, timeline: &[String], servers: &[&S
         r.uid.checked >= MIN_UUIDS_CHECKED,
         "{name}: only {} UUIDs checked",
         r.uid.checked
+    );
+    assert!(
+        r.opaque_checked >= MIN_OPAQUE_CHECKED,
+        "{name}: only {} values of the OPAQUE sequence checked",
+        r.opaque_checked
     );
     assert!(
         r.ids_checked >= MIN_IDS_CHECKED,

@@ -223,6 +223,44 @@ fn encoding_v1_file_saved_again_loads() {
     assert_eq!(g2, g + 1);
 }
 
+/// Opaque sequences (idgen-seq encoding 3, form 3): the secret loads, the same mapping decodes
+/// the values issued before the save, and the keys resume above their marks.
+#[test]
+fn encoding_v4_loads_opaque_sequences() {
+    let server = load_fixture("encoding-v4.rdb");
+    let mut c = server.conn();
+    let info = c.cmd(&["SEQ.INFO", "fx:opq"]);
+    assert_eq!(info.field("opaque").as_str(), "7df76b0c");
+    assert_eq!(info.field_int("reserved_until"), 7);
+    assert_eq!(info.field_int("last"), 5);
+    for (i, v) in [31813311, 37825950, 41348760, 84472305, 48773552]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(c.cmd(&args!["SEQ.DECODE", "fx:opq", v]).int(), i as i64 + 1);
+    }
+    assert_eq!(c.cmd(&["SEQ.CURRENT", "fx:opq"]).int(), 48773552);
+    let v = c.cmd(&["SEQ.NEXT", "fx:opq"]).int();
+    // Above mark 7 by at least the minimum gap of 1000 steps.
+    assert!(
+        c.cmd(&args!["SEQ.DECODE", "fx:opq", v]).int() >= 1007,
+        "{v}"
+    );
+    let tpl = c.cmd(&["SEQ.INFO", "fx:opqtpl"]);
+    assert_eq!(tpl.field("opaque").as_str(), "c6a13b37");
+    assert_eq!(tpl.field("format").as_str(), "C{seq:6}");
+    for (i, v) in [939465, 487581].iter().enumerate() {
+        assert_eq!(
+            c.cmd(&args!["SEQ.DECODE", "fx:opqtpl", v]).int(),
+            3 * i as i64
+        );
+    }
+    let t = c.cmd(&["SEQ.NEXT", "fx:opqtpl"]);
+    let n: i64 = t.as_str()[1..].parse().unwrap();
+    assert_eq!(t.as_str().len(), 7, "{t:?}");
+    assert!(c.cmd(&args!["SEQ.DECODE", "fx:opqtpl", n]).int() >= 6);
+}
+
 /// An AOF written by the encoding-1 build (its reservation commands, argument for argument)
 /// still loads, and every key resumes above its mark.
 #[test]

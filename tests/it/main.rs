@@ -17,6 +17,7 @@ mod docs;
 mod eviction;
 mod fixture;
 mod formats;
+mod opaque;
 mod periods;
 mod persistence;
 mod protocol;

@@ -156,6 +156,24 @@ pub enum Error {
     /// `idgen.allow-unsafe-persistence` is off): a restart would lose what was issued since the
     /// last snapshot and issue it again.
     UnsafePersistence,
+    /// SECRET that is not 32 hex digits (a 128-bit AES key).
+    BadSecret,
+    /// SECRET without OPAQUE.
+    SecretNeedsOpaque,
+    /// OPAQUE on a sequence whose START is not MINVALUE plus a multiple of INCREMENT (later
+    /// cycles and SEQ.SET values would leave the permuted domain).
+    OpaqueStart,
+    /// A value that is not in an opaque sequence's domain (MINVALUE to MAXVALUE, stepping by
+    /// INCREMENT): SEQ.DECODE's value, or SEQ.SET's on an opaque key.
+    NotInOpaqueDomain {
+        min: i64,
+        max: i64,
+        increment: i64,
+    },
+    /// OPAQUE on a domain of fewer values than this (cycle-walking would be too slow).
+    OpaqueDomainTooSmall(i64),
+    /// SEQ.NEXTBATCH on an opaque key replies each value: at most this many.
+    OpaqueBatch(i64),
     Internal(String),
 }
 
@@ -322,6 +340,25 @@ impl fmt::Display for Error {
             UnsafePersistence => f.write_str(
                 "MISCONF idgen refuses to issue without AOF: a restart would repeat what was issued since the last snapshot; CONFIG SET appendonly yes (or CONFIG SET idgen.allow-unsafe-persistence yes to accept that risk)",
             ),
+            BadSecret => f.write_str(
+                "ERR SECRET must be 32 hex digits (a 128-bit AES key)",
+            ),
+            SecretNeedsOpaque => f.write_str("ERR SECRET needs OPAQUE"),
+            OpaqueStart => f.write_str(
+                "ERR OPAQUE needs START to be MINVALUE plus a multiple of INCREMENT",
+            ),
+            NotInOpaqueDomain { min, max, increment } => write!(
+                f,
+                "ERR value is not in the opaque sequence's domain: {min} to {max} stepping by {increment}"
+            ),
+            OpaqueDomainTooSmall(min) => write!(
+                f,
+                "ERR OPAQUE needs at least {min} values between MINVALUE and MAXVALUE (stepping by INCREMENT)"
+            ),
+            OpaqueBatch(max) => write!(
+                f,
+                "ERR count must be between 1 and {max} on an OPAQUE sequence (each value is replied)"
+            ),
             Internal(msg) => write!(f, "ERR idgen internal error: {msg}"),
         }
     }
@@ -456,6 +493,16 @@ mod tests {
                 need: 1,
                 max_lag_ms: 2000,
             },
+            Error::BadSecret,
+            Error::SecretNeedsOpaque,
+            Error::OpaqueStart,
+            Error::NotInOpaqueDomain {
+                min: 1,
+                max: 1000,
+                increment: 1,
+            },
+            Error::OpaqueDomainTooSmall(1000),
+            Error::OpaqueBatch(10_000),
             Error::Internal("x".into()),
         ];
         for e in all {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod evicted;
 pub mod fence;
 pub mod format;
+pub mod opaque;
 pub mod period;
 pub mod pool;
 pub mod reservation;

@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 
+use crate::core::opaque::{parse_secret, Secret, SECRET_LEN};
 use crate::core::period::{period_start_ms, Period, UtcOffset};
 use crate::core::sequence::{SeqFormat, SeqOptions, Sequence, Taken};
 use crate::core::template::{Template, TextBuf};
@@ -17,7 +18,10 @@ use crate::glue::stats;
 
 use super::HANDLE;
 
-pub static COMMANDS: &[Command] = &[CREATE, NEXT, NEXTBATCH, CURRENT, SET, INFO, RESERVE];
+pub static COMMANDS: &[Command] = &[CREATE, NEXT, NEXTBATCH, CURRENT, SET, INFO, DECODE, RESERVE];
+
+/// `SEQ.NEXTBATCH` on an OPAQUE key replies each value: at most this many a call.
+pub const MAX_OPAQUE_BATCH: i64 = 10_000;
 
 /// Takes `count` values from the sequence at `args[1]` (created with the defaults when missing,
 /// only if the call succeeds), propagates a reservation when the mark moved, and replies: the
@@ -68,6 +72,9 @@ fn take_new(
 #[inline(always)]
 fn reply_taken(ctx: &Ctx, state: &Sequence, taken: &Taken, count: i64, batch: bool) {
     stats::SEQ_VALUES.add(count as u64);
+    if state.opaque().is_some() {
+        return reply_opaque(ctx, state, taken, count, batch);
+    }
     if !state.is_formatted() {
         // The common case: integers, no text buffer.
         if batch {
@@ -98,6 +105,49 @@ fn reply_taken(ctx: &Ctx, state: &Sequence, taken: &Taken, count: i64, batch: bo
     }
 }
 
+/// `reply_taken` for an OPAQUE key: each value through the permutation; a batch as the array
+/// of its `count` public values (they form no range).
+#[inline(never)]
+fn reply_opaque(ctx: &Ctx, state: &Sequence, taken: &Taken, count: i64, batch: bool) {
+    let worker = config::worker_id();
+    let mut buf = TextBuf::default();
+    let mut reply = |v: i64| match state.public(v) {
+        Ok(p) => {
+            buf.clear();
+            if state.render(p, worker, &mut buf) {
+                ctx.reply_bulk(buf.as_bytes());
+            } else {
+                ctx.reply_int(p);
+            }
+        }
+        // Not reachable: issued values are inside the domain.
+        Err(e) => ctx.reply_error(&e),
+    };
+    if !batch {
+        return reply(taken.first);
+    }
+    ctx.reply_array(count as usize);
+    let inc = state.opts().increment;
+    for i in 0..count {
+        reply(taken.first + i * inc);
+    }
+}
+
+/// SEQ.CREATE's OPAQUE and SECRET: the secret, given or drawn from the OS, or `None`.
+fn opaque_secret(opaque: bool, secret: Option<&[u8]>) -> Result<Option<Secret>> {
+    match (opaque, secret) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(Error::SecretNeedsOpaque),
+        (true, Some(hex)) => parse_secret(hex).map(Some),
+        (true, None) => {
+            let mut s = [0u8; SECRET_LEN];
+            getrandom::getrandom(&mut s)
+                .map_err(|_| Error::Internal("no OS random source for the OPAQUE secret".into()))?;
+            Ok(Some(s))
+        }
+    }
+}
+
 const CREATE: Command = Command {
     summary:
         c"Creates an integer sequence with bounds, increment, cycling, periods and a text format",
@@ -111,12 +161,14 @@ const CREATE: Command = Command {
         opt_str(c"PERIOD", c"period"),
         opt_str(c"UTC-OFFSET", c"offset"),
         opt_str(c"FORMAT", c"template"),
+        flag(c"OPAQUE"),
+        opt_str(c"SECRET", c"hex"),
     ],
     ..Command::new(c"seq.create", create)
 };
 
 /// SEQ.CREATE key [START n] [INCREMENT n] [MINVALUE n] [MAXVALUE n] [CYCLE]
-/// [PERIOD HOUR|DAY|MONTH|YEAR] [UTC-OFFSET +hh:mm] [FORMAT template]
+/// [PERIOD HOUR|DAY|MONTH|YEAR] [UTC-OFFSET +hh:mm] [FORMAT template] [OPAQUE [SECRET hex]]
 fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let o = options(&CREATE, &args[2..])?;
     let d = SeqOptions::default();
@@ -145,6 +197,7 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if offset.is_some() && period.is_none() {
         return Err(Error::OffsetNeedsPeriod);
     }
+    let secret = opaque_secret(o.flag("OPAQUE"), o.str("SECRET"))?;
     let now = command_ms();
     let key = ctx.open_key(args[1], true);
     if key.value(&HANDLE, 0)?.is_some() {
@@ -155,6 +208,10 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         new.with_format(fmt, now)
     } else {
         new
+    };
+    let new = match secret {
+        Some(secret) => new.with_opaque(secret)?,
+        None => new,
     };
     let mut state = datatype::create(&key, new);
     replicate(ctx, args[1], &mut state);
@@ -189,7 +246,16 @@ fn nextbatch(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     if count < 1 {
         return Err(Error::CountNotPositive);
     }
+    if count > MAX_OPAQUE_BATCH && is_opaque(ctx, args[1])? {
+        return Err(Error::OpaqueBatch(MAX_OPAQUE_BATCH));
+    }
     take(ctx, args, count, true)
+}
+
+/// Whether the key holds an OPAQUE sequence.
+fn is_opaque(ctx: &Ctx, name: RStr) -> Result<bool> {
+    let key = ctx.open_key(name, false);
+    Ok(key.value(&HANDLE, 0)?.is_some_and(|s| s.opaque().is_some()))
 }
 
 const CURRENT: Command = Command {
@@ -204,8 +270,12 @@ const CURRENT: Command = Command {
 /// SEQ.CURRENT key
 fn current(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let key = ctx.open_key(args[1], false);
-    match key.value(&HANDLE, 0)?.and_then(|s| s.last()) {
-        Some(last) => ctx.reply_int(last),
+    let Some(s) = key.value(&HANDLE, 0)? else {
+        ctx.reply_null();
+        return Ok(());
+    };
+    match s.last() {
+        Some(last) => ctx.reply_int(s.public(last)?),
         None => ctx.reply_null(),
     }
     Ok(())
@@ -300,12 +370,33 @@ fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
             "period_values_issued",
             period.map(|_| s.period_issued() as i64).into(),
         ),
+        // The secret's fingerprint, never the secret.
+        ("opaque", s.opaque().map(|p| p.fingerprint_bytes()).into()),
     ]);
     Ok(())
 }
 
+const DECODE: Command = Command {
+    flags: c"readonly fast",
+    arity: 3,
+    key: Read,
+    summary: c"Returns the issue-order value behind a public value of an OPAQUE sequence",
+    args: &[key(c"key"), int(c"value")],
+    ..Command::new(c"seq.decode", decode)
+};
+
+/// SEQ.DECODE key value
+fn decode(ctx: &Ctx, args: &[RStr]) -> Result<()> {
+    let value = ffi::int(args[2])?;
+    let key = ctx.open_key(args[1], false);
+    let s = key.value(&HANDLE, 0)?.ok_or(Error::NoSuchKey)?;
+    ctx.reply_int(s.decode(value)?);
+    Ok(())
+}
+
 const RESERVE: Command = Command {
-    // 11 from AOF files written before PERIOD and FORMAT, 15 now (see `RESERVE_FIELDS`).
+    // 11 from AOF files written before PERIOD and FORMAT, 15 before OPAQUE, 16 now (see
+    // `RESERVE_FIELDS`).
     arity: -11,
     internal: true,
     summary: c"Internal: raises a sequence's reservation (sent to replicas and the AOF)",
@@ -323,6 +414,7 @@ const RESERVE: Command = Command {
         optional(int(c"utc-offset-minutes")),
         optional(string(c"template")),
         optional(int(c"period-index")),
+        optional(string(c"opaque-secret")),
         int(c"gen"),
     ],
     ..Command::new(c"seq.reserve", reserve_command::<Sequence>)

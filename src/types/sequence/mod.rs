@@ -11,6 +11,7 @@ mod safety;
 
 use std::ffi::CStr;
 
+use crate::core::opaque::{parse_secret, Secret, SECRET_LEN};
 use crate::core::period::{Period, UtcOffset};
 use crate::core::sequence::{SeqFormat, SeqOptions, Sequence};
 use crate::core::template::{Template, MAX_SOURCE_LEN};
@@ -30,16 +31,23 @@ pub const ENCVER_1: i32 = 1;
 /// 4 YEAR), UTC-OFFSET (minutes), the FORMAT template's source (empty for none), the period
 /// index and the values issued in the period.
 pub const ENCVER_2: i32 = 2;
+/// Encoding 3: encoding 2 with form 3 (opaque): form 2's fields (PERIOD 0 and an empty template
+/// when the key has neither), then the OPAQUE secret (16 bytes). Keys without OPAQUE are written
+/// as in encoding 2.
+pub const ENCVER_3: i32 = 3;
 
 const FORM_COMPACT: u64 = 0;
 const FORM_FULL: u64 = 1;
 const FORM_FORMATTED: u64 = 2;
+const FORM_OPAQUE: u64 = 3;
 
 /// `SEQ.RESERVE` fields after the key, before the generation: AOF files written before PERIOD
 /// and FORMAT carry the first 8 (cycles, mark, rate, start, increment, minvalue, maxvalue,
 /// cycle); this version adds period, utc-offset (minutes), template and period index.
 pub const RESERVE_FIELDS_V1: usize = 8;
-pub const RESERVE_FIELDS: usize = 12;
+pub const RESERVE_FIELDS_V2: usize = 12;
+/// Since OPAQUE: a 13th field, the secret's hex text (empty without OPAQUE).
+pub const RESERVE_FIELDS: usize = 13;
 /// The compact word's memory-only timing bits (3-13), never written to disk.
 const TIMING_BITS: u64 = 0x7FF << 3;
 
@@ -79,6 +87,7 @@ pub struct Reservation {
     rate: u32,
     opts: SeqOptions,
     fmt: Option<SeqFormat>,
+    secret: Option<Secret>,
 }
 
 /// PERIOD as stored in RDB: 0 for none.
@@ -157,7 +166,7 @@ fn load_state(r: &mut RdbIn, opts: SeqOptions, v1: bool) -> std::result::Result<
 
 impl Generator for Sequence {
     const NAME: &'static CStr = c"idgen-seq";
-    const ENCVER: i32 = ENCVER_2;
+    const ENCVER: i32 = ENCVER_3;
     const RESERVE: &'static CStr = c"SEQ.RESERVE";
     type Reservation = Reservation;
 
@@ -171,7 +180,10 @@ impl Generator for Sequence {
             w.u64(word & !TIMING_BITS);
             return;
         }
-        w.u64(if self.format().is_some() {
+        let opaque = self.opaque();
+        w.u64(if opaque.is_some() {
+            FORM_OPAQUE
+        } else if self.format().is_some() {
             FORM_FORMATTED
         } else {
             FORM_FULL
@@ -185,12 +197,19 @@ impl Generator for Sequence {
         w.u64(self.rate as u64);
         w.u64(self.issued);
         w.u64(self.gen as u64);
-        if let Some(f) = self.format() {
-            w.u64(period_code(f.period));
-            w.i64(f.offset.minutes() as i64);
-            w.bytes(f.template.as_ref().map_or(b"", |t| t.source().as_bytes()));
+        if self.format().is_some() || opaque.is_some() {
+            let f = self.format();
+            w.u64(period_code(f.and_then(|f| f.period)));
+            w.i64(f.map_or(0, |f| f.offset.minutes() as i64));
+            w.bytes(
+                f.and_then(|f| f.template.as_ref())
+                    .map_or(b"", |t| t.source().as_bytes()),
+            );
             w.i64(self.period_index());
             w.u64(self.period_issued());
+        }
+        if let Some(p) = opaque {
+            w.bytes(p.secret());
         }
     }
 
@@ -214,7 +233,10 @@ impl Generator for Sequence {
                 let opts = load_options(r)?;
                 load_state(r, opts, false)
             }
-            FORM_FORMATTED => {
+            form @ (FORM_FORMATTED | FORM_OPAQUE) => {
+                if form == FORM_OPAQUE && encver < ENCVER_3 {
+                    return Err("form");
+                }
                 let opts = load_options(r)?;
                 let s = load_state(r, opts, false)?;
                 let period = match r.uint::<usize>("period")? {
@@ -226,7 +248,13 @@ impl Generator for Sequence {
                 let fmt = format_from(period, offset, &template, &opts).map_err(|_| "format")?;
                 let index = r.i64()?;
                 let period_issued = r.u64()?;
-                s.with_format_parts(fmt, index, period_issued)
+                let s = s.with_format_parts(fmt, index, period_issued)?;
+                if form == FORM_FORMATTED {
+                    return Ok(s);
+                }
+                let secret = r.bytes(SECRET_LEN, "secret")?;
+                let secret: Secret = secret.as_slice().try_into().map_err(|_| "secret")?;
+                s.with_opaque(secret).map_err(|_| "opaque")
             }
             _ => Err("form"),
         }
@@ -253,7 +281,8 @@ impl Generator for Sequence {
             f.and_then(|f| f.template.as_ref())
                 .map_or(b"", |t| t.source().as_bytes()),
         )
-        .push(self.period_index());
+        .push(self.period_index())
+        .push_str(self.opaque().map_or(b"", |p| p.secret_hex()));
     }
 
     /// What replication carries and both sides keep equal: options, period, cycle and mark.
@@ -273,12 +302,16 @@ impl Generator for Sequence {
                 .push_str(f.template.as_ref().map_or(b"", |t| t.source().as_bytes()))
                 .push(self.period_index());
         }
+        // The secret's fingerprint, never the secret.
+        if let Some(p) = self.opaque() {
+            out.push_str(b"opaque").push_str(p.fingerprint_bytes());
+        }
     }
 
-    /// Accepts both argument lists: `RESERVE_FIELDS_V1` (AOF files written before PERIOD and
-    /// FORMAT) and `RESERVE_FIELDS`.
+    /// Accepts the three argument lists: `RESERVE_FIELDS_V1` (AOF files written before PERIOD
+    /// and FORMAT), `RESERVE_FIELDS_V2` (before OPAQUE) and `RESERVE_FIELDS`.
     fn parse_reservation(args: &[RStr]) -> Result<Reservation> {
-        if args.len() != RESERVE_FIELDS_V1 && args.len() != RESERVE_FIELDS {
+        if ![RESERVE_FIELDS_V1, RESERVE_FIELDS_V2, RESERVE_FIELDS].contains(&args.len()) {
             return Err(Error::Arity);
         }
         let mark = int128(args[1])?;
@@ -305,7 +338,7 @@ impl Generator for Sequence {
         };
         opts.validate()?;
         Sequence::check_reservation(&opts, cycles as u64, mark)?;
-        let (fmt, index) = if args.len() == RESERVE_FIELDS {
+        let (fmt, index) = if args.len() >= RESERVE_FIELDS_V2 {
             let period = match bytes(args[8]) {
                 w if w.eq_ignore_ascii_case(b"NONE") => None,
                 w => Some(Period::parse(w)?),
@@ -320,6 +353,14 @@ impl Generator for Sequence {
         } else {
             (None, 0)
         };
+        let secret = match args.get(12).map(|a| bytes(*a)) {
+            None | Some([]) => None,
+            Some(hex) => {
+                // Checked here so that `from_reservation` cannot fail on it.
+                Sequence::new(opts).with_opaque(parse_secret(hex)?)?;
+                Some(parse_secret(hex)?)
+            }
+        };
         Ok(Reservation {
             index,
             cycles: cycles as u64,
@@ -327,22 +368,34 @@ impl Generator for Sequence {
             rate: rate.min(u32::MAX as i64) as u32,
             opts,
             fmt,
+            secret,
         })
     }
 
     fn from_reservation(r: &Reservation) -> Self {
         let plain = Sequence::new(r.opts);
-        match &r.fmt {
+        let s = match &r.fmt {
             None => plain,
             // Checked by `parse_reservation`.
             Some(f) => Sequence::new(r.opts)
                 .with_format_parts(f.clone(), r.index, 0)
                 .unwrap_or(plain),
+        };
+        match r.secret {
+            None => s,
+            // Checked by `parse_reservation`: START is on the domain's progression.
+            Some(secret) => {
+                let fallback = s.clone();
+                s.with_opaque(secret).unwrap_or(fallback)
+            }
         }
     }
 
     fn apply_reservation(&mut self, r: &Reservation) -> Result<()> {
-        if self.opts() != r.opts || self.format() != r.fmt.as_ref() {
+        if self.opts() != r.opts
+            || self.format() != r.fmt.as_ref()
+            || self.opaque().map(|p| p.secret()) != r.secret.as_ref()
+        {
             return Err(Error::LayoutMismatch);
         }
         Sequence::apply_reservation(self, r.index, r.cycles, r.mark, r.rate);

@@ -27,6 +27,7 @@ pub use options::{
 };
 
 use crate::error::{Error, Result};
+use crate::opaque::{Permutation, Secret, MIN_DOMAIN};
 use crate::period::{
     effective_period, next_period_start_ms, period_exhausted, period_fields, period_index, Period,
     PeriodFields, UtcOffset,
@@ -34,8 +35,8 @@ use crate::period::{
 use crate::template::Sink;
 use crate::Now;
 
-/// The part of a formatted or per-period sequence's state that default sequences do without
-/// (boxed, so that they do not pay for it).
+/// The part of a formatted, per-period or opaque sequence's state that default sequences do
+/// without (boxed, so that they do not pay for it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Ext {
     fmt: SeqFormat,
@@ -54,6 +55,9 @@ struct Ext {
     /// Memory only, derived from `index`: when the next period starts (unix ms; `i64::MAX`
     /// without PERIOD). A clock before it needs no period computation.
     next_start: i64,
+    /// OPAQUE: the keyed permutation of the index domain (its AES key schedule built once, when
+    /// the key is created or loaded). Persisted and replicated as its secret.
+    opaque: Option<Permutation>,
 }
 
 impl Ext {
@@ -159,15 +163,95 @@ impl Sequence {
             fields: None,
             dated,
             next_start: i64::MAX,
+            opaque: self.ext.take().and_then(|e| e.opaque),
         });
         e.set_index(index);
         self.ext = Some(e);
         self
     }
 
-    /// PERIOD, UTC-OFFSET and FORMAT, if the sequence has any.
+    /// The same sequence with OPAQUE: its values are replied through the permutation of its
+    /// index domain (MINVALUE to MAXVALUE stepping by INCREMENT) that `secret` selects. START
+    /// must be on that progression.
+    pub fn with_opaque(mut self, secret: Secret) -> Result<Self> {
+        let o = self.opts();
+        if (o.start as i128 - o.min as i128) % o.increment as i128 != 0 {
+            return Err(Error::OpaqueStart);
+        }
+        if o.range_steps() < MIN_DOMAIN {
+            return Err(Error::OpaqueDomainTooSmall(MIN_DOMAIN as i64));
+        }
+        let perm = Permutation::new(secret, o.range_steps())?;
+        if self.ext.is_none() {
+            let plain = SeqFormat {
+                period: None,
+                offset: UtcOffset::UTC,
+                template: None,
+            };
+            self = self.with_format(plain, 0);
+        }
+        self.ext.as_mut().expect("just set").opaque = Some(perm);
+        Ok(self)
+    }
+
+    /// The permutation of an OPAQUE sequence.
+    pub fn opaque(&self) -> Option<&Permutation> {
+        self.ext.as_ref().and_then(|e| e.opaque.as_ref())
+    }
+
+    /// The public value of `value`, a value the sequence issues (in its domain): itself, or on
+    /// an OPAQUE sequence, its image under the permutation.
+    #[inline]
+    pub fn public(&self, value: i64) -> Result<i64> {
+        match self.opaque() {
+            None => Ok(value),
+            Some(p) => {
+                let (min, inc) = (self.min as i128, self.increment as i128);
+                let index = ((value as i128 - min) / inc) as u64;
+                Ok((min + p.permute(index)? as i128 * inc) as i64)
+            }
+        }
+    }
+
+    /// The issued value whose public value is `public` (SEQ.DECODE). On a sequence without
+    /// OPAQUE, the value itself when it is between MINVALUE and MAXVALUE.
+    pub fn decode(&self, public: i64) -> Result<i64> {
+        let Some(p) = self.opaque() else {
+            if public < self.min || public > self.max {
+                return Err(Error::ValueOutsideRange);
+            }
+            return Ok(public);
+        };
+        self.check_opaque_domain(public)?;
+        let (min, inc) = (self.min as i128, self.increment as i128);
+        let index = ((public as i128 - min) / inc) as u64;
+        Ok((min + p.invert(index)? as i128 * inc) as i64)
+    }
+
+    /// On an OPAQUE sequence, refuses a value outside its domain (MINVALUE to MAXVALUE, stepping
+    /// by INCREMENT from MINVALUE).
+    fn check_opaque_domain(&self, value: i64) -> Result<()> {
+        if self.opaque().is_none() {
+            return Ok(());
+        }
+        let (min, inc) = (self.min as i128, self.increment as i128);
+        if value < self.min || value > self.max || (value as i128 - min) % inc != 0 {
+            return Err(Error::NotInOpaqueDomain {
+                min: self.min,
+                max: self.max,
+                increment: self.increment,
+            });
+        }
+        Ok(())
+    }
+
+    /// PERIOD, UTC-OFFSET and FORMAT, if the sequence has any (an OPAQUE sequence without them
+    /// has none).
     pub fn format(&self) -> Option<&SeqFormat> {
-        self.ext.as_ref().map(|e| &e.fmt)
+        self.ext
+            .as_ref()
+            .map(|e| &e.fmt)
+            .filter(|f| f.period.is_some() || f.template.is_some())
     }
 
     /// The period the sequence issues in: `Some` for a sequence with PERIOD.
@@ -616,6 +700,7 @@ impl Sequence {
         if value < self.min || value > self.max {
             return Err(Error::ValueOutsideRange);
         }
+        self.check_opaque_domain(value)?;
         let Some(index) = self.due_period(now) else {
             return self.set(value, force).map(|_| false);
         };
@@ -637,6 +722,7 @@ impl Sequence {
         if value < self.min || value > self.max {
             return Err(Error::ValueOutsideRange);
         }
+        self.check_opaque_domain(value)?;
         if !force && (value as i128) < self.next_value() {
             return Err(Error::WouldRepeat);
         }

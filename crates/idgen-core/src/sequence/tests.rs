@@ -455,3 +455,99 @@ proptest! {
         prop_assert!(t.first > last_issued);
     }
 }
+
+const SECRET: crate::opaque::Secret = [0x2B; 16];
+
+/// OPAQUE over `MAXVALUE 1000`: every value of the domain exactly once, then exhaustion.
+#[test]
+fn an_opaque_sequence_issues_each_value_of_its_domain_once() {
+    let mut s = seq(1, 1, 1, 1000, false).with_opaque(SECRET).unwrap();
+    let mut seen = vec![false; 1001];
+    let mut ups = 0;
+    let mut prev = 0;
+    for i in 1..=1000 {
+        let t = s.take(1, 1_700_000_000_000).unwrap();
+        assert_eq!(t.first, i, "issue order is kept in the state");
+        let v = s.public(t.first).unwrap();
+        assert!((1..=1000).contains(&v), "{v}");
+        assert!(!seen[v as usize], "{v} twice");
+        seen[v as usize] = true;
+        if i % 50 == 0 {
+            assert_eq!(s.decode(v).unwrap(), i);
+        }
+        ups += (v > prev) as u32;
+        prev = v;
+    }
+    assert!((400..=600).contains(&ups), "{ups} of 1000 increase");
+    assert_eq!(s.take(1, 1_700_000_000_000), Err(Error::Exhausted(1000)));
+}
+
+#[test]
+fn an_opaque_domain_steps_by_increment() {
+    let mut s = seq(10, 3, 4, 100_000_000, true)
+        .with_opaque(SECRET)
+        .unwrap();
+    assert!(s.format().is_none(), "OPAQUE alone is no FORMAT");
+    for _ in 0..100 {
+        let t = s.take(1, 1_700_000_000_000).unwrap();
+        let v = s.public(t.first).unwrap();
+        assert!((4..=100_000_000).contains(&v) && (v - 4) % 3 == 0, "{v}");
+        assert_eq!(s.decode(v).unwrap(), t.first);
+    }
+    let off = Error::NotInOpaqueDomain {
+        min: 4,
+        max: 100_000_000,
+        increment: 3,
+    };
+    assert_eq!(s.decode(5), Err(off.clone()));
+    assert_eq!(s.decode(3), Err(off.clone()));
+    assert_eq!(s.decode(100_000_001), Err(off.clone()));
+    assert_eq!(s.set(8, true), Err(off.clone()));
+    assert_eq!(s.set_at(8, true, 0), Err(off));
+    s.set(1_000_000, false).unwrap();
+    assert_eq!(
+        seq(1, 1, 1, 999, false).with_opaque(SECRET).err(),
+        Some(Error::OpaqueDomainTooSmall(1000))
+    );
+    // START off the progression from MINVALUE.
+    assert_eq!(
+        seq(5, 3, 4, 100_000, false).with_opaque(SECRET).err(),
+        Some(Error::OpaqueStart)
+    );
+    // Without OPAQUE, DECODE gives the value back inside MINVALUE..=MAXVALUE.
+    let plain = seq(1, 1, 1, 10, false);
+    assert_eq!(plain.decode(7), Ok(7));
+    assert_eq!(plain.decode(11), Err(Error::ValueOutsideRange));
+    assert_eq!(plain.public(7), Ok(7));
+}
+
+/// OPAQUE with a FORMAT template: the permutation applies to the number inside the text.
+#[test]
+fn opaque_values_keep_a_templates_width() {
+    let o = SeqOptions {
+        start: 1,
+        increment: 1,
+        min: 1,
+        max: 99_999_999,
+        cycle: false,
+    };
+    let fmt = SeqFormat {
+        period: None,
+        offset: UtcOffset::UTC,
+        template: Some(Template::new(b"INV-{seq:8}", None, 1, 99_999_999).unwrap()),
+    };
+    let s = Sequence::new(o).with_format(fmt.clone(), 0);
+    let mut s = s.with_opaque(SECRET).unwrap();
+    assert_eq!(s.format(), Some(&fmt));
+    let a = s.take(1, 0).unwrap();
+    let v = s.public(a.first).unwrap();
+    let mut buf = crate::template::TextBuf::default();
+    assert!(s.render(v, 0, &mut buf));
+    assert_eq!(buf.as_bytes().len(), 12);
+    // with_format after with_opaque keeps the permutation (a load rebuilds in that order).
+    let again = Sequence::new(o)
+        .with_opaque(SECRET)
+        .unwrap()
+        .with_format(fmt, 0);
+    assert_eq!(again.opaque(), s.opaque());
+}
