@@ -17,6 +17,7 @@
 //! | `split_brain_fenced_never_repeats`, `split_brain_unfenced_repeats` | 9: split brain: a primary and two replicas (distinct worker IDs), both replication links cut in both directions (`Proxy::cut`), a replica promoted, idgen and INCR clients on both sides for 3, 15 and 60 s (fence on; 3 and 15 s fence off), the old primary rejoins; fence on: no repeats, fence off: repeats (the checker can fail); INCR repeats in both |
 //! | `fence_refuses_new_blocks_while_the_replica_is_stopped` | 10: the fence's availability side: the only replica SIGSTOPped: reserved blocks served, then NOREPLICAS (also WORKER.ACQUIRE), served again after SIGCONT |
 //! | `sentinel_failovers_of_a_paused_primary_never_repeat` | 11: three `redis-sentinel`s, a primary and two replicas (fence on), clients that follow Sentinel; the primary SIGSTOPped until Sentinel fails over, then resumed (it serves its waiting clients until demoted); 3 cycles |
+//! | `churn_of_generator_keys_returns_memory` | 12: churn: 200,000 keys of each type (snowflake, sequence, UUID, pool; pipelined) created and deleted 20 times under an ID load, the deletion rotating DEL, UNLINK, FLUSHALL ASYNC, eviction (`maxmemory` below use, allkeys-lru / allkeys-random); `used_memory_rss` and `used_memory` after round 20 within 10% of after round 1 (each settled, then MEMORY PURGE); no crash (`faults/churn.rs`) |
 //!
 //! A value counts as received only once its whole reply was read; a client whose connection
 //! breaks reconnects and goes on. `ids_checked` counts values (a batch counts each of its values),
@@ -41,7 +42,7 @@
 //! Every server is killed when its test ends (the harness SIGKILLs on drop).
 //!
 //! Layout: this file holds the budgets and what every scenario shares; the scenarios are in one
-//! file per topic (`crashes`, `fuzz_commands`, `fuzz_restore`, `startup_files`,
+//! file per topic (`churn`, `crashes`, `fuzz_commands`, `fuzz_restore`, `startup_files`,
 //! `pool_scenarios`, `period_boundary`, `split_brain`, `fence`, `sentinel_failover`), the
 //! machinery in the others (`aof`, `fuzz`, `load`, `period`, `pool`, `proxy`, `sentinel`,
 //! `uid`, `util`). The harness is the `idgen-testkit` crate (crates/testkit).
@@ -62,6 +63,7 @@ mod uid;
 mod util;
 
 // The scenarios.
+mod churn;
 mod crashes;
 mod fence;
 mod fuzz_checks;
