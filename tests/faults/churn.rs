@@ -41,7 +41,7 @@ impl Deletion {
             0 => Deletion::Del,
             1 => Deletion::Unlink,
             2 => Deletion::FlushallAsync,
-            _ if (r / 4) % 2 == 0 => Deletion::Evict("allkeys-lru"),
+            _ if (r / 4).is_multiple_of(2) => Deletion::Evict("allkeys-lru"),
             _ => Deletion::Evict("allkeys-random"),
         }
     }
