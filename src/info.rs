@@ -14,7 +14,7 @@ use crate::glue::stats::{
     POOL_RELEASES, POOL_RENEWALS, REFUSALS, REPLICA_REFUSALS, RESERVATIONS, RESUMES, SEQ_VALUES,
     SNOWFLAKE_IDS, UUID_IDS,
 };
-use crate::glue::{acl, clock, cluster, config, fence, persistence, serving};
+use crate::glue::{acl, clock, cluster, config, eviction, fence, persistence, serving};
 
 /// The `INFO idgen` callback.
 pub extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, for_crash_report: i32) {
@@ -101,5 +101,20 @@ fn fill_info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: i32) {
             c"persistence_refusals".as_ptr(),
             PERSISTENCE_REFUSALS.get(),
         );
+        // Evicted generators and their records (`glue::eviction`).
+        let (policy, evictable) = eviction::policy();
+        let policy = std::ffi::CString::new(policy).unwrap_or_default();
+        api!(RedisModule_InfoAddFieldCString)(ctx, c"maxmemory_policy".as_ptr(), policy.as_ptr());
+        let (held, bytes, dropped) = eviction::info_numbers();
+        for (name, v) in [
+            (c"eviction_possible", evictable as u64),
+            (c"evicted_generators", eviction::EVICTED.get()),
+            (c"revived_generators", eviction::REVIVED.get()),
+            (c"eviction_records", held),
+            (c"eviction_records_bytes", bytes),
+            (c"eviction_records_dropped", dropped),
+        ] {
+            api!(RedisModule_InfoAddFieldULongLong)(ctx, name.as_ptr(), v);
+        }
     }
 }

@@ -60,6 +60,7 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
         glue::serving::register(ctx.ctx)?;
         glue::datatype::register_aux(ctx.ctx)?;
         glue::persistence::register(ctx.ctx)?;
+        glue::eviction::register(ctx.ctx)?;
         glue::cluster::register(ctx.ctx);
         glue::fence::register(ctx.ctx);
         // SAFETY: init's context; the callback is a plain function that lives forever.

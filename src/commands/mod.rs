@@ -5,8 +5,8 @@
 
 #[cfg(feature = "test-clock")]
 use crate::glue::clock;
-use crate::glue::command::{int, Command, CommandSet, KeyAccess};
-use crate::glue::{cluster, serving};
+use crate::glue::command::{int, key, string, Command, CommandSet, KeyAccess};
+use crate::glue::{cluster, eviction, serving};
 
 /// The module's own commands (not tied to a type).
 pub struct ModuleCommands;
@@ -25,6 +25,19 @@ static MODULE_COMMANDS: &[Command] = &[
         summary: c"Internal: raises the serving generation (sent to replicas and the AOF after a load or promotion)",
         args: &[int(c"generation")],
         ..Command::new(c"idgen.generation", serving::generation_command)
+    },
+    Command {
+        arity: -4,
+        key: KeyAccess::Write,
+        internal: true,
+        summary: c"Internal: keeps the record of an evicted generator (sent to replicas and the AOF when the primary evicts one)",
+        args: &[
+            key(c"key"),
+            string(c"type"),
+            int(c"generation"),
+            string(c"reservation"),
+        ],
+        ..Command::new(c"idgen.evicted", eviction::evicted_command)
     },
     Command {
         flags: c"readonly",

@@ -272,7 +272,12 @@ pub fn run(
         // The handler's error is replied inside the barrier, where the (inlined) handler made
         // it: the success path never stores and reloads a `Result` on the stack.
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            if let Err(e) = (cmd.handler)(&ctx, args) {
+            // A client's write on the name of an evicted generator revives it first.
+            let revived = match cmd.key {
+                KeyAccess::Write if !cmd.internal => super::eviction::revive(&ctx, args[1]),
+                _ => Ok(()),
+            };
+            if let Err(e) = revived.and_then(|()| (cmd.handler)(&ctx, args)) {
                 fail(&ctx, e);
             }
         }));
@@ -482,6 +487,7 @@ mod tests {
     #[test]
     fn categories_follow_the_flags() {
         let mut expected = BTreeMap::from([
+            ("idgen.evicted", ""),
             ("idgen.generation", ""),
             ("idgen.workers", "read slow"),
             ("seq.create", "write fast"),

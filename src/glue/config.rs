@@ -61,8 +61,14 @@ pub const RESERVE_MAX_LAG_MS_MAX: i64 = 60_000;
 pub static ALLOW_UNSAFE_PERSISTENCE: AtomicBool = AtomicBool::new(false);
 pub const ALLOW_UNSAFE_PERSISTENCE_DEFAULT: bool = false;
 
+/// `idgen.max-eviction-records`: how many records of evicted generators the module keeps
+/// (`eviction`); beyond it the oldest is dropped.
+pub static MAX_EVICTION_RECORDS: AtomicI64 = AtomicI64::new(MAX_EVICTION_RECORDS_DEFAULT);
+pub const MAX_EVICTION_RECORDS_DEFAULT: i64 = 1_000_000;
+pub const MAX_EVICTION_RECORDS_MAX: i64 = 100_000_000;
+
 /// The integer settings as (name without prefix, variable, default, min, max).
-pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 6] = [
+pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 7] = [
     ("worker-id", &WORKER_ID, WORKER_ID_DEFAULT, 0, WORKER_ID_MAX),
     (
         "max-borrow-ms",
@@ -99,6 +105,13 @@ pub const SETTINGS: [(&str, &AtomicI64, i64, i64, i64); 6] = [
         RESERVE_MAX_LAG_MS_MIN,
         RESERVE_MAX_LAG_MS_MAX,
     ),
+    (
+        "max-eviction-records",
+        &MAX_EVICTION_RECORDS,
+        MAX_EVICTION_RECORDS_DEFAULT,
+        0,
+        MAX_EVICTION_RECORDS_MAX,
+    ),
 ];
 
 /// The yes/no settings as (name without prefix, variable, default).
@@ -125,6 +138,10 @@ pub fn reserve_max_lag_ms() -> i64 {
 
 pub fn allow_unsafe_persistence() -> bool {
     ALLOW_UNSAFE_PERSISTENCE.load(Ordering::Relaxed)
+}
+
+pub fn max_eviction_records() -> i64 {
+    MAX_EVICTION_RECORDS.load(Ordering::Relaxed)
 }
 
 pub fn max_borrow_ms() -> i64 {

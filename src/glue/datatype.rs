@@ -10,12 +10,15 @@ use redis_module::raw;
 
 use super::barrier::barrier;
 use super::command::{self, Command, CommandSet};
+use super::eviction;
 use super::ffi::{
-    self, api, emit_aof, int, Arg, Args, Ctx, Key, ModType, RStr, Slot, Stored, ValueMut,
+    self, api, emit_aof, int, with_strings, Arg, Args, Ctx, Key, ModType, RStr, Slot, Stored,
+    ValueMut,
 };
 use super::rdb::{RdbIn, RdbOut, Refusal};
 use super::serving;
 use super::stats;
+use crate::core::evicted::{Record, TYPE_NAME_LEN};
 use crate::core::Now;
 use crate::error::{Error, Result};
 
@@ -116,9 +119,11 @@ impl<T: Generator> Registered for Type<T> {
         m.digest = Some(digest::<T>);
         m.free = Some(free::<T>);
         m.mem_usage = Some(mem_usage::<T>);
+        m.unlink2 = Some(unlink2::<T>);
         serving::legacy_aux(T::NAME, &mut m);
         let t = create_type(ctx, T::NAME, T::ENCVER, &mut m)?;
         T::handle().set_raw(t);
+        eviction::register_kind(T::NAME, revive::<T>, check::<T>);
         command::register::<T>(ctx)
     }
     fn commands(&self) -> &'static [Command] {
@@ -256,6 +261,72 @@ extern "C" fn mem_usage<T: Generator>(value: *const c_void) -> usize {
     })
 }
 
+/// Redis unlinks a key of this type (any deletion): while the server can evict, its record is
+/// handed to `eviction`, which keeps it if the `evicted` event follows.
+extern "C" fn unlink2<T: Generator>(octx: *mut raw::RedisModuleKeyOptCtx, value: *const c_void) {
+    barrier("unlink", (), || {
+        if !eviction::evictable() {
+            return;
+        }
+        // SAFETY: the key-options context Redis passed to this callback; the name it returns
+        // is valid for the call.
+        let (name, db) = unsafe {
+            (
+                api!(RedisModule_GetKeyNameFromOptCtx)(octx),
+                api!(RedisModule_GetDbIdFromOptCtx)(octx),
+            )
+        };
+        // SAFETY: as in `rdb_save`: Redis passes a live value of this type.
+        let record = unsafe { ffi::with_ptr::<T, _>(value, record_of) };
+        eviction::unlinked(db, ffi::bytes(name as RStr), record);
+    })
+}
+
+/// What an evicted key of this type leaves: its reservation, rendered as its reserve command
+/// carries it, and that reservation's generation.
+fn record_of<T: Generator>(s: &T) -> Record {
+    let mut a = Args::default();
+    s.reservation(&mut a);
+    let mut kind = [0u8; TYPE_NAME_LEN];
+    kind.copy_from_slice(&T::NAME.to_bytes()[..TYPE_NAME_LEN]);
+    Record {
+        kind,
+        gen: serving::reservation_gen(s.gen()) as u64,
+        args: a
+            .as_slice()
+            .iter()
+            .map(|v| match v {
+                Arg::Int(n) => n.to_string().into_bytes().into(),
+                Arg::Str(b) => (*b).into(),
+            })
+            .collect(),
+    }
+}
+
+/// Revives an evicted key of this type from its record when the key is empty: the state of its
+/// reservation, one safety gap (or one per load or promotion since, if more) above it, as a
+/// promoted replica resumes; the reservation goes to replicas and the AOF at once.
+fn revive<T: Generator>(ctx: &Ctx, name: RStr, record: &Record) -> Result<bool> {
+    let key = ctx.open_key(name, true);
+    if !key.is_empty() {
+        return Ok(false);
+    }
+    let r = with_strings(&record.args, |a| T::parse_reservation(a))?;
+    let mut state = T::from_reservation(&r);
+    state.apply_reservation(&r)?;
+    let gaps = serving::gaps_since(record.gen as u16).max(1);
+    state.resume_gaps(gaps, super::clock::command_ms());
+    let mut v = create(&key, state);
+    replicate::<T>(ctx, name, &mut v);
+    stats::RESUMES.add(1);
+    Ok(true)
+}
+
+/// Whether a record's reservation parses as this type's.
+fn check<T: Generator>(args: &[Box<[u8]>]) -> bool {
+    with_strings(args, |a| T::parse_reservation(a).is_ok())
+}
+
 // ---- reservations ------------------------------------------------------------------------------
 
 /// A state's reservation with the generation it was made in, as the RESERVE arguments.
@@ -294,7 +365,11 @@ pub fn reserve_command<T: Generator>(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let mut slot = Slot::default();
     let mut state = match key.value_mut(T::handle(), 0, &mut slot)? {
         Some(s) => s,
-        None => key.set(T::handle(), T::from_reservation(&r)),
+        None => {
+            // A revival on the primary, or a new key: an eviction record of the name is spent.
+            eviction::forget(ctx, args[1]);
+            key.set(T::handle(), T::from_reservation(&r))
+        }
     };
     state.apply_reservation(&r)?;
     state.set_gen(gen as u16);

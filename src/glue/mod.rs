@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod datatype;
+pub mod eviction;
 pub mod fence;
 pub mod ffi;
 pub mod persistence;

@@ -10,7 +10,7 @@
 //! Snowflake keys serve without AOF: they resume above the clock after a load
 //! (`Snowflake::RESUMES_BY_CLOCK`).
 
-use std::ffi::{c_int, c_void, CString};
+use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use redis_module::raw;
@@ -153,7 +153,7 @@ pub fn refresh(ctx: *mut raw::RedisModuleCtx) {
     let flags = Ctx(ctx).flags();
     let replica = flags & raw::REDISMODULE_CTX_FLAGS_SLAVE != 0;
     let mode = if flags & raw::REDISMODULE_CTX_FLAGS_AOF != 0 {
-        match appendfsync(ctx).as_deref() {
+        match Ctx(ctx).config_get(c"appendfsync").as_deref() {
             Some("always") => Mode::AofAlways,
             Some("no") => Mode::AofNo,
             _ => Mode::AofEverysec,
@@ -201,50 +201,16 @@ fn describe(mode: Mode) -> String {
     s
 }
 
-/// `appendfsync` as the server reports it.
-fn appendfsync(ctx: *mut raw::RedisModuleCtx) -> Option<String> {
-    let cmd = CString::new("CONFIG").ok()?;
-    let fmt = CString::new("cc").ok()?;
-    // SAFETY: a context Redis passed to a callback or init; the format names two C strings, both
-    // static and NUL-terminated; the reply is freed below.
-    let reply = unsafe {
-        api!(RedisModule_Call)(
-            ctx,
-            cmd.as_ptr(),
-            fmt.as_ptr(),
-            c"GET".as_ptr(),
-            c"appendfsync".as_ptr(),
-        )
-    };
-    if reply.is_null() {
-        return None;
-    }
-    // SAFETY: `reply` is the live reply of the call above: CONFIG GET answers a flat array of
-    // name and value (a map under RESP3 is not what RedisModule_Call asks for by default).
-    let value = unsafe {
-        let v = api!(RedisModule_CallReplyArrayElement)(reply, 1);
-        let mut len = 0usize;
-        let p = if v.is_null() {
-            std::ptr::null()
-        } else {
-            api!(RedisModule_CallReplyStringPtr)(v, &mut len)
-        };
-        let out = (!p.is_null()).then(|| {
-            String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len)).into_owned()
-        });
-        api!(RedisModule_FreeCallReply)(reply);
-        out
-    };
-    value
-}
-
 extern "C" fn on_config_change(
     ctx: *mut raw::RedisModuleCtx,
     _eid: raw::RedisModuleEvent,
     _subevent: u64,
     _data: *mut c_void,
 ) {
-    barrier("the config-change event", (), || refresh(ctx))
+    barrier("the config-change event", (), || {
+        refresh(ctx);
+        super::eviction::refresh(ctx);
+    })
 }
 
 /// Reads the state once and subscribes to config changes; role changes reach [`refresh`] from

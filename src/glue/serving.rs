@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redis_module::raw;
 
 use super::barrier::barrier;
-use super::ffi::{api, int, Ctx, RStr};
+use super::eviction;
+use super::ffi::{api, int, log, Ctx, RStr};
+use super::rdb::{RdbIn, RdbOut};
 use crate::error::{Error, Result};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -207,7 +209,10 @@ pub fn generation_command(ctx: &Ctx, args: &[RStr]) -> Result<()> {
 pub const AUX_TYPE_NAME: &CStr = c"idgen-aux";
 /// Aux encoding version 1: the generation as one unsigned integer.
 pub const AUX_ENCVER_1: i32 = 1;
-pub const AUX_ENCVER: i32 = AUX_ENCVER_1;
+/// Aux encoding version 2: the generation, then the records of evicted generators
+/// (`eviction::save`).
+pub const AUX_ENCVER_2: i32 = 2;
+pub const AUX_ENCVER: i32 = AUX_ENCVER_2;
 
 /// The generator type that carried the aux data before it had a type of its own (encoding 1 of
 /// `idgen-sfk`): files written then still hold it there, so that type keeps a loader for it.
@@ -222,24 +227,32 @@ pub fn legacy_aux(type_name: &CStr, m: &mut raw::RedisModuleTypeMethods) {
 
 extern "C" fn aux_save(io: *mut raw::RedisModuleIO, _when: c_int) {
     barrier("aux_save", (), || {
-        // SAFETY: the RDB handle Redis passed to this callback.
-        unsafe { api!(RedisModule_SaveUnsigned)(io, current_full()) }
+        let mut w = RdbOut(io);
+        w.u64(current_full());
+        eviction::save(&mut w);
     })
 }
 
-/// Reads the aux data: version 1 from `idgen-aux`, and the same layout from the legacy carrier,
+/// Reads the aux data: versions 1 and 2 from `idgen-aux`, and version 1 from the legacy carrier,
 /// whose encoding-1 files are the only ones that hold it there.
 extern "C" fn aux_load(io: *mut raw::RedisModuleIO, encver: c_int, _when: c_int) -> c_int {
     barrier("aux_load", raw::REDISMODULE_ERR as c_int, || {
-        if encver != AUX_ENCVER_1 {
-            return raw::REDISMODULE_ERR as c_int;
-        }
-        match raw::load_unsigned(io) {
-            Ok(g) => {
-                raise(g);
-                raw::REDISMODULE_OK as c_int
+        let mut r = RdbIn(io);
+        let loaded = match encver {
+            AUX_ENCVER_1 => r.u64().map(raise),
+            AUX_ENCVER_2 => r.u64().map(raise).and_then(|()| eviction::load(&mut r)),
+            _ => Err("an unknown aux encoding version"),
+        };
+        match loaded {
+            Ok(()) => raw::REDISMODULE_OK as c_int,
+            Err(why) => {
+                log(
+                    std::ptr::null_mut(),
+                    c"warning",
+                    &format!("refusing the idgen aux data (encoding {encver}): {why}"),
+                );
+                raw::REDISMODULE_ERR as c_int
             }
-            Err(_) => raw::REDISMODULE_ERR as c_int,
         }
     })
 }

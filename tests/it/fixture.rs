@@ -414,3 +414,24 @@ fn uuid_encoding_v1_loads_and_resumes_above_the_marks() {
         );
     }
 }
+
+/// `aux-v2.rdb` (idgen-aux v2: generation 0 and one eviction record) loads: the record of
+/// `fx:seq` (evicted after issuing 10..40 by 5) revives it with its options, above 40 plus a
+/// gap; `fx:keep` is an ordinary key.
+#[test]
+fn aux_encoding_v2_loads_the_eviction_records() {
+    let server = load_fixture("aux-v2.rdb");
+    let mut c = server.conn();
+    let records = info_field(&mut c, "idgen", "idgen_eviction_records");
+    assert_eq!(records.as_deref(), Some("1"));
+    assert_eq!(c.cmd(&["EXISTS", "fx:seq"]), Value::Int(0));
+    assert!(c.cmd(&["SEQ.NEXT", "fx:keep"]).int() > 1);
+    let v = c.cmd(&["SEQ.NEXT", "fx:seq"]).int();
+    assert!(v > 40 + 5 * 1000 - 5, "fx:seq revived at {v}");
+    assert_eq!((v - 10) % 5, 0, "fx:seq keeps START 10 INCREMENT 5: {v}");
+    let info = c.cmd(&["SEQ.INFO", "fx:seq"]);
+    assert_eq!(info.field_int("start"), 10);
+    assert_eq!(info.field_int("increment"), 5);
+    let records = info_field(&mut c, "idgen", "idgen_eviction_records");
+    assert_eq!(records.as_deref(), Some("0"));
+}

@@ -14,6 +14,7 @@ extern crate idgen_testkit;
 mod acl;
 mod cluster;
 mod docs;
+mod eviction;
 mod fixture;
 mod formats;
 mod periods;

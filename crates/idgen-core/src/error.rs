@@ -40,6 +40,8 @@ pub enum Error {
     ValueOutsideRange,
     WouldRepeat,
     LayoutMismatch,
+    /// An eviction record (`IDGEN.EVICTED`) that no generator type can revive.
+    BadEvictionRecord,
     /// Worker-ID pool: no ID can be granted now; the next one frees up in this many ms.
     PoolFull {
         retry_ms: i64,
@@ -205,6 +207,9 @@ impl fmt::Display for Error {
             }
             LayoutMismatch => {
                 f.write_str("ERR reservation does not match the existing generator's options")
+            }
+            BadEvictionRecord => {
+                f.write_str("ERR not an eviction record of a generator type this module knows")
             }
             NoReplicas {
                 have,
@@ -384,6 +389,7 @@ mod tests {
             Error::ValueOutsideRange,
             Error::WouldRepeat,
             Error::LayoutMismatch,
+            Error::BadEvictionRecord,
             Error::PoolFull { retry_ms: 5 },
             Error::PoolResuming { retry_ms: 5 },
             Error::LeaseLost {

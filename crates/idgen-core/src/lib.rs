@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod cluster;
 pub mod error;
+pub mod evicted;
 pub mod fence;
 pub mod format;
 pub mod period;

@@ -38,3 +38,25 @@ pub fn int128(s: RStr) -> Result<i128> {
         .and_then(|t| t.parse::<i128>().ok())
         .ok_or(Error::NotInteger)
 }
+
+/// Runs `f` with `bufs` as module strings (created here and freed after `f`), for code that
+/// reads stored bytes with the parsers of command arguments.
+pub fn with_strings<R>(bufs: &[Box<[u8]>], f: impl FnOnce(&[RStr]) -> R) -> R {
+    let strs: Vec<RStr> = bufs
+        .iter()
+        // SAFETY: a string without a context (freed below); Redis copies the bytes.
+        .map(|b| unsafe {
+            api!(RedisModule_CreateString)(
+                std::ptr::null_mut(),
+                b.as_ptr() as *const std::ffi::c_char,
+                b.len(),
+            )
+        })
+        .collect();
+    let out = f(&strs);
+    for s in strs {
+        // SAFETY: made above without a context, used by nothing else now.
+        unsafe { api!(RedisModule_FreeString)(std::ptr::null_mut(), s) };
+    }
+    out
+}

@@ -39,6 +39,48 @@ impl Ctx {
         };
     }
 
+    /// A server setting as `CONFIG GET name` reports it.
+    pub fn config_get(&self, name: &CStr) -> Option<String> {
+        // SAFETY: a context Redis passed to a callback or init; the format names two C strings,
+        // both NUL-terminated and alive for the call; the reply is freed below.
+        let reply = unsafe {
+            api!(RedisModule_Call)(
+                self.0,
+                c"CONFIG".as_ptr(),
+                c"cc".as_ptr(),
+                c"GET".as_ptr(),
+                name.as_ptr(),
+            )
+        };
+        if reply.is_null() {
+            return None;
+        }
+        // SAFETY: `reply` is the live reply of the call above: CONFIG GET answers a flat array
+        // of name and value (a map under RESP3 is not what RedisModule_Call asks for by
+        // default).
+        unsafe {
+            let v = api!(RedisModule_CallReplyArrayElement)(reply, 1);
+            let mut len = 0usize;
+            let p = if v.is_null() {
+                std::ptr::null()
+            } else {
+                api!(RedisModule_CallReplyStringPtr)(v, &mut len)
+            };
+            let out = (!p.is_null()).then(|| {
+                String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len))
+                    .into_owned()
+            });
+            api!(RedisModule_FreeCallReply)(reply);
+            out
+        }
+    }
+
+    /// The database the context has selected.
+    pub fn db(&self) -> i32 {
+        // SAFETY: `self.0` is the context Redis passed to this callback.
+        unsafe { api!(RedisModule_GetSelectedDb)(self.0) }
+    }
+
     pub fn log_warning(&self, msg: &str) {
         log(self.0, c"warning", msg);
     }

@@ -194,6 +194,12 @@ impl Key {
         }
     }
 
+    /// Whether the key holds nothing.
+    pub fn is_empty(&self) -> bool {
+        // SAFETY: `self.0` is an open key of this command.
+        unsafe { api!(RedisModule_KeyType)(self.0) as isize == raw::REDISMODULE_KEYTYPE_EMPTY }
+    }
+
     /// The key if it holds `ty`, `None` if it is empty, `WRONGTYPE` otherwise.
     #[inline(always)]
     pub fn held<'k, T: Stored>(&'k self, ty: &'k ModType<T>) -> Result<Option<Held<'k, T>>> {

@@ -18,7 +18,7 @@ mod reply;
 mod value;
 
 pub(crate) use api::{api, api_opt};
-pub use args::{bytes, int, int128};
+pub use args::{bytes, int, int128, with_strings};
 pub use ctx::{Ctx, RStr};
 pub use key::{Held, Key, Slot, ValueMut, ValueRef};
 pub use log::log;
