@@ -76,7 +76,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 	python-venv test-python test-python-faults bench-python servers clean-servers server-path test-unit \
 	test-server test-matrix test-faults-server test-faults-matrix test-faults-smoke test-python-matrix \
 	test-cluster cluster cluster-stop part-test-build part-unit part-it part-faults part-fault-smoke part-python \
-	part-examples part-node test-node bench-node soak part-soak
+	part-examples part-node test-node bench-node soak part-soak memcheck
 
 help: ## List the targets
 	@echo "idgen make targets:"
@@ -87,17 +87,17 @@ help: ## List the targets
 	@echo "           SERVERS=\"$(SERVERS)\" FAULT_SERVERS=\"$(FAULT_SERVERS)\" (what make test-all covers)"
 	@echo "           SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SEED=<n> SOAK_NEMESES=<kind,..> (make soak; the seed replays a run)"
 
-deps: ## Install redis-server, redis-tools, redis-sentinel, libclang-dev and python3-venv (apt) if missing
+deps: ## Install redis-server, redis-tools, redis-sentinel, libclang-dev, valgrind and python3-venv (apt) if missing
 	@missing=0; \
-	for cmd in redis-server redis-cli redis-benchmark redis-sentinel; do \
+	for cmd in redis-server redis-cli redis-benchmark redis-sentinel valgrind; do \
 		command -v $$cmd >/dev/null 2>&1 || { echo "missing: $$cmd"; missing=1; }; \
 	done; \
 	dpkg -s libclang-dev >/dev/null 2>&1 || { echo "missing: libclang-dev"; missing=1; }; \
 	if [ $$missing = 1 ]; then \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools redis-sentinel libclang-dev; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools redis-sentinel libclang-dev valgrind; \
 	else \
-		echo "deps: redis-server, redis-cli, redis-benchmark, redis-sentinel and libclang-dev present"; \
+		echo "deps: redis-server, redis-cli, redis-benchmark, redis-sentinel, valgrind and libclang-dev present"; \
 	fi
 	@# The Python client's tests need `python3 -m venv` (Debian splits ensurepip into python3-venv).
 	@if ! command -v $(PYTHON3) >/dev/null 2>&1 || \
@@ -202,6 +202,15 @@ part-examples:
 	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
 	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh bash -c 'cd examples/node && node --test'
 	IDGEN_SERVER=$(SERVER_BIN) examples/with-server.sh examples/lua/test.sh
+
+# The memory check (scripts/memcheck.sh): the integration tests with SERVER under valgrind
+# memcheck, the module built with the system allocator (feature system-alloc) into
+# target/memcheck; fails on an invalid read/write or a definitely-lost block of the module.
+# Not part of test-all (it takes longer than the whole tier); MEMCHECK_ARGS: extra cargo test
+# arguments (a filter: make memcheck MEMCHECK_ARGS=seq::).
+memcheck: deps ## The integration tests against SERVER under valgrind memcheck; fails on the module's invalid reads/writes and leaks
+	$(CHECK_SERVER)
+	SERVER=$(SERVER) CARGO="$(CARGO)" scripts/memcheck.sh $(MEMCHECK_ARGS)
 
 test-unit: ## Unit and property tests (no server)
 	@$(MAKE) --no-print-directory part-unit

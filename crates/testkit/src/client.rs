@@ -245,7 +245,7 @@ impl Conn {
     }
 
     pub fn try_connect(port: u16) -> io::Result<Conn> {
-        Conn::try_connect_with_timeout(port, READ_TIMEOUT)
+        Conn::try_connect_with_timeout(port, crate::wrapper::scaled(READ_TIMEOUT))
     }
 
     /// Connects with its own connect, read and write timeout (the fault-injection load uses

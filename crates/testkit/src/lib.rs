@@ -7,6 +7,7 @@ pub mod client;
 pub mod cluster;
 pub mod crash;
 pub mod dump;
+pub mod wrapper;
 
 pub use client::{Conn, Value};
 
@@ -19,8 +20,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// How long a server may take to answer PING after start.
+/// How long a server may take to answer PING after start (times [`wrapper::timeout_scale`]).
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn start_timeout() -> Duration {
+    wrapper::scaled(START_TIMEOUT)
+}
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -97,8 +102,10 @@ pub fn module_path() -> PathBuf {
     p
 }
 
-/// Polls `f` every 20 ms until it returns true; panics with `what` after `timeout`.
+/// Polls `f` every 20 ms until it returns true; panics with `what` after `timeout` (times
+/// [`wrapper::timeout_scale`]).
 pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let timeout = wrapper::scaled(timeout);
     let deadline = Instant::now() + timeout;
     loop {
         if f() {
@@ -218,7 +225,8 @@ impl ServerBuilder {
     }
 }
 
-/// A running `redis-server` with the module loaded. SIGKILLed on drop; its directory is removed
+/// A running `redis-server` with the module loaded. SIGKILLed on drop (shut down under a
+/// wrapper: [`wrapper`]); its directory is removed
 /// on drop unless the thread is panicking (so a failing test keeps `redis.log`).
 pub struct Server {
     builder: ServerBuilder,
@@ -371,7 +379,15 @@ impl Server {
     /// Spawns the process on `self.port` and waits for PING. On failure the process is gone.
     fn spawn(&mut self) -> Result<(), String> {
         let log_len_before = fs::metadata(self.log_path()).map(|m| m.len()).unwrap_or(0);
-        let child = Command::new(server_binary())
+        let mut cmd = match wrapper::wrapper() {
+            Some(w) => {
+                let mut c = Command::new(&w[0]);
+                c.args(&w[1..]).arg(server_binary());
+                c
+            }
+            None => Command::new(server_binary()),
+        };
+        let child = cmd
             .args(self.args())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -379,7 +395,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("spawning redis-server: {e}"))?;
         self.child = Some(child);
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + start_timeout();
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 self.child = None;
@@ -401,9 +417,10 @@ impl Server {
             if Instant::now() > deadline {
                 self.kill9();
                 panic!(
-                    "redis-server on port {} did not answer PING within {START_TIMEOUT:?}; \
+                    "redis-server on port {} did not answer PING within {:?}; \
                      redis.log tail:\n{}",
                     self.port,
+                    start_timeout(),
                     self.log_tail()
                 );
             }
@@ -460,7 +477,7 @@ impl Server {
             panic!("SHUTDOWN SAVE refused: {e}");
         }
         let mut child = self.child.take().expect("server not running");
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + start_timeout();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 assert!(status.success(), "redis-server exited with {status}");
@@ -481,9 +498,52 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Under a wrapper (valgrind): `SHUTDOWN NOSAVE NOW`, then SIGTERM, and a bounded wait for
+    /// the exit, so that the wrapper writes its final report (a SIGKILLed valgrind writes no leak
+    /// summary); SIGKILL if it does not exit in time. Without a wrapper: SIGKILL.
+    fn stop(&mut self) {
+        if !wrapper::wrapped() {
+            return self.kill9();
+        }
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if child.try_wait().ok().flatten().is_none() {
+            if let Ok(mut c) = Conn::try_connect_with_timeout(self.port, Duration::from_secs(5)) {
+                let _ = c.try_cmd(&["SHUTDOWN", "NOSAVE", "NOW"]);
+            }
+        }
+        let mut termed = false;
+        let deadline = Instant::now() + start_timeout();
+        loop {
+            if child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            if !termed && Instant::now() + start_timeout() / 2 > deadline {
+                // SHUTDOWN refused or not sent (a paused or busy server): SIGTERM.
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                termed = true;
+            }
+            if Instant::now() > deadline {
+                eprintln!(
+                    "server on port {} ignored SHUTDOWN and SIGTERM: SIGKILL",
+                    self.port
+                );
+                let _ = child.kill();
+                let _ = child.wait();
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        self.kill9();
+        self.stop();
         if !thread::panicking() {
             let _ = fs::remove_dir_all(&self.dir);
         } else {
