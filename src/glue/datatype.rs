@@ -277,30 +277,32 @@ extern "C" fn unlink2<T: Generator>(octx: *mut raw::RedisModuleKeyOptCtx, value:
             )
         };
         // SAFETY: as in `rdb_save`: Redis passes a live value of this type.
-        let record = unsafe { ffi::with_ptr::<T, _>(value, record_of) };
-        eviction::unlinked(db, ffi::bytes(name as RStr), record);
+        if let Some(record) = unsafe { ffi::with_ptr::<T, _>(value, record_of) } {
+            eviction::unlinked(db, ffi::bytes(name as RStr), record);
+        }
     })
 }
 
 /// What an evicted key of this type leaves: its reservation, rendered as its reserve command
 /// carries it, and that reservation's generation.
-fn record_of<T: Generator>(s: &T) -> Record {
+fn record_of<T: Generator>(s: &T) -> Option<Record> {
     let mut a = Args::default();
     s.reservation(&mut a);
     let mut kind = [0u8; TYPE_NAME_LEN];
     kind.copy_from_slice(&T::NAME.to_bytes()[..TYPE_NAME_LEN]);
-    Record {
+    let args: Vec<Vec<u8>> = a
+        .as_slice()
+        .iter()
+        .map(|v| match v {
+            Arg::Int(n) => n.to_string().into_bytes(),
+            Arg::Str(b) => b.to_vec(),
+        })
+        .collect();
+    Record::new(
         kind,
-        gen: serving::reservation_gen(s.gen()) as u64,
-        args: a
-            .as_slice()
-            .iter()
-            .map(|v| match v {
-                Arg::Int(n) => n.to_string().into_bytes().into(),
-                Arg::Str(b) => (*b).into(),
-            })
-            .collect(),
-    }
+        serving::reservation_gen(s.gen()) as u64,
+        args.iter().map(|a| &a[..]),
+    )
 }
 
 /// Revives an evicted key of this type from its record when the key is empty: the state of its
@@ -311,7 +313,7 @@ fn revive<T: Generator>(ctx: &Ctx, name: RStr, record: &Record) -> Result<bool> 
     if !key.is_empty() {
         return Ok(false);
     }
-    let r = with_strings(&record.args, |a| T::parse_reservation(a))?;
+    let r = with_strings(record.args(), |a| T::parse_reservation(a))?;
     let mut state = T::from_reservation(&r);
     state.apply_reservation(&r)?;
     let gaps = serving::gaps_since(record.gen as u16).max(1);
@@ -323,8 +325,8 @@ fn revive<T: Generator>(ctx: &Ctx, name: RStr, record: &Record) -> Result<bool> 
 }
 
 /// Whether a record's reservation parses as this type's.
-fn check<T: Generator>(args: &[Box<[u8]>]) -> bool {
-    with_strings(args, |a| T::parse_reservation(a).is_ok())
+fn check<T: Generator>(record: &Record) -> bool {
+    with_strings(record.args(), |a| T::parse_reservation(a).is_ok())
 }
 
 // ---- reservations ------------------------------------------------------------------------------

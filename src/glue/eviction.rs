@@ -41,7 +41,7 @@ pub const EVICTED_COMMAND: &CStr = c"IDGEN.EVICTED";
 /// did. Written once, generic over the type (`datatype::revive`).
 pub type Reviver = fn(&Ctx, RStr, &Record) -> Result<bool>;
 /// Whether a record's reservation parses as the type's (checked where records come in).
-pub type Checker = fn(&[Box<[u8]>]) -> bool;
+pub type Checker = fn(&Record) -> bool;
 
 struct Kind {
     name: [u8; TYPE_NAME_LEN],
@@ -98,10 +98,10 @@ fn kind(name: &[u8]) -> Option<(Reviver, Checker)> {
         .map(|k| (k.revive, k.check))
 }
 
-/// Whether a record is one this module can revive: a known type, limits kept, and a reservation
-/// the type parses.
+/// Whether a record is one this module can revive: a known type whose reserve command parses
+/// its reservation (`Record::new` kept the limits).
 fn is_valid(r: &Record) -> bool {
-    r.is_valid() && kind(&r.kind).is_some_and(|(_, check)| check(&r.args))
+    kind(&r.kind).is_some_and(|(_, check)| check(r))
 }
 
 /// Whether unlinks must be kept (the server can evict now).
@@ -168,7 +168,7 @@ extern "C" fn on_evicted(
         if ctx.flags() & raw::REDISMODULE_CTX_FLAGS_MASTER != 0 {
             let mut a = Args::default();
             a.push_str(&record.kind).push(record.gen);
-            for arg in &record.args {
+            for arg in record.args() {
                 a.push_str(arg);
             }
             ctx.replicate(EVICTED_COMMAND, key, &a);
@@ -235,11 +235,8 @@ pub fn evicted_command(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         return Err(Error::BadEvictionRecord);
     }
     kind.copy_from_slice(kind_name);
-    let record = Record {
-        kind,
-        gen: gen as u64,
-        args: args[4..].iter().map(|a| bytes(*a).into()).collect(),
-    };
+    let record = Record::new(kind, gen as u64, args[4..].iter().map(|a| bytes(*a)))
+        .ok_or(Error::BadEvictionRecord)?;
     if !is_valid(&record) {
         return Err(Error::BadEvictionRecord);
     }
@@ -358,8 +355,8 @@ pub fn save(w: &mut RdbOut) {
         w.bytes(name);
         w.bytes(&rec.kind);
         w.u64(rec.gen);
-        w.u64(rec.args.len() as u64);
-        for a in &rec.args {
+        w.u64(rec.args().count() as u64);
+        for a in rec.args() {
             w.bytes(a);
         }
     }
@@ -385,11 +382,12 @@ pub fn load(r: &mut RdbIn) -> std::result::Result<(), Refusal> {
         if nargs > MAX_ARGS as u64 {
             return Err("eviction record arguments");
         }
-        let mut args = Vec::new();
+        let mut args: Vec<Vec<u8>> = Vec::new();
         for _ in 0..nargs {
-            args.push(r.bytes(MAX_ARG_LEN, "eviction record argument")?.into());
+            args.push(r.bytes(MAX_ARG_LEN, "eviction record argument")?);
         }
-        let record = Record { kind, gen, args };
+        let record = Record::new(kind, gen, args.iter().map(|a| &a[..]))
+            .ok_or("eviction record arguments")?;
         if !is_valid(&record) {
             return Err("eviction record reservation");
         }

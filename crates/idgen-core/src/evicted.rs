@@ -28,25 +28,53 @@ pub struct Record {
     pub kind: [u8; TYPE_NAME_LEN],
     /// The serving generation of its newest reservation.
     pub gen: u64,
-    /// Its reservation, as the type's internal reserve command carries it (after the key).
-    pub args: Vec<Box<[u8]>>,
+    /// Its reservation, as the type's internal reserve command carries it (after the key): the
+    /// arguments in one allocation, each as a 2-byte little-endian length and its bytes (one
+    /// box per argument cost about 30 bytes each).
+    args: Box<[u8]>,
 }
 
 impl Record {
+    /// A record of `args`; `None` when they exceed the limits a load accepts (`MAX_ARGS`
+    /// arguments of at most `MAX_ARG_LEN` bytes).
+    pub fn new<'a>(
+        kind: [u8; TYPE_NAME_LEN],
+        gen: u64,
+        args: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Option<Record> {
+        let mut packed = Vec::new();
+        let mut n = 0;
+        for a in args {
+            n += 1;
+            if n > MAX_ARGS || a.len() > MAX_ARG_LEN {
+                return None;
+            }
+            packed.extend_from_slice(&(a.len() as u16).to_le_bytes());
+            packed.extend_from_slice(a);
+        }
+        Some(Record {
+            kind,
+            gen,
+            args: packed.into_boxed_slice(),
+        })
+    }
+
+    /// The reservation's arguments, in order.
+    pub fn args(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = &self.args[..];
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<2>()?;
+            let len = u16::from_le_bytes(*len) as usize;
+            let (a, tail) = tail.split_at(len.min(tail.len()));
+            rest = tail;
+            Some(a)
+        })
+    }
+
     /// Heap and inline bytes the record takes, for `INFO` (an estimate: allocator overhead
     /// aside).
     pub fn bytes(&self) -> usize {
-        std::mem::size_of::<Record>()
-            + self
-                .args
-                .iter()
-                .map(|a| a.len() + std::mem::size_of::<Box<[u8]>>())
-                .sum::<usize>()
-    }
-
-    /// Whether the record is within the limits a load accepts.
-    pub fn is_valid(&self) -> bool {
-        self.args.len() <= MAX_ARGS && self.args.iter().all(|a| a.len() <= MAX_ARG_LEN)
+        std::mem::size_of::<Record>() + self.args.len()
     }
 }
 
@@ -217,11 +245,17 @@ mod tests {
     use proptest::prelude::*;
 
     fn rec(gen: u64) -> Record {
-        Record {
-            kind: *b"idgen-seq",
-            gen,
-            args: vec![b"1".to_vec().into(), gen.to_string().into_bytes().into()],
-        }
+        Record::new(*b"idgen-seq", gen, [&b"1"[..], gen.to_string().as_bytes()]).unwrap()
+    }
+
+    #[test]
+    fn arguments_come_back_in_order_and_limits_hold() {
+        let args: [&[u8]; 3] = [b"", b"12", &[7u8; 300]];
+        let r = Record::new(*b"idgen-seq", 3, args).unwrap();
+        assert_eq!(r.args().collect::<Vec<_>>(), args.to_vec());
+        assert!(Record::new(*b"idgen-seq", 0, [&[0u8; MAX_ARG_LEN + 1][..]]).is_none());
+        assert!(Record::new(*b"idgen-seq", 0, vec![&b"1"[..]; MAX_ARGS + 1]).is_none());
+        assert!(Record::new(*b"idgen-seq", 0, vec![&b"1"[..]; MAX_ARGS]).is_some());
     }
 
     #[test]
@@ -262,11 +296,7 @@ mod tests {
     #[test]
     fn room_is_given_back_once_the_records_are_gone() {
         let mut rs = Records::new();
-        let rec = Record {
-            kind: *b"idgen-seq",
-            gen: 1,
-            args: vec![b"5".to_vec().into_boxed_slice()],
-        };
+        let rec = Record::new(*b"idgen-seq", 1, [&b"5"[..]]).unwrap();
         for i in 0..100_000u32 {
             rs.insert(0, &i.to_be_bytes(), rec.clone(), 1_000_000);
         }

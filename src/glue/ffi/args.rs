@@ -41,9 +41,12 @@ pub fn int128(s: RStr) -> Result<i128> {
 
 /// Runs `f` with `bufs` as module strings (created here and freed after `f`), for code that
 /// reads stored bytes with the parsers of command arguments.
-pub fn with_strings<R>(bufs: &[Box<[u8]>], f: impl FnOnce(&[RStr]) -> R) -> R {
+pub fn with_strings<'a, R>(
+    bufs: impl IntoIterator<Item = &'a [u8]>,
+    f: impl FnOnce(&[RStr]) -> R,
+) -> R {
     let strs: Vec<RStr> = bufs
-        .iter()
+        .into_iter()
         // SAFETY: a string without a context (freed below); Redis copies the bytes.
         .map(|b| unsafe {
             api!(RedisModule_CreateString)(
