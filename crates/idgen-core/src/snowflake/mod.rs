@@ -57,8 +57,8 @@ use crate::reservation;
 pub const MAX_COUNT: u32 = 10_000;
 pub use crate::reservation::{BUSY_INTERVAL_MS, MAX_BLOCK_MS, MIN_BLOCK_MS};
 
-/// The state of one generator key. Flat (88 bytes), since every key holds one; default keys are
-/// kept in a 32-byte compact form instead (`to_compact`).
+/// The state of one generator key. Flat (96 bytes; an OPAQUE key boxes its permutation), since
+/// every key holds one; default keys are kept in a 32-byte compact form instead (`to_compact`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snowflake {
     pub epoch: i64,
@@ -513,7 +513,7 @@ impl Snowflake {
         }
     }
 
-    /// The compact form of this state (32 bytes instead of 88), when it has one: the default
+    /// The compact form of this state (32 bytes instead of 96), when it has one: the default
     /// layout with the node's worker and the default text form (FORMAT INT, no PREFIX), a key
     /// that is not busy (its mark at most one small block ahead: a busy key stays in the full
     /// form, so its calls pay no decoding), the newest wall time within 2^31 ms of the position,
