@@ -17,6 +17,7 @@ pub mod datatype;
 pub mod eviction;
 pub mod fence;
 pub mod ffi;
+pub mod opaque;
 pub mod persistence;
 pub mod rdb;
 pub mod safety;

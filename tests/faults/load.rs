@@ -33,14 +33,18 @@ pub struct SfSpec {
     pub create: Option<&'static str>,
     pub epoch: i64,
     pub shift: u32,
+    /// An OPAQUE key: its IDs come in a scrambled order (no order check; repeats are counted
+    /// as for the others).
+    pub opaque: bool,
 }
 
-pub const SF_KEYS: [SfSpec; 3] = [
+pub const SF_KEYS: [SfSpec; 4] = [
     SfSpec {
         key: "sf:default",
         create: None,
         epoch: 1_704_067_200_000,
         shift: 22,
+        opaque: false,
     },
     // 16 IDs per ms: COUNT calls use up milliseconds and borrow ahead of the clock.
     SfSpec {
@@ -48,14 +52,27 @@ pub const SF_KEYS: [SfSpec; 3] = [
         create: Some("SNOWFLAKE.CREATE sf:narrow TIME-BITS 49 WORKER-BITS 10 SEQUENCE-BITS 4"),
         epoch: 1_704_067_200_000,
         shift: 14,
+        opaque: false,
     },
     SfSpec {
         key: "sf:fixed",
         create: Some("SNOWFLAKE.CREATE sf:fixed EPOCH 1600000000000 WORKER 5"),
         epoch: 1_600_000_000_000,
         shift: 22,
+        opaque: false,
+    },
+    // OPAQUE: replies a keyed permutation of [0, 2^63) (random secret drawn at CREATE).
+    SfSpec {
+        key: "sf:opaque",
+        create: Some("SNOWFLAKE.CREATE sf:opaque OPAQUE"),
+        epoch: 1_704_067_200_000,
+        shift: 22,
+        opaque: true,
     },
 ];
+
+/// The index of `sf:opaque` in `SF_KEYS`.
+const SF_OPAQUE_KEY: usize = 3;
 
 /// A counter (sequence or INCR key): its values are `start + k * inc`.
 pub struct CounterSpec {
@@ -190,12 +207,20 @@ impl Req {
                 Req::Uid { key, count }
             }
             Workload::Idgen => match rng.below(100) {
-                0..=24 => Req::Sf {
+                0..=20 => Req::Sf {
                     key: 0,
                     count: None,
                 },
-                25..=39 => Req::Sf {
+                21..=24 => Req::Sf {
+                    key: SF_OPAQUE_KEY,
+                    count: None,
+                },
+                25..=35 => Req::Sf {
                     key: 0,
+                    count: Some(rng.range(2, 20)),
+                },
+                36..=39 => Req::Sf {
+                    key: SF_OPAQUE_KEY,
                     count: Some(rng.range(2, 20)),
                 },
                 40..=49 => Req::Sf {
@@ -301,6 +326,10 @@ impl ClientLog {
     }
 
     fn sf_ids(&mut self, key: usize, ids: &[u64]) {
+        if SF_KEYS[key].opaque {
+            self.sf[key].extend_from_slice(ids);
+            return;
+        }
         if let Some(last) = self.sf_last[key] {
             if ids[0] <= last {
                 self.order(format!("{}: {} after {}", SF_KEYS[key].key, ids[0], last));
@@ -364,7 +393,7 @@ impl ClientLog {
                     .collect();
                 if ids.len() != n as usize
                     || items.len() != n as usize
-                    || ids.windows(2).any(|w| w[0] >= w[1])
+                    || !SF_KEYS[key].opaque && ids.windows(2).any(|w| w[0] >= w[1])
                 {
                     return bad(self, &v);
                 }
@@ -599,6 +628,8 @@ pub struct Report {
     pub ids_checked: u64,
     /// Of those, the values of OPAQUE sequences (their repeats are in `repeats_by_key`).
     pub opaque_checked: u64,
+    /// Of those, the IDs of OPAQUE snowflake keys (their repeats are in `repeats_by_key`).
+    pub sf_opaque_checked: u64,
     /// Values received more than once (each extra receipt counts).
     pub repeats: u64,
     /// The same, per key (keys without repeats left out).
@@ -661,6 +692,9 @@ pub fn check(workload: Workload, logs: Vec<ClientLog>) -> Report {
         }
         ids.sort_unstable();
         r.ids_checked += ids.len() as u64;
+        if spec.opaque {
+            r.sf_opaque_checked += ids.len() as u64;
+        }
         for w in ids.windows(2) {
             if w[0] == w[1] {
                 r.repeats += 1;

@@ -202,8 +202,8 @@ fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
     format!(
         "faults: scenario={name} cycles={cycles} ids_checked={} repeats={} errors={} refusals={} \
          order_violations={} ok_replies={} uuid_checked={} uuid_repeats={} \
-         uuid_position_repeats={} uuid_order_violations={} opaque_checked={} opaque_repeats={}\
-         {extra}{by_key}{uid_by_key}",
+         uuid_position_repeats={} uuid_order_violations={} opaque_checked={} opaque_repeats={} \
+         sf_opaque_checked={} sf_opaque_repeats={}{extra}{by_key}{uid_by_key}",
         r.ids_checked,
         r.repeats,
         r.errors(),
@@ -216,6 +216,8 @@ fn report_line(name: &str, cycles: u32, r: &Report, extra: &str) -> String {
         r.uid.order_violations,
         r.opaque_checked,
         r.repeats_by_key.get("seq:opaque").copied().unwrap_or(0),
+        r.sf_opaque_checked,
+        r.repeats_by_key.get("sf:opaque").copied().unwrap_or(0),
     )
 }
 
@@ -271,6 +273,11 @@ fn assert_idgen_clean(name: &str, r: &Report, timeline: &[String], servers: &[&S
         r.opaque_checked >= MIN_OPAQUE_CHECKED,
         "{name}: only {} values of the OPAQUE sequence checked",
         r.opaque_checked
+    );
+    assert!(
+        r.sf_opaque_checked >= MIN_OPAQUE_CHECKED,
+        "{name}: only {} IDs of the OPAQUE snowflake key checked",
+        r.sf_opaque_checked
     );
     assert!(
         r.ids_checked >= MIN_IDS_CHECKED,

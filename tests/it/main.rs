@@ -18,6 +18,7 @@ mod eviction;
 mod fixture;
 mod formats;
 mod opaque;
+mod opaque_snowflake;
 mod periods;
 mod persistence;
 mod protocol;

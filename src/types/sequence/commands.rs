@@ -2,7 +2,6 @@
 
 use std::cell::Cell;
 
-use crate::core::opaque::{parse_secret, Secret, SECRET_LEN};
 use crate::core::period::{period_start_ms, Period, UtcOffset};
 use crate::core::sequence::{SeqFormat, SeqOptions, Sequence, Taken};
 use crate::core::template::{Template, TextBuf};
@@ -14,6 +13,7 @@ use crate::glue::command::{
 use crate::glue::config;
 use crate::glue::datatype::{self, replicate, reserve_command};
 use crate::glue::ffi::{self, Ctx, Key, RStr, Slot};
+use crate::glue::opaque::opaque_secret;
 use crate::glue::stats;
 
 use super::HANDLE;
@@ -130,21 +130,6 @@ fn reply_opaque(ctx: &Ctx, state: &Sequence, taken: &Taken, count: i64, batch: b
     let inc = state.opts().increment;
     for i in 0..count {
         reply(taken.first + i * inc);
-    }
-}
-
-/// SEQ.CREATE's OPAQUE and SECRET: the secret, given or drawn from the OS, or `None`.
-fn opaque_secret(opaque: bool, secret: Option<&[u8]>) -> Result<Option<Secret>> {
-    match (opaque, secret) {
-        (false, None) => Ok(None),
-        (false, Some(_)) => Err(Error::SecretNeedsOpaque),
-        (true, Some(hex)) => parse_secret(hex).map(Some),
-        (true, None) => {
-            let mut s = [0u8; SECRET_LEN];
-            getrandom::getrandom(&mut s)
-                .map_err(|_| Error::Internal("no OS random source for the OPAQUE secret".into()))?;
-            Ok(Some(s))
-        }
     }
 }
 

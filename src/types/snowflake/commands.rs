@@ -5,11 +5,12 @@ use crate::core::snowflake::{self as sf, Issued, Layout, Snowflake};
 use crate::error::{Error, Result};
 use crate::glue::clock::command_ms;
 use crate::glue::command::{
-    int, key, opt, opt_str, optional, options, string, Command, KeyAccess::*,
+    flag, int, key, opt, opt_str, optional, options, string, Command, KeyAccess::*,
 };
 use crate::glue::config;
 use crate::glue::datatype::{self, replicate, reserve_command};
 use crate::glue::ffi::{self, bytes, Ctx, Field, Key, RStr, Slot};
+use crate::glue::opaque::opaque_secret;
 use crate::glue::stats;
 
 use super::{bits, HANDLE};
@@ -29,12 +30,15 @@ const CREATE: Command = Command {
         opt(c"WORKER", c"worker-id"),
         opt_str(c"FORMAT", c"format"),
         opt_str(c"PREFIX", c"prefix"),
+        flag(c"OPAQUE"),
+        opt_str(c"SECRET", c"hex"),
     ],
     ..Command::new(c"snowflake.create", create)
 };
 
 /// SNOWFLAKE.CREATE key [LAYOUT DEFAULT|JS-SAFE] [EPOCH ms] [TIME-BITS n] [WORKER-BITS n]
 /// [SEQUENCE-BITS n] [TIME-UNIT ms] [WORKER id] [FORMAT INT|STRING|BASE32|BASE62] [PREFIX text]
+/// [OPAQUE [SECRET hex]]
 fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let o = options(&CREATE, &args[2..])?;
     let base = match o.str("LAYOUT") {
@@ -78,11 +82,17 @@ fn create(ctx: &Ctx, args: &[RStr]) -> Result<()> {
     let prefix = o.str("PREFIX").map(Prefix::parse).transpose()?;
     let text = TextForm::new(format.unwrap_or_default(), prefix.unwrap_or_default())?;
     Snowflake::validate_worker(&layout, worker)?;
+    let secret = opaque_secret(o.flag("OPAQUE"), o.str("SECRET"))?;
     let key = ctx.open_key(args[1], true);
     if key.value(&HANDLE, now)?.is_some() {
         return Err(Error::KeyExists);
     }
-    let mut state = datatype::create(&key, Snowflake::new(layout, worker).with_text(text));
+    let new = Snowflake::new(layout, worker).with_text(text);
+    let new = match secret {
+        Some(secret) => new.with_opaque(secret)?,
+        None => new,
+    };
+    let mut state = datatype::create(&key, new);
     replicate(ctx, args[1], &mut state);
     ctx.reply_ok();
     Ok(())
@@ -175,6 +185,9 @@ fn reply_ids(
     if issued.borrowed_ms > 0 {
         stats::BORROWED_MS.add(issued.borrowed_ms);
     }
+    if state.opaque().is_some() {
+        return reply_opaque(ctx, state, issued, count, format);
+    }
     let format = format.unwrap_or(state.text().format);
     if !format.is_text() {
         // The common case: integers, no text buffer.
@@ -198,6 +211,41 @@ fn reply_ids(
     let mut reply = |id: i64| {
         let len = text.encode(id, &mut buf);
         ctx.reply_bulk(&buf[..len]);
+    };
+    match count {
+        None => reply(issued.first()),
+        Some(n) => {
+            ctx.reply_array(n as usize);
+            for id in issued.ids() {
+                reply(id);
+            }
+        }
+    }
+}
+
+/// `reply_ids` for an OPAQUE key: each id through the permutation, then as the format asks.
+#[cold]
+#[inline(never)]
+fn reply_opaque(
+    ctx: &Ctx,
+    state: &Snowflake,
+    issued: &Issued,
+    count: Option<u32>,
+    format: Option<IdFormat>,
+) {
+    let text = TextForm {
+        format: format.unwrap_or(state.text().format),
+        prefix: state.text().prefix,
+    };
+    let mut buf = [0u8; ENCODED_MAX];
+    let mut reply = |id: i64| {
+        let id = state.public(id);
+        if text.format.is_text() {
+            let len = text.encode(id, &mut buf);
+            ctx.reply_bulk(&buf[..len]);
+        } else {
+            ctx.reply_int(id);
+        }
     };
     match count {
         None => reply(issued.first()),
@@ -250,7 +298,8 @@ fn parse(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         IdFormat::Int => ffi::int(args[2])?,
         f => state.text().decode(bytes(args[2]), Some(f))?,
     };
-    let (ts, worker, seq) = state.parse(id)?;
+    // An OPAQUE key's public id is first mapped back to the id it issued.
+    let (ts, worker, seq) = state.parse(state.issued(id)?)?;
     ctx.reply_fields(&[
         ("timestamp", ts.into()),
         ("worker", worker.into()),
@@ -300,12 +349,15 @@ fn info(ctx: &Ctx, args: &[RStr]) -> Result<()> {
         ("time_bits_exhausted_at", s.exhausted_at().into()),
         ("js_safe_until", layout.js_safe_until().into()),
         ("compact", (s.to_compact().is_some() as i64).into()),
+        // The secret's fingerprint, never the secret.
+        ("opaque", s.opaque().map(|p| p.fingerprint_bytes()).into()),
     ]);
     Ok(())
 }
 
 const RESERVE: Command = Command {
-    // 10 from AOF files written before TIME-UNIT and FORMAT, 13 now (see `RESERVE_FIELDS`).
+    // 10 from AOF files written before TIME-UNIT and FORMAT, 13 before OPAQUE, 14 now (see
+    // `RESERVE_FIELDS`).
     arity: -10,
     internal: true,
     summary: c"Internal: raises a snowflake generator's reservation (sent to replicas and the AOF)",
@@ -321,6 +373,7 @@ const RESERVE: Command = Command {
         optional(int(c"time-unit")),
         optional(string(c"format")),
         optional(string(c"prefix")),
+        optional(string(c"opaque-secret")),
         int(c"gen"),
     ],
     ..Command::new(c"snowflake.reserve", reserve_command::<Snowflake>)

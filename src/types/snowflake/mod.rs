@@ -7,6 +7,7 @@ pub(crate) mod safety;
 use std::ffi::CStr;
 
 use crate::core::format::{IdFormat, Prefix, TextForm, PREFIX_MAX};
+use crate::core::opaque::{parse_secret, Secret, SECRET_LEN};
 use crate::core::snowflake::{self as sf, Layout, Snowflake, SnowflakeCompact};
 use crate::error::{Error, Result};
 use crate::glue::command::{Command, CommandSet};
@@ -22,12 +23,16 @@ pub const ENCVER_1: i32 = 1;
 /// and PREFIX (a string, empty for none) after the sequence bits; bits may sum to less than 63,
 /// and the position, mark and wall time count ticks of TIME-UNIT.
 pub const ENCVER_2: i32 = 2;
+/// Encoding 3: encoding 2, then the OPAQUE secret (16 bytes, or empty for a key without OPAQUE).
+pub const ENCVER_3: i32 = 3;
 
 /// `SNOWFLAKE.RESERVE` fields after the key, before the generation: encoding-1 era AOF files
 /// carry the first 7 (mark, wall-seen, epoch, time-bits, worker-bits, sequence-bits, worker),
-/// this version adds time-unit, format and prefix.
+/// encoding 2 added time-unit, format and prefix.
 pub const RESERVE_FIELDS_V1: usize = 7;
-pub const RESERVE_FIELDS: usize = 10;
+pub const RESERVE_FIELDS_V2: usize = 10;
+/// Since OPAQUE: an 11th field, the secret's hex text (empty without OPAQUE).
+pub const RESERVE_FIELDS: usize = 11;
 
 pub static HANDLE: ModType<Snowflake> = ModType::new();
 pub static TYPE: Type<Snowflake> = Type::new();
@@ -62,6 +67,7 @@ pub struct Reservation {
     layout: Layout,
     worker: Option<i64>,
     text: TextForm,
+    secret: Option<Secret>,
 }
 
 /// FORMAT as stored in RDB.
@@ -87,7 +93,7 @@ pub(crate) fn bits(
 
 impl Generator for Snowflake {
     const NAME: &'static CStr = c"idgen-sfk";
-    const ENCVER: i32 = ENCVER_2;
+    const ENCVER: i32 = ENCVER_3;
     const RESERVE: &'static CStr = c"SNOWFLAKE.RESERVE";
     type Reservation = Reservation;
 
@@ -113,6 +119,7 @@ impl Generator for Snowflake {
         w.u64(behind as u64);
         w.u64(borrowed as u64);
         w.u64(gen as u64);
+        w.bytes(self.opaque().map_or(&[][..], |p| p.secret()));
     }
 
     fn load(r: &mut RdbIn, encver: i32) -> std::result::Result<Self, Refusal> {
@@ -141,7 +148,7 @@ impl Generator for Snowflake {
             };
             text = TextForm::new(format, prefix).map_err(|_| "prefix")?;
         }
-        Snowflake::from_parts(
+        let s = Snowflake::from_parts(
             layout,
             text,
             r.i64()?,
@@ -153,7 +160,17 @@ impl Generator for Snowflake {
             r.uint(TRUNCATED)?,
             r.uint(TRUNCATED)?,
             r.uint("generation")?,
-        )
+        )?;
+        if encver < ENCVER_3 {
+            return Ok(s);
+        }
+        match r.bytes(SECRET_LEN, "secret")?.as_slice() {
+            [] => Ok(s),
+            secret => {
+                let secret: Secret = secret.try_into().map_err(|_| "secret")?;
+                s.with_opaque(secret).map_err(|_| "opaque")
+            }
+        }
     }
 
     fn reservation<'a>(&'a self, out: &mut Args<'a>) {
@@ -166,7 +183,8 @@ impl Generator for Snowflake {
             .push(self.worker().unwrap_or(-1))
             .push(self.layout().time_unit_ms)
             .push_str(self.text().format.name().as_bytes())
-            .push_str(self.text().prefix.as_bytes());
+            .push_str(self.text().prefix.as_bytes())
+            .push_str(self.opaque().map_or(b"", |p| p.secret_hex()));
     }
 
     /// What replication carries and both sides keep equal: layout, worker, text form and mark
@@ -186,12 +204,17 @@ impl Generator for Snowflake {
                 .push(format_code(self.text().format))
                 .push_str(self.text().prefix.as_bytes());
         }
+        // An opaque key adds its fingerprint (never the secret).
+        if let Some(p) = self.opaque() {
+            out.push_str(p.fingerprint_bytes());
+        }
     }
 
-    /// Accepts both argument lists: `RESERVE_FIELDS_V1` (from AOF files written before TIME-UNIT
-    /// and FORMAT; a 63-bit layout in ms, FORMAT INT) and `RESERVE_FIELDS`.
+    /// Accepts the three argument lists: `RESERVE_FIELDS_V1` (from AOF files written before
+    /// TIME-UNIT and FORMAT; a 63-bit layout in ms, FORMAT INT), `RESERVE_FIELDS_V2` (before
+    /// OPAQUE) and `RESERVE_FIELDS`.
     fn parse_reservation(args: &[RStr]) -> Result<Reservation> {
-        if args.len() != RESERVE_FIELDS_V1 && args.len() != RESERVE_FIELDS {
+        if ![RESERVE_FIELDS_V1, RESERVE_FIELDS_V2, RESERVE_FIELDS].contains(&args.len()) {
             return Err(Error::Arity);
         }
         let mut v = [0i64; 8];
@@ -219,7 +242,7 @@ impl Generator for Snowflake {
         if args.len() == RESERVE_FIELDS_V1 && layout.total_bits() != 63 {
             return Err(Error::LayoutMismatch);
         }
-        let text = if args.len() == RESERVE_FIELDS {
+        let text = if args.len() >= RESERVE_FIELDS_V2 {
             let prefix = match bytes(args[9]) {
                 [] => Prefix::NONE,
                 p => Prefix::parse(p)?,
@@ -235,21 +258,38 @@ impl Generator for Snowflake {
                 return Err(Error::OutOfRange(name, 0, i64::MAX));
             }
         }
+        let secret = match args.get(10).map(|a| bytes(*a)) {
+            None | Some([]) => None,
+            Some(hex) => Some(parse_secret(hex)?),
+        };
         Ok(Reservation {
             mark,
             wall_seen,
             layout,
             worker,
             text,
+            secret,
         })
     }
 
     fn from_reservation(r: &Reservation) -> Self {
-        Snowflake::new(r.layout, r.worker).with_text(r.text)
+        let s = Snowflake::new(r.layout, r.worker).with_text(r.text);
+        match r.secret {
+            None => s,
+            // A validated layout's width (39 to 63 bits) is always a valid domain.
+            Some(secret) => {
+                let fallback = s.clone();
+                s.with_opaque(secret).unwrap_or(fallback)
+            }
+        }
     }
 
     fn apply_reservation(&mut self, r: &Reservation) -> Result<()> {
-        if self.layout() != r.layout || self.worker() != r.worker || *self.text() != r.text {
+        if self.layout() != r.layout
+            || self.worker() != r.worker
+            || *self.text() != r.text
+            || self.opaque().map(|p| p.secret()) != r.secret.as_ref()
+        {
             return Err(Error::LayoutMismatch);
         }
         Snowflake::apply_reservation(self, r.mark, r.wall_seen);

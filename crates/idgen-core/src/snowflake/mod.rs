@@ -50,14 +50,15 @@ pub use layout::{
 
 use crate::error::{Error, Result};
 use crate::format::TextForm;
+use crate::opaque::{Permutation, Secret};
 use crate::reservation;
 
 /// Largest `COUNT` of one `SNOWFLAKE.NEXT` call.
 pub const MAX_COUNT: u32 = 10_000;
 pub use crate::reservation::{BUSY_INTERVAL_MS, MAX_BLOCK_MS, MIN_BLOCK_MS};
 
-/// The state of one generator key. Flat (88 bytes), since every key holds one; default keys are
-/// kept in a 32-byte compact form instead (`to_compact`).
+/// The state of one generator key. Flat (96 bytes; an OPAQUE key boxes its permutation), since
+/// every key holds one; default keys are kept in a 32-byte compact form instead (`to_compact`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snowflake {
     pub epoch: i64,
@@ -87,6 +88,10 @@ pub struct Snowflake {
     /// is a resume point the clock has not reached yet (a clock below it is then no clock step).
     behind_and_resumed: u32,
     pub borrowed_ms: u32,
+    /// OPAQUE: the keyed permutation of the layout's `2^(time+worker+sequence bits)` ids that
+    /// maps issued ids to public ones (boxed: plain keys pay one pointer). The state stays in
+    /// issue order; only replies are mapped.
+    opaque: Option<Box<Permutation>>,
 }
 
 const RESUMED: u32 = 1 << 31;
@@ -147,6 +152,14 @@ impl Issued {
     }
 }
 
+/// `Permutation::permute` of an issued id (in the domain by construction), out of line: the
+/// plain key's reply path stays small.
+#[cold]
+#[inline(never)]
+fn permute(p: &Permutation, id: i64) -> i64 {
+    p.permute(id as u64).map_or(id, |v| v as i64)
+}
+
 impl Snowflake {
     /// A new generator with the default text form; `layout` and `worker` must have been
     /// validated.
@@ -167,7 +180,42 @@ impl Snowflake {
             ids_issued: 0,
             behind_and_resumed: 0,
             borrowed_ms: 0,
+            opaque: None,
         }
+    }
+
+    /// The same generator with OPAQUE: its public ids are FF1 (radix 2, exactly the layout's
+    /// width in bits, so no cycle-walking) of the ids it issues.
+    pub fn with_opaque(mut self, secret: Secret) -> Result<Self> {
+        let n = 1u128 << self.layout().total_bits();
+        self.opaque = Some(Box::new(Permutation::new(secret, n)?));
+        Ok(self)
+    }
+
+    /// The key's permutation, for an OPAQUE key.
+    pub fn opaque(&self) -> Option<&Permutation> {
+        self.opaque.as_deref()
+    }
+
+    /// The public id of an issued id (itself for a key without OPAQUE).
+    #[inline]
+    pub fn public(&self, id: i64) -> i64 {
+        match &self.opaque {
+            None => id,
+            Some(p) => permute(p, id),
+        }
+    }
+
+    /// The issued id behind a public id: the inverse of `public`. An id outside the layout's
+    /// width is `ForeignId`.
+    pub fn issued(&self, public: i64) -> Result<i64> {
+        let Some(p) = &self.opaque else {
+            return Ok(public);
+        };
+        if public < 0 || public as u128 >= p.size() {
+            return Err(Error::ForeignId);
+        }
+        Ok(p.invert(public as u64)? as i64)
     }
 
     /// The same generator with the text form `text` (FORMAT and PREFIX).
@@ -465,7 +513,7 @@ impl Snowflake {
         }
     }
 
-    /// The compact form of this state (32 bytes instead of 88), when it has one: the default
+    /// The compact form of this state (32 bytes instead of 96), when it has one: the default
     /// layout with the node's worker and the default text form (FORMAT INT, no PREFIX), a key
     /// that is not busy (its mark at most one small block ahead: a busy key stays in the full
     /// form, so its calls pay no decoding), the newest wall time within 2^31 ms of the position,
@@ -476,6 +524,7 @@ impl Snowflake {
             || self.worker >= 0
             || self.layout() != Layout::default()
             || self.text != TextForm::default()
+            || self.opaque.is_some()
         {
             return None;
         }

@@ -8,8 +8,8 @@ fn gen() -> Snowflake {
 }
 
 #[test]
-fn state_is_88_bytes() {
-    assert_eq!(std::mem::size_of::<Snowflake>(), 88);
+fn state_is_96_bytes() {
+    assert_eq!(std::mem::size_of::<Snowflake>(), 96);
     assert_eq!(std::mem::size_of::<SnowflakeCompact>(), 32);
 }
 
@@ -732,4 +732,60 @@ fn fixture_layouts_and_parse_vectors() {
             assert!(id <= JS_MAX_SAFE_INTEGER, "{p}");
         }
     }
+}
+
+const SECRET: crate::opaque::Secret = [0x2B; 16];
+
+#[test]
+fn an_opaque_key_maps_the_63_bit_domain_one_to_one() {
+    let g = gen().with_opaque(SECRET).unwrap();
+    let p = g.opaque().unwrap();
+    assert_eq!((p.size(), p.width()), (1u128 << 63, 63));
+    // A sample of the domain, its edges included: every public id in [0, 2^63), distinct,
+    // and mapped back to the id it came from.
+    let ids: std::collections::BTreeSet<i64> = [i64::MAX - 1, i64::MAX]
+        .into_iter()
+        .chain(0..20_000)
+        .chain((1..20_000).map(|i| i * 461_168_601_842_738 + 7))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for &id in &ids {
+        let public = g.public(id);
+        assert!(public >= 0, "{id} -> {public}");
+        assert_eq!(g.issued(public), Ok(id));
+        assert!(seen.insert(public), "repeat at {id}");
+    }
+    assert_eq!(g.issued(-1), Err(Error::ForeignId));
+}
+
+#[test]
+fn an_opaque_key_issues_in_order_and_replies_scrambled() {
+    let mut g = gen().with_opaque(SECRET).unwrap();
+    let mut issued = Vec::new();
+    for _ in 0..2000 {
+        let i = g.next(E + 1000, 5, 1, 1000).unwrap();
+        issued.push(i.first());
+    }
+    assert!(issued.windows(2).all(|w| w[0] < w[1]));
+    let public: Vec<i64> = issued.iter().map(|&id| g.public(id)).collect();
+    let up = public.windows(2).filter(|w| w[0] < w[1]).count();
+    assert!((800..1200).contains(&up), "{up} of 1999 increase");
+    for (id, p) in issued.iter().zip(&public) {
+        assert_eq!(g.issued(*p), Ok(*id));
+    }
+    // A narrower layout keeps its width: public ids below 2^(39+4+10).
+    let l = Layout {
+        time_bits: 39,
+        worker_bits: 4,
+        seq_bits: 10,
+        time_unit_ms: 10,
+        ..Layout::default()
+    };
+    let g = Snowflake::new(l, None).with_opaque(SECRET).unwrap();
+    assert_eq!(g.opaque().unwrap().width(), 53);
+    assert!((0..1000).all(|id| g.public(id) >> 53 == 0));
+    assert_eq!(g.issued(1 << 53), Err(Error::ForeignId));
+    // Opaque keys have no compact form.
+    assert!(gen().to_compact().is_some());
+    assert!(gen().with_opaque(SECRET).unwrap().to_compact().is_none());
 }
