@@ -13,7 +13,7 @@ pub use dump::*;
 pub use internal::*;
 
 /// The module's client commands (the test-only IDGEN.DEBUG-CLOCK is not in the normal build).
-pub const CLIENT_COMMANDS: [&str; 21] = [
+pub const CLIENT_COMMANDS: [&str; 22] = [
     "SNOWFLAKE.CREATE",
     "SNOWFLAKE.NEXT",
     "SNOWFLAKE.PARSE",
@@ -24,6 +24,7 @@ pub const CLIENT_COMMANDS: [&str; 21] = [
     "SEQ.CURRENT",
     "SEQ.SET",
     "SEQ.INFO",
+    "SEQ.DECODE",
     "WORKER.ACQUIRE",
     "WORKER.RENEW",
     "WORKER.RELEASE",
@@ -39,13 +40,14 @@ pub const CLIENT_COMMANDS: [&str; 21] = [
 
 /// The internal commands: what replicas and the AOF receive. From a client they are not to be
 /// relied on (they will be refused); the fuzzer reaches their parsers through forged AOF files.
-pub const INTERNAL_COMMANDS: [&str; 6] = [
+pub const INTERNAL_COMMANDS: [&str; 7] = [
     "SNOWFLAKE.RESERVE",
     "UUID.RESERVE",
     "SEQ.RESERVE",
     "IDGEN.GENERATION",
     "WORKER.RESERVE",
     "WORKER.EFFECT",
+    "IDGEN.EVICTED",
 ];
 
 /// Arity of an internal command, the name included (src/lib.rs: SNOWFLAKE.RESERVE key + 8,
@@ -60,6 +62,8 @@ pub fn internal_arity(cmd: &str) -> usize {
         "WORKER.RESERVE" => 7,
         "WORKER.EFFECT" => 10,
         "UUID.RESERVE" => 7,
+        // key, type, generation, then the type's reservation (none at the minimum).
+        "IDGEN.EVICTED" => 4,
         other => panic!("{other} is not an internal command"),
     }
 }
@@ -368,7 +372,7 @@ fn plausible(rng: &mut Rng, cmd: &str) -> Vec<Vec<u8>> {
             a.push(case(rng, "COUNT"));
             a.push(number(rng));
         }
-        "SNOWFLAKE.PARSE" | "SEQ.NEXTBATCH" => a.push(number(rng)),
+        "SNOWFLAKE.PARSE" | "SEQ.NEXTBATCH" | "SEQ.DECODE" => a.push(number(rng)),
         "UUID.CREATE" | "UUID.NEXT" => {
             for _ in 0..rng.below(3) {
                 match rng.below(3) {

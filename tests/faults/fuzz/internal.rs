@@ -180,6 +180,22 @@ fn well_formed_values(rng: &mut Rng, cmd: &str, key: Vec<u8>) -> Vec<Vec<u8>> {
             ]
         }
         "IDGEN.GENERATION" => vec![generation(rng)],
+        // An eviction record: a type's name (or not one) and that type's reservation.
+        "IDGEN.EVICTED" => {
+            let (kind, reserve) = *rng.pick(&[
+                ("idgen-seq", "SEQ.RESERVE"),
+                ("idgen-sfk", "SNOWFLAKE.RESERVE"),
+                ("idgen-uid", "UUID.RESERVE"),
+                ("idgen-wrk", "WORKER.RESERVE"),
+                ("idgen-xyz", "SEQ.RESERVE"),
+            ]);
+            // [key, fields.., generation] of the type's reserve command.
+            let mut inner = well_formed_values(rng, reserve, key.clone());
+            let gen = inner.pop().unwrap_or_else(|| generation(rng));
+            let mut v = vec![key, kind.as_bytes().to_vec(), gen];
+            v.extend(inner.into_iter().skip(1));
+            v
+        }
         "WORKER.RESERVE" => {
             let mark = match rng.below(6) {
                 0 => 0,
