@@ -191,16 +191,7 @@ fn reply_ids(
     let format = format.unwrap_or(state.text().format);
     if !format.is_text() {
         // The common case: integers, no text buffer.
-        match count {
-            None => ctx.reply_int(issued.first()),
-            Some(n) => {
-                ctx.reply_array(n as usize);
-                for id in issued.ids() {
-                    ctx.reply_int(id);
-                }
-            }
-        }
-        return;
+        return each_id(ctx, issued, count, |id| ctx.reply_int(id));
     }
     let text = TextForm {
         format,
@@ -208,10 +199,16 @@ fn reply_ids(
     };
     // Text forms are encoded into a stack buffer, one reply per id: no allocation per id.
     let mut buf = [0u8; ENCODED_MAX];
-    let mut reply = |id: i64| {
+    let reply = |id: i64| {
         let len = text.encode(id, &mut buf);
         ctx.reply_bulk(&buf[..len]);
     };
+    each_id(ctx, issued, count, reply);
+}
+
+/// Replies with the issued IDs through `reply`: the one ID, or an array of `count`.
+#[inline(always)]
+fn each_id(ctx: &Ctx, issued: &Issued, count: Option<u32>, mut reply: impl FnMut(i64)) {
     match count {
         None => reply(issued.first()),
         Some(n) => {
@@ -238,7 +235,7 @@ fn reply_opaque(
         prefix: state.text().prefix,
     };
     let mut buf = [0u8; ENCODED_MAX];
-    let mut reply = |id: i64| {
+    let reply = |id: i64| {
         let id = state.public(id);
         if text.format.is_text() {
             let len = text.encode(id, &mut buf);
@@ -247,15 +244,7 @@ fn reply_opaque(
             ctx.reply_int(id);
         }
     };
-    match count {
-        None => reply(issued.first()),
-        Some(n) => {
-            ctx.reply_array(n as usize);
-            for id in issued.ids() {
-                reply(id);
-            }
-        }
-    }
+    each_id(ctx, issued, count, reply);
 }
 
 /// SNOWFLAKE.NEXT's options (COUNT, FORMAT), when any are given.
